@@ -1,0 +1,35 @@
+# Two commands: `make run` (set up, build the index, open the chat) and `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: run test bench eval browser clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[test,bench]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/rag index; test $$? -ne 1
+	$(VENV)/bin/rag serve
+
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser
+	$(VENV)/bin/pytest
+
+eval: $(STAMP)
+	$(VENV)/bin/rag eval
+
+bench: $(STAMP)
+	$(PY) -m rag.bench --xquad ../shared/data/xquad-ru-dev.json --out docs/benchmarks.md
+
+clean:
+	rm -rf $(VENV) index/CURRENT index/v-* index/.tmp-* index/.lock

@@ -1,0 +1,17 @@
+"""Question answering over Russian news articles: hybrid retrieval and verbatim quotes with offsets.
+
+    import rag
+    rag.build_index(corpus="corpus", index="index")
+    rag.answer("Со сколькими государствами у Казахстана дипломатические отношения?").answer
+    rag.retrieve("военные расходы", k=3)[0].text
+"""
+
+from rag.answer import Answer, answer, retrieve
+from rag.errors import IndexDamaged, IndexMissing, ModelMismatch, ModelUnavailable, RagError
+from rag.indexer import BuildReport, build_index
+from rag.retrieval import Passage
+
+__all__ = [
+    "Answer", "BuildReport", "IndexDamaged", "IndexMissing", "ModelMismatch", "ModelUnavailable", "Passage",
+    "RagError", "answer", "build_index", "retrieve",
+]

@@ -1,0 +1,152 @@
+"""The `rag` command: index a corpus, ask questions, show the index status, serve the chat.
+
+Each command is a thin layer over the Python API (`rag.build_index`, `rag.answer`, ...); errors a
+user can act on are printed as one line, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from rag import store
+from rag.errors import RagError
+from rag.settings import default_corpus, default_index
+
+EXIT_SKIPPED = 3
+"""`rag index` exit status when the index was updated but some corpus files were skipped."""
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("rag")
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+index_option = click.option(
+    "--index", "index", type=click.Path(path_type=Path), default=None,
+    help="Index folder (default: $RAG_INDEX or ./index).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Answer questions about Russian news articles with verbatim quotes."""
+    _setup_logging()
+
+
+@cli.command("index")
+@click.option("--corpus", type=click.Path(path_type=Path), default=None,
+              help="Folder of .txt/.md articles (default: $RAG_CORPUS or ./corpus).")
+@index_option
+@click.option("--model", default=None, help="Embedding model: hub id or local folder (new index or --rebuild).")
+@click.option("--rebuild", is_flag=True, help="Re-embed everything instead of updating incrementally.")
+def index_command(corpus: Path | None, index: Path | None, model: str | None, rebuild: bool) -> None:
+    """Build or update the index from the corpus folder."""
+    from rag.indexer import build_index
+
+    report = build_index(corpus or default_corpus(), index or default_index(), model=model, rebuild=rebuild,
+                         progress=True)
+    for note in report.notes:
+        click.echo(f"note: {note.source}: {note.reason}", err=True)
+    for skipped in report.skipped:
+        click.echo(f"skipped: {skipped.source}: {skipped.reason}", err=True)
+    click.echo(report.summary())
+    if report.skipped:
+        sys.exit(EXIT_SKIPPED)
+
+
+def _format(reply) -> str:
+    """A reply for the terminal: the quote and its source, then the passages."""
+    lines = []
+    if reply.notice:
+        lines.append(reply.notice)
+    if reply.answer is not None:
+        top = reply.passages[0]
+        lines.append(f"«{reply.answer}»")
+        where = ", ".join(x for x in (top.date, top.publisher) if x)
+        lines.append(f"— {top.article}{f' ({where})' if where else ''}, {top.source}, "
+                     f"символы {reply.quote_start}–{reply.quote_end}")
+    if reply.passages:
+        lines.append("\nИсточники:" if reply.answer is not None else "\nБлижайшие отрывки:")
+        for n, p in enumerate(reply.passages, 1):
+            lines.append(f"{n}. [{p.score:.3f}] {p.article} — {p.source}:{p.start}-{p.end}")
+            lines.append("   " + p.text.replace("\n", "\n   "))
+    return "\n".join(lines)
+
+
+@cli.command("ask")
+@click.argument("question", required=False)
+@index_option
+@click.option("-k", "k", type=click.IntRange(1, 50), default=3, show_default=True, help="Passages to return.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
+def ask_command(question: str | None, index: Path | None, k: int, as_json: bool) -> None:
+    """Answer QUESTION, or each line of standard input when QUESTION is left out."""
+    from rag.answer import answer
+
+    index = index or default_index()
+
+    def reply(text: str) -> None:
+        result = answer(text, k=k, index=index)
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else _format(result))
+
+    if question is not None:
+        reply(question)
+        return
+    interactive = sys.stdin.isatty() and not as_json
+    while True:
+        if interactive:
+            click.echo("\nВопрос (пустая строка — выход): ", nl=False)
+        line = sys.stdin.readline()
+        if not line or (interactive and not line.strip()):
+            break
+        if line.strip():
+            reply(line.rstrip("\n"))
+            sys.stdout.flush()
+
+
+@cli.command("status")
+@index_option
+def status_command(index: Path | None) -> None:
+    """Show what the index holds: model, articles, passages, build time."""
+    index = index or default_index()
+    stored = store.load(index)
+    m = stored.manifest
+    click.echo(f"index:    {index.resolve()} ({stored.version})")
+    click.echo(f"model:    {m['model']} ({m['dimension']} dimensions)")
+    click.echo(f"articles: {len(m['articles'])}")
+    click.echo(f"passages: {m['chunks']} (chunks of {m['chunking']['size']} characters, "
+               f"{m['chunking']['overlap']} overlap)")
+    click.echo(f"built:    {m['built_at']}")
+    for source, a in m["articles"].items():
+        click.echo(f"  {source}: {a['title']}{' (' + a['date'] + ')' if a.get('date') else ''}, "
+                   f"{a['chunks']} passages")
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning errors a user can fix into one line and exit status 1."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except RagError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

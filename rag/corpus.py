@@ -1,0 +1,168 @@
+"""Reading a folder of articles: UTF-8 (or detected legacy encodings) text with optional YAML front matter.
+
+Files that cannot be indexed are not fatal: they come back as `Skipped` with the reason, so the rest of
+the corpus is still indexed and the summary can name each one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from charset_normalizer import from_bytes
+
+from rag.errors import RagError
+from rag.settings import MAX_ARTICLE_BYTES
+
+ARTICLE_SUFFIXES = (".txt", ".md")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+_SEED_DATE = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article: `text` is what offsets refer to; `source` is its path relative to the corpus folder."""
+
+    source: str
+    title: str
+    text: str
+    date: str | None = None
+    publisher: str | None = None
+    url: str | None = None
+
+    @property
+    def digest(self) -> str:
+        """Content hash of everything indexed about the article (text and metadata)."""
+        meta = "\x1f".join(str(v) for v in (self.title, self.date, self.publisher, self.url))
+        return hashlib.sha256(f"{meta}\x1e{self.text}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A corpus file that was not indexed, and why."""
+
+    source: str
+    reason: str
+
+
+def decode(data: bytes) -> tuple[str, str | None]:
+    """Text of a file's bytes and, when it was not UTF-8, the encoding it was read as.
+
+    Raises ValueError for binary content or text whose encoding cannot be told.
+    """
+    if b"\x00" in data:
+        raise ValueError("binary file (contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None:
+        raise ValueError("not UTF-8 and its encoding could not be detected")
+    return str(best), best.encoding
+
+
+def parse_article(source: str, raw: str) -> Article:
+    """An Article from a file's text: YAML front matter (title, date, source, url) then the body.
+
+    A leading `date YYYY-MM-DD` (the form of the seed articles) is taken as the date.
+    Raises ValueError for broken front matter or an empty body.
+    """
+    meta: dict = {}
+    body = raw
+    match = _FRONT_MATTER.match(raw)
+    if match:
+        try:
+            meta = yaml.safe_load(match.group(1)) or {}
+        except yaml.YAMLError as exc:
+            first = str(exc).splitlines()[0]
+            raise ValueError(f"broken front matter ({first})") from None
+        if not isinstance(meta, dict):
+            raise ValueError("broken front matter (it is not a mapping of keys to values)")
+        body = raw[match.end():]
+    elif raw.startswith("---"):
+        raise ValueError("broken front matter (no closing '---' line)")
+    seed_date = _SEED_DATE.match(body)
+    if seed_date and "date" not in meta:
+        meta["date"] = seed_date.group(1)
+        body = body[seed_date.end():]
+    body = body.strip()
+    if not body:
+        raise ValueError("empty article")
+
+    def field(name: str) -> str | None:
+        value = meta.get(name)
+        return None if value is None else str(value).strip() or None
+
+    title = field("title") or Path(source).stem.replace("_", " ")
+    return Article(source, title, body, field("date"), field("source"), field("url"))
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def article_files(corpus: Path) -> list[Path]:
+    """Article files below `corpus` in a stable order, hidden files and folders left out."""
+    files = [
+        p
+        for p in corpus.rglob("*")
+        if p.suffix.lower() in ARTICLE_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(corpus).parts)
+        and (p.is_file() or p.is_symlink())
+    ]
+    return sorted(files, key=lambda p: p.relative_to(corpus).as_posix())
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """What a corpus folder holds: the articles to index, the files skipped and why, and notes on the rest."""
+
+    articles: list[Article]
+    skipped: list[Skipped]
+    notes: list[Skipped]
+
+
+def load_corpus(corpus: str | Path) -> Corpus:
+    """Every indexable article of a folder, the files skipped with their reasons, and notes (e.g. encodings)."""
+    folder = Path(corpus)
+    if not folder.exists():
+        raise RagError(f"corpus folder {folder} does not exist")
+    if not folder.is_dir():
+        raise RagError(f"corpus {folder} is not a folder")
+    root = folder.resolve()
+    articles: list[Article] = []
+    skipped: list[Skipped] = []
+    notes: list[Skipped] = []
+    seen: dict[str, str] = {}
+    for path in article_files(folder):
+        source = path.relative_to(folder).as_posix()
+        try:
+            if not _is_inside(path, root):
+                raise ValueError("symbolic link pointing outside the corpus folder")
+            if not path.is_file():
+                raise ValueError("not a regular file (broken link?)")
+            size = path.stat().st_size
+            if size > MAX_ARTICLE_BYTES:
+                raise ValueError(f"too large ({size // 1024} KiB; the limit is {MAX_ARTICLE_BYTES // 1024} KiB)")
+            text, encoding = decode(path.read_bytes())
+            article = parse_article(source, text)
+        except (OSError, ValueError) as exc:
+            skipped.append(Skipped(source, str(exc)))
+            continue
+        body_hash = hashlib.sha256(article.text.encode()).hexdigest()
+        if body_hash in seen:
+            skipped.append(Skipped(source, f"duplicate of {seen[body_hash]}"))
+            continue
+        seen[body_hash] = source
+        if encoding:
+            notes.append(Skipped(source, f"not UTF-8: read as {encoding}"))
+        articles.append(article)
+    return Corpus(articles, skipped, notes)

@@ -1,0 +1,170 @@
+"""Loading an embedding model and encoding questions and passages with it.
+
+A model is named by a Hugging Face hub id, a local sentence-transformers directory, or the built-in
+offline model (`rag.offline_model.NAME`). When the default hub model is neither cached nor reachable,
+the offline model is used instead, with one clear line that says so: the hub is probed once with a
+short timeout instead of waiting out the library's retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from rag import offline_model
+from rag.errors import ModelUnavailable
+from rag.settings import DEFAULT_MODEL
+
+log = logging.getLogger("rag")
+
+PROBE_TIMEOUT = 2.0
+"""Seconds to wait for the hub to answer before calling it unreachable."""
+
+KNOWN_PROMPTS = {
+    "multilingual-e5": {"query": "query: ", "document": "passage: "},
+    "e5-": {"query": "query: ", "document": "passage: "},
+}
+"""Prompts of hub models that expect them but do not save them in their configuration."""
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def hub_reachable(timeout: float = PROBE_TIMEOUT) -> bool:
+    """Whether the Hugging Face hub answers a TCP connection within `timeout` seconds.
+
+    False at once when HF_HUB_OFFLINE is set. The probe runs in a thread so that a hanging name
+    lookup cannot hold the caller past the timeout.
+    """
+    if _truthy(os.environ.get("HF_HUB_OFFLINE")):
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    port = url.port or (80 if url.scheme == "http" else 443)
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((url.hostname, port), timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0])
+
+
+def is_cached(name: str) -> bool:
+    """Whether a hub model's files are in the local Hugging Face cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(name, "modules.json"), str) or isinstance(
+        try_to_load_from_cache(name, "config.json"), str
+    )
+
+
+def _prompts_for(name: str) -> dict[str, str] | None:
+    lowered = name.lower()
+    return next((p for key, p in KNOWN_PROMPTS.items() if key in lowered), None)
+
+
+@dataclass
+class Embedder:
+    """A loaded sentence-transformers model that encodes questions and passages as unit vectors.
+
+    `name` is what an index records to find the same model again. Encoding is serialised: tokenizers
+    are not safe to call from several threads at once, and one question takes milliseconds.
+    """
+
+    name: str
+    model: object
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def dimension(self) -> int:
+        """Length of the vectors the model produces."""
+        return int(self.model.get_embedding_dimension())
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of questions (with the model's query prompt)."""
+        with self._lock:
+            vectors = self.model.encode_query(texts, normalize_embeddings=True, convert_to_numpy=True)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_passages(self, texts: list[str], progress: bool = False, batch_size: int = 32) -> np.ndarray:
+        """Unit vectors of passages (with the model's document prompt), a progress bar if asked."""
+        with self._lock:
+            vectors = self.model.encode_document(
+                texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=batch_size,
+                show_progress_bar=progress,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+
+def _sentence_transformer(path_or_name: str, **kwargs) -> object:
+    from sentence_transformers import SentenceTransformer
+
+    prompts = _prompts_for(path_or_name)
+    return SentenceTransformer(path_or_name, device="cpu", prompts=prompts, **kwargs)
+
+
+def _offline(reason: str | None = None) -> Embedder:
+    if reason:
+        log.warning(
+            "%s: using the built-in offline Russian model %s (navec word vectors). For the multilingual "
+            "model, run once with internet access: rag index --rebuild --model %s",
+            reason, offline_model.NAME, DEFAULT_MODEL,
+        )
+    return Embedder(offline_model.NAME, _sentence_transformer(str(offline_model.ensure())))
+
+
+def load_model(name: str | None = None) -> Embedder:
+    """The embedding model called `name` (default: DEFAULT_MODEL, else the offline model).
+
+    An explicitly named model that cannot be had raises ModelUnavailable; the default one falls back
+    to the offline model with a one-line notice, within PROBE_TIMEOUT seconds.
+    """
+    wanted = name or DEFAULT_MODEL
+    if wanted == offline_model.NAME:
+        return _offline()
+    path = Path(wanted).expanduser()
+    if path.exists():
+        if not (path / "modules.json").exists() and not (path / "config.json").exists():
+            raise ModelUnavailable(f"{wanted} is not a sentence-transformers or transformers model folder")
+        resolved = str(path.resolve())
+        try:
+            return Embedder(resolved, _sentence_transformer(resolved))
+        except Exception as exc:  # noqa: BLE001 - any load failure is reported the same way
+            raise ModelUnavailable(f"cannot load the model in {wanted}: {exc}") from exc
+    if is_cached(wanted):
+        return Embedder(wanted, _sentence_transformer(wanted, local_files_only=True))
+    if not hub_reachable():
+        reason = f"the Hugging Face hub cannot be reached and {wanted} is not cached"
+        if name is None:
+            return _offline(reason)
+        raise ModelUnavailable(f"{reason}; connect once to download it, or pass a local model folder")
+    try:
+        return Embedder(wanted, _sentence_transformer(wanted))
+    except Exception as exc:  # noqa: BLE001
+        raise ModelUnavailable(f"cannot load {wanted} from the hub: {exc}") from exc
+
+
+_shared: dict[str | None, Embedder] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_model(name: str | None = None) -> Embedder:
+    """`load_model(name)`, loaded once per process: indexing and retrieval share the same instance."""
+    with _shared_lock:
+        if name not in _shared:
+            _shared[name] = load_model(name)
+        return _shared[name]
