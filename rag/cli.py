@@ -130,6 +130,30 @@ def status_command(index: Path | None) -> None:
                    f"{a['chunks']} passages")
 
 
+@cli.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
+@click.option("--share", is_flag=True, help="Also open a public Gradio share link.")
+def serve_command(index: Path | None, host: str, port: int, share: bool) -> None:
+    """Open the web chat."""
+    from ui.app import serve
+
+    serve(index=index or default_index(), corpus=default_corpus(), host=host, port=port, share=share)
+
+
+@cli.command("eval")
+@index_option
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("corpus/eval/questions.jsonl"), show_default=True,
+              help="JSON lines: question, answer (exact words from the article, or null), kind.")
+def eval_command(index: Path | None, questions: Path) -> None:
+    """Measure retrieval, quotes and abstention on an evaluation question set."""
+    from rag.evaluation import evaluate
+
+    click.echo(evaluate(questions, index=index or default_index()).format())
+
+
 def main() -> None:
     """Entry point: run the CLI, turning errors a user can fix into one line and exit status 1."""
     try:
