@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 
@@ -39,22 +39,23 @@ def _truthy(value: str | None) -> bool:
 
 
 def hub_reachable(timeout: float = PROBE_TIMEOUT) -> bool:
-    """Whether the Hugging Face hub answers a TCP connection within `timeout` seconds.
+    """Whether the Hugging Face hub answers an HTTP request within `timeout` seconds.
 
-    False at once when HF_HUB_OFFLINE is set. The probe runs in a thread so that a hanging name
-    lookup cannot hold the caller past the timeout.
+    False at once when HF_HUB_OFFLINE is set. The probe runs in a daemon thread, so neither a hanging
+    name lookup nor a server that accepts but never answers can hold the caller past the timeout.
     """
     if _truthy(os.environ.get("HF_HUB_OFFLINE")):
         return False
-    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    port = url.port or (80 if url.scheme == "http" else 443)
+    url = (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/") + "/api/models"
     result: list[bool] = []
 
     def probe() -> None:
         try:
-            socket.create_connection((url.hostname, port), timeout=timeout).close()
+            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+                result.append(True)
+        except urllib.error.HTTPError:  # the hub answered, if only with an error status
             result.append(True)
-        except OSError:
+        except (OSError, ValueError):
             result.append(False)
 
     thread = threading.Thread(target=probe, daemon=True)
@@ -111,7 +112,12 @@ class Embedder:
 
 
 def _sentence_transformer(path_or_name: str, **kwargs) -> object:
+    from huggingface_hub.utils import disable_progress_bars
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    disable_progress_bars()  # "Loading weights" bars on every start say nothing to a user
+    transformers_logging.disable_progress_bar()
 
     prompts = _prompts_for(path_or_name)
     return SentenceTransformer(path_or_name, device="cpu", prompts=prompts, **kwargs)

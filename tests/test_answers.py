@@ -1,0 +1,67 @@
+"""Asking about the first article: the answer quotes it word for word, or says it has no answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import rag
+from tests.conftest import ARTICLE
+
+ARTICLE_TEXT = rag.corpus.parse_article(ARTICLE.name, ARTICLE.read_text(encoding="utf-8")).text
+
+ANSWERED = [
+    ("Со сколькими государствами у Казахстана дипломатические отношения?", "186 государствами"),
+    ("Сколько составили глобальные военные расходы в прошлом году?", "2,7 трлн долларов"),
+    ("С какого года казахстанские миротворцы участвуют в миссиях ООН?", "начиная с 2014 года"),
+    ("Членом скольких международных организаций является Казахстан?", "более 40 международных организаций"),
+    ("Где выступал Токаев в конце декабря 2025 года?", "в Токио"),
+    ("Где ООН разрешила Казахстану разместить контингент под своим флагом?", "на Голанских высотах"),
+    ("В скольких странах казахстанцы могут бывать без визы?", "более 80-ти стран"),
+]
+
+UNANSWERED = [
+    "Как приготовить бешбармак в домашних условиях?",
+    "Кто выиграл чемпионат мира по футболу 2022 года?",
+]
+
+
+@pytest.mark.parametrize("question, words", ANSWERED, ids=["relations", "military", "peacekeepers", "organisations", "tokyo", "golan", "visa-free"])
+def test_answers_quote_the_article(article_index: Path, question: str, words: str) -> None:
+    reply = rag.answer(question, index=article_index)
+    assert reply.answer is not None and words in reply.answer
+    top = reply.passages[0]
+    assert ARTICLE_TEXT[reply.quote_start:reply.quote_end] == reply.answer
+    assert top.start <= reply.quote_start < reply.quote_end <= top.end
+
+
+@pytest.mark.parametrize("question", UNANSWERED, ids=["cooking", "football"])
+def test_no_answer_is_said_plainly(article_index: Path, question: str) -> None:
+    reply = rag.answer(question, index=article_index)
+    assert reply.answer is None
+    assert reply.notice == "В статьях нет ответа на этот вопрос."
+
+
+def test_passages_are_exact_slices_best_first(article_index: Path) -> None:
+    passages = rag.retrieve("многовекторность внешней политики", k=5, index=article_index)
+    assert len(passages) == 5
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    for p in passages:
+        assert ARTICLE_TEXT[p.start:p.end] == p.text
+        assert len(p.text) <= 1000
+        assert p.source == ARTICLE.name and p.date == "2026-03-04" and p.publisher == "Zakon.kz"
+
+
+def test_empty_and_overlong_questions_get_notices(article_index: Path) -> None:
+    empty = rag.answer("  ?!  ", index=article_index)
+    assert empty.answer is None and empty.passages == [] and "пуст" in empty.notice
+    long = rag.answer("Сколько составили глобальные военные расходы? " * 500, index=article_index)
+    assert "слишком длинный" in long.notice
+    assert long.answer is not None and "2,7 трлн" in long.answer
+
+
+def test_the_loaded_index_is_cached(article_index: Path) -> None:
+    from rag.retrieval import open_index
+
+    assert open_index(article_index) is open_index(article_index)

@@ -1,0 +1,98 @@
+"""The `rag` command: the JSON contract, batch mode, status, and one clear line for every mistake."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import EXIT_SKIPPED, cli
+from tests.conftest import ARTICLE, ROOT
+
+RAG = [sys.executable, "-c", "from rag.cli import main; main()"]
+
+
+def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """The real command in a fresh process, offline."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **kwargs.pop("env", {})}
+    return subprocess.run([*RAG, *args], capture_output=True, text=True, env=env, timeout=300, **kwargs)
+
+
+def check_passage(passage: dict, article_text: str) -> None:
+    assert set(passage) == {"article", "source", "text", "start", "end", "score"}
+    assert article_text[passage["start"]:passage["end"]] == passage["text"]
+    assert isinstance(passage["score"], float)
+
+
+def test_batch_json_answers_one_line_per_question(article_index: Path) -> None:
+    from rag.corpus import parse_article
+
+    text = parse_article(ARTICLE.name, ARTICLE.read_text(encoding="utf-8")).text
+    questions = "Сколько составили глобальные военные расходы?\n\nКак приготовить плов?\n"
+    result = run("ask", "--json", "--index", str(article_index), "-k", "4", input=questions)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    answered, declined = (json.loads(line) for line in lines)
+    assert set(answered) == {"question", "answer", "passages"}
+    assert answered["question"] == "Сколько составили глобальные военные расходы?"
+    assert "2,7 трлн долларов" in answered["answer"] and answered["answer"] in answered["passages"][0]["text"]
+    assert len(answered["passages"]) == 4 and answered["passages"][0]["source"] == ARTICLE.name
+    for passage in answered["passages"]:
+        check_passage(passage, text)
+    scores = [p["score"] for p in answered["passages"]]
+    assert scores == sorted(scores, reverse=True)
+    assert declined["answer"] is None and declined["passages"]
+
+
+def test_ask_builds_a_missing_index_from_the_default_corpus(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ARTICLE, corpus)
+    index = tmp_path / "index"
+    result = run("ask", "Где выступал Токаев в декабре 2025 года?",
+                 env={"RAG_CORPUS": str(corpus), "RAG_INDEX": str(index)})
+    assert result.returncode == 0, result.stderr
+    assert "building it from" in result.stderr and "Токио" in result.stdout
+    assert "Источники:" in result.stdout and f"{ARTICLE.name}:" in result.stdout
+
+
+def test_human_output_and_status(article_index: Path) -> None:
+    runner = CliRunner()
+    asked = runner.invoke(cli, ["ask", "--index", str(article_index), "Сколько стран входит в G20?"])
+    assert asked.exit_code == 0
+    status = runner.invoke(cli, ["status", "--index", str(article_index)])
+    assert status.exit_code == 0
+    assert "articles: 1" in status.output and "navec-news-v1-static (300 dimensions)" in status.output
+    assert ARTICLE.name in status.output and "2026-03-04" in status.output
+
+
+def test_index_exits_3_when_files_were_skipped(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ARTICLE, corpus)
+    (corpus / "empty.txt").write_text("")
+    result = CliRunner().invoke(cli, ["index", "--corpus", str(corpus), "--index", str(tmp_path / "index")])
+    assert result.exit_code == EXIT_SKIPPED
+    assert "skipped: empty.txt: empty article" in result.output
+    assert "1 new, 0 changed, 0 removed, 0 unchanged, 1 skipped" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["index", "--corpus", "/nonexistent/folder"], "corpus folder /nonexistent/folder does not exist"),
+    (["index", "--index", "/etc/hostname"], "is a file, not a folder"),
+    (["status", "--index", "/nonexistent/index"], "no index in /nonexistent/index: run: rag index"),
+    (["ask", "--no-such-option"], "No such option"),
+    (["ask", "-k", "0", "x"], "Invalid value for '-k'"),
+], ids=["missing-corpus", "index-is-a-file", "no-index", "unknown-option", "bad-k"])
+def test_mistakes_get_one_clear_line(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.returncode in (1, 2)
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

@@ -1,0 +1,145 @@
+"""Index updates: incremental by content hash, atomic, one writer at a time, and the model remembered."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag import store
+from rag.embeddings import shared_model
+from tests.conftest import ARTICLE
+
+SECOND = """---
+title: Новости степи
+date: 2026-04-01
+---
+В Караганде открылся новый музей угля. Экспозиция рассказывает о шахтерах и истории добычи.
+
+Музей работает ежедневно, кроме понедельника.
+"""
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(ARTICLE, folder / ARTICLE.name)
+    (folder / "steppe.md").write_text(SECOND, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def embedded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records every passage text the default model embeds, still embedding it for real."""
+    seen: list[str] = []
+    embedder = shared_model(None)
+    original = embedder.encode_passages
+
+    def spy(texts: list[str], **kwargs):
+        seen.extend(texts)
+        return original(texts, **kwargs)
+
+    monkeypatch.setattr(embedder, "encode_passages", spy)
+    return seen
+
+
+def test_updates_embed_only_new_and_changed_articles(corpus: Path, tmp_path: Path, embedded: list[str]) -> None:
+    index = tmp_path / "index"
+    first = rag.build_index(corpus, index)
+    assert sorted(first.added) == [ARTICLE.name, "steppe.md"] and first.chunks == len(embedded)
+
+    embedded.clear()
+    again = rag.build_index(corpus, index)
+    assert (again.added, again.changed, again.removed) == ([], [], [])
+    assert sorted(again.unchanged) == [ARTICLE.name, "steppe.md"] and embedded == []
+    assert "0 new, 0 changed, 0 removed, 2 unchanged" in again.summary()
+
+    (corpus / "steppe.md").write_text(SECOND.replace("понедельника", "вторника"), encoding="utf-8")
+    (corpus / "third.txt").write_text("Астана приняла форум городов-побратимов.", encoding="utf-8")
+    embedded.clear()
+    update = rag.build_index(corpus, index)
+    assert (update.added, update.changed, update.unchanged) == (["third.txt"], ["steppe.md"], [ARTICLE.name])
+    assert all("Казахстан продолжает" not in text for text in embedded), "the unchanged article was re-embedded"
+    assert "вторника" in rag.answer("Когда не работает музей угля?", index=index).answer
+
+    (corpus / "third.txt").unlink()
+    removal = rag.build_index(corpus, index)
+    assert removal.removed == ["third.txt"]
+    assert {p.source for p in rag.retrieve("форум городов-побратимов", k=50, index=index)} == {
+        ARTICLE.name, "steppe.md"}
+
+    embedded.clear()
+    rebuilt = rag.build_index(corpus, index, rebuild=True)
+    assert sorted(rebuilt.added) == [ARTICLE.name, "steppe.md"] and len(embedded) == rebuilt.chunks
+
+
+def test_unchanged_updates_keep_the_version_and_old_versions_are_pruned(corpus: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    rag.build_index(corpus, index)
+    version = store.current_version(index)
+    rag.build_index(corpus, index)
+    assert store.current_version(index) == version
+    for n in range(4):
+        (corpus / f"extra{n}.txt").write_text(f"Заметка номер {n} о погоде в Алматы.", encoding="utf-8")
+        rag.build_index(corpus, index)
+    versions = sorted(p.name for p in index.glob("v-*"))
+    assert len(versions) == store.KEEP_VERSIONS and versions[-1] == store.current_version(index)
+
+
+def test_a_second_writer_waits_for_the_first(corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    index = tmp_path / "index"
+    rag.build_index(corpus, index)
+    (corpus / "new.txt").write_text("Новая статья о зерне и экспорте пшеницы.", encoding="utf-8")
+    before = store.current_version(index)
+    with caplog.at_level(logging.WARNING, logger="rag"):
+        with store.writing(index):
+            worker = threading.Thread(target=rag.build_index, args=(corpus, index))
+            worker.start()
+            worker.join(timeout=3)
+            assert worker.is_alive() and store.current_version(index) == before
+        worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert "another update" in caplog.text
+    assert "new.txt" in store.load(index).manifest["articles"]
+
+
+def test_the_index_remembers_its_model(corpus: Path, tmp_path: Path, tiny_model: Path) -> None:
+    index = tmp_path / "index"
+    report = rag.build_index(corpus, index, model=str(tiny_model))
+    manifest = store.load(index).manifest
+    assert manifest["model"] == str(tiny_model) == report.model and manifest["dimension"] == 32
+    with pytest.raises(rag.ModelMismatch, match="rag index --rebuild --model navec"):
+        rag.build_index(corpus, index, model="navec-news-v1-static")
+    # questions are embedded with the index's model, whatever the default is
+    assert rag.retrieve("музей угля", k=1, index=index)[0].source == "steppe.md"
+
+
+def test_a_faiss_file_from_another_model_is_caught(corpus: Path, tmp_path: Path, tiny_model: Path) -> None:
+    small, large = tmp_path / "small", tmp_path / "large"
+    rag.build_index(corpus, small, model=str(tiny_model))
+    rag.build_index(corpus, large)
+    shutil.copy(large / store.current_version(large) / "vectors.faiss",
+                small / store.current_version(small) / "vectors.faiss")
+    with pytest.raises(rag.IndexDamaged, match="rag index --rebuild"):
+        store.load(small)
+
+
+def test_a_hand_edited_manifest_is_caught(corpus: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    rag.build_index(corpus, index)
+    path = index / store.current_version(index) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["articles"][ARTICLE.name]
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(rag.IndexDamaged, match="rag index --rebuild"):
+        store.load(index)
+    path.write_text("{not json")
+    with pytest.raises(rag.IndexDamaged, match="rag index --rebuild"):
+        rag.build_index(corpus, index)
+    assert rag.build_index(corpus, index, rebuild=True).chunks > 0
