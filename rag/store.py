@@ -91,7 +91,7 @@ def load(index: str | Path) -> Stored:
         vectors = faiss.read_index(str(folder / "vectors.faiss"))
         with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
             chunks = [Chunk(**json.loads(line)) for line in fh]
-    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:  # faiss reports bad files as RuntimeError
         raise IndexDamaged(f"{damaged} ({exc}); run: rag index --rebuild") from exc
     try:
         dimension, n_chunks, model = int(manifest["dimension"]), int(manifest["chunks"]), str(manifest["model"])
@@ -122,9 +122,7 @@ def save(index: str | Path, manifest: dict, chunks: list[Chunk], vectors: np.nda
     flat = faiss.IndexFlatIP(int(manifest["dimension"]))
     if len(vectors):
         flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(flat, str(tmp / "vectors.faiss"))
-    with open(tmp / "vectors.faiss", "rb+") as fh:
-        os.fsync(fh.fileno())
+    _write(tmp / "vectors.faiss", faiss.serialize_index(flat).tobytes())
     lines = "".join(json.dumps(c.__dict__, ensure_ascii=False) + "\n" for c in chunks)
     _write(tmp / "chunks.jsonl", lines.encode("utf-8"))
     manifest = {**manifest, "format": FORMAT, "chunks": len(chunks)}

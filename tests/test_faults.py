@@ -1,0 +1,93 @@
+"""Damaged indexes get a clear error that says what to run; a running process keeps its last good index;
+a full disk during an update leaves the old index intact."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag import store
+from rag.retrieval import open_index
+from tests.conftest import ARTICLE, ROOT
+
+QUESTION = "Со сколькими государствами у Казахстана дипломатические отношения?"
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ARTICLE, corpus)
+    folder = tmp_path / "index"
+    rag.build_index(corpus, folder)
+    return folder
+
+
+def live(index: Path) -> Path:
+    return index / store.current_version(index)
+
+
+@pytest.mark.parametrize("damage", ["truncate-vectors", "delete-vectors", "delete-chunks", "garble-manifest",
+                                    "wrong-dimension", "pointer-to-nowhere"])
+def test_damage_is_reported_with_the_fix(index: Path, damage: str) -> None:
+    folder = live(index)
+    if damage == "truncate-vectors":
+        data = (folder / "vectors.faiss").read_bytes()
+        (folder / "vectors.faiss").write_bytes(data[: len(data) // 2])
+    elif damage == "delete-vectors":
+        (folder / "vectors.faiss").unlink()
+    elif damage == "delete-chunks":
+        (folder / "chunks.jsonl").unlink()
+    elif damage == "garble-manifest":
+        (folder / "manifest.json").write_text('{"model": "x"')
+    elif damage == "wrong-dimension":
+        text = (folder / "manifest.json").read_text().replace('"dimension": 300', '"dimension": 384')
+        (folder / "manifest.json").write_text(text)
+    else:
+        (index / "CURRENT").write_text("v-gone")
+    with pytest.raises(rag.IndexDamaged, match=r"run: rag index --rebuild"):
+        store.load(index)
+
+
+def test_a_server_keeps_answering_from_the_last_good_index(index: Path, caplog: pytest.LogCaptureFixture) -> None:
+    before = rag.answer(QUESTION, index=index)
+    good = live(index)
+    broken = index / "v-99999999T999999-broken"
+    shutil.copytree(good, broken)
+    (broken / "vectors.faiss").write_bytes(b"not a faiss file")
+    (index / "CURRENT").write_text(broken.name)
+    assert rag.answer(QUESTION, index=index) == before
+    assert "keeping the previous index" in caplog.text
+    (index / "CURRENT").write_text(good.name)
+    assert open_index(index).version == good.name
+
+
+def test_a_full_disk_during_an_update_keeps_the_old_index(index: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "long.txt").write_text("Новая длинная статья о степи и реках. " * 3000, encoding="utf-8")
+    before_version, before = store.current_version(index), rag.answer(QUESTION, index=index)
+
+    def small_disk() -> None:  # writes past 64 KiB fail with EFBIG, as on a full disk, even for root
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    result = subprocess.run(
+        [sys.executable, "-c", "from rag.cli import main; main()", "index", "--corpus", str(corpus),
+         "--index", str(index)],
+        capture_output=True, text=True, cwd=ROOT, preexec_fn=small_disk, timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith("Error: File too large") and "Traceback" not in result.stderr
+    assert store.current_version(index) == before_version
+    assert rag.answer(QUESTION, index=index) == before
+    assert rag.build_index(corpus, index).added == ["long.txt"]  # with room again, the update goes through
+    assert not list(index.glob(".tmp-*"))
