@@ -7,11 +7,12 @@
 """
 
 from rag.answer import Answer, answer, retrieve
+from rag.articles import ArticleInfo, add_article, list_articles
 from rag.errors import IndexDamaged, IndexMissing, ModelMismatch, ModelUnavailable, RagError
 from rag.indexer import BuildReport, build_index
 from rag.retrieval import Passage
 
 __all__ = [
-    "Answer", "BuildReport", "IndexDamaged", "IndexMissing", "ModelMismatch", "ModelUnavailable", "Passage",
-    "RagError", "answer", "build_index", "retrieve",
+    "Answer", "ArticleInfo", "BuildReport", "IndexDamaged", "IndexMissing", "ModelMismatch", "ModelUnavailable", "Passage",
+    "RagError", "add_article", "answer", "build_index", "list_articles", "retrieve",
 ]

@@ -30,6 +30,10 @@ def _setup_logging() -> None:
     log.propagate = False
 
 
+corpus_option = click.option(
+    "--corpus", type=click.Path(path_type=Path), default=None,
+    help="Folder of .txt/.md articles (default: $RAG_CORPUS or ./corpus).",
+)
 index_option = click.option(
     "--index", "index", type=click.Path(path_type=Path), default=None,
     help="Index folder (default: $RAG_INDEX or ./index).",
@@ -56,8 +60,7 @@ def cli() -> None:
 
 
 @cli.command("index")
-@click.option("--corpus", type=click.Path(path_type=Path), default=None,
-              help="Folder of .txt/.md articles (default: $RAG_CORPUS or ./corpus).")
+@corpus_option
 @index_option
 @click.option("--model", default=None, help="Embedding model: hub id or local folder (new index or --rebuild).")
 @click.option("--rebuild", is_flag=True, help="Re-embed everything instead of updating incrementally.")
@@ -144,15 +147,16 @@ def status_command(index: Path | None) -> None:
 
 
 @cli.command("serve")
+@corpus_option
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
 @click.option("--share", is_flag=True, help="Also open a public Gradio share link.")
-def serve_command(index: Path | None, host: str, port: int, share: bool) -> None:
-    """Open the web chat."""
+def serve_command(corpus: Path | None, index: Path | None, host: str, port: int, share: bool) -> None:
+    """Open the web chat; articles added there are saved into the corpus folder."""
     from ui.app import serve
 
-    serve(index=index or default_index(), corpus=default_corpus(), host=host, port=port, share=share)
+    serve(index=index or default_index(), corpus=corpus or default_corpus(), host=host, port=port, share=share)
 
 
 @cli.command("eval")

@@ -97,27 +97,37 @@ def open_index(index: str | Path, build_if_missing: bool = True) -> Retriever:
     """
     key = Path(index).resolve()
     cached = _open.get(key)
+    if cached is not None and store.current_version(key) in (cached.version, _failed.get(key)):
+        return cached
+    if cached is not None and not _open_lock.acquire(blocking=False):
+        return cached  # another thread is loading the new version: keep answering from this one
+    if cached is None:
+        _open_lock.acquire()
+    try:
+        return _reload(index, key, build_if_missing)
+    finally:
+        _open_lock.release()
+
+
+def _reload(index: str | Path, key: Path, build_if_missing: bool) -> Retriever:
+    """The retriever for the live version, loading it if needed; called with `_open_lock` held."""
+    cached = _open.get(key)
     version = store.current_version(key)
     if cached is not None and version in (cached.version, _failed.get(key)):
         return cached
-    with _open_lock:
-        cached = _open.get(key)
-        version = store.current_version(key)
-        if cached is not None and version in (cached.version, _failed.get(key)):
-            return cached
-        try:
-            if version is None and cached is None and build_if_missing:
-                _build_default(index, key)
-            stored = store.load(key)
-            retriever = Retriever(stored, shared_model(stored.manifest["model"]))
-        except Exception as exc:
-            if cached is None:
-                raise
-            log.error("keeping the previous index: %s", exc)
-            _failed[key] = version
-            return cached
-        _open[key] = retriever
-        return retriever
+    try:
+        if version is None and cached is None and build_if_missing:
+            _build_default(index, key)
+        stored = store.load(key)
+        retriever = Retriever(stored, shared_model(stored.manifest["model"]))
+    except Exception as exc:
+        if cached is None:
+            raise
+        log.error("keeping the previous index: %s", exc)
+        _failed[key] = version
+        return cached
+    _open[key] = retriever
+    return retriever
 
 
 def _build_default(index: str | Path, key: Path) -> None:

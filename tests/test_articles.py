@@ -1,0 +1,106 @@
+"""Adding articles to a corpus folder (validated, safely named, atomic) and listing the indexed ones."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.articles import MAX_ADD_BYTES, add_article, list_articles, slug
+from rag.corpus import load_corpus
+from rag.errors import RagError
+from tests.conftest import ARTICLE
+
+BODY = "Столица Республики Кортания — город Велград. Его основали рыбаки в 1312 году на берегу залива."
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A corpus folder with the first article."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(ARTICLE, folder / ARTICLE.name)
+    return folder
+
+
+def files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_pasted_article_is_saved_with_front_matter_and_read_back(corpus: Path) -> None:
+    path = add_article(corpus, title="Столица Кортании: история", text=f"\n{BODY}\n", date="2026-05-01",
+                       source="Вестник", url="https://example.org/a?b=1")
+    assert path.parent == corpus and path.name == "stolitsa_kortanii_istoriya.md"
+    article = next(a for a in load_corpus(corpus).articles if a.source == path.name)
+    assert (article.title, article.text, article.date, article.publisher, article.url) == (
+        "Столица Кортании: история", BODY, "2026-05-01", "Вестник", "https://example.org/a?b=1")
+    assert not [p for p in corpus.iterdir() if p.name.startswith(".")], "temporary file left behind"
+
+
+def test_upload_keeps_its_front_matter_and_legacy_encoding_is_decoded(corpus: Path) -> None:
+    data = f"---\ntitle: Из файла\ndate: 2025-01-02\n---\n{BODY}".encode("cp1251")
+    path = add_article(corpus, title="", data=data, filename="Новость дня.TXT")
+    assert path.name == "novost_dnya.txt"
+    article = next(a for a in load_corpus(corpus).articles if a.source == path.name)
+    assert (article.title, article.date, article.text) == ("Из файла", "2025-01-02", BODY)
+
+
+def test_upload_without_title_is_named_after_its_file(corpus: Path) -> None:
+    path = add_article(corpus, title=" ", data=BODY.encode(), filename="velgrad_news.md")
+    assert next(a for a in load_corpus(corpus).articles if a.source == path.name).title == "velgrad news"
+
+
+@pytest.mark.parametrize("filename", ["../../evil.md", "..\\..\\evil.md", "/etc/evil.md", ".hidden.md", "..md"])
+def test_file_names_never_leave_the_corpus_folder_or_hide(corpus: Path, filename: str) -> None:
+    path = add_article(corpus, title="Т", data=BODY.encode(), filename=filename)
+    assert path.parent == corpus and not path.name.startswith(".")
+    assert path.stem == slug(Path(filename.replace("\\", "/")).stem)
+    assert not (corpus.parent / "evil.md").exists()
+
+
+def test_same_name_gets_a_new_file_instead_of_replacing(corpus: Path) -> None:
+    first = add_article(corpus, title="Велград", text=BODY)
+    second = add_article(corpus, title="Велград", text=BODY + " Второй текст.")
+    assert (first.name, second.name) == ("velgrad.md", "velgrad_2.md")
+    assert BODY + " Второй" not in first.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"data": b"text", "filename": "article.pdf"}, "только .txt, .md"),
+    ({"data": b"text", "filename": "article"}, "только .txt, .md"),
+    ({"data": b"\x00\x01binary", "filename": "a.txt"}, "не читается как текст"),
+    ({"data": b"x" * (MAX_ADD_BYTES + 1), "filename": "a.txt"}, "слишком большая"),
+    ({"text": "   \n  "}, "empty article"),
+    ({"text": "---\ntitle: [broken\n---\nbody"}, "broken front matter"),
+    ({"text": BODY, "title": "  "}, "укажите заголовок"),
+    ({"text": BODY, "data": b"x", "filename": "a.txt"}, "не оба сразу"),
+    ({}, "вставьте текст статьи или загрузите файл"),
+    ({"text": BODY, "date": "4 марта"}, "ГГГГ-ММ-ДД"),
+    ({"text": BODY, "url": "javascript:alert(1)"}, "http://"),
+])
+def test_bad_article_is_refused_with_a_reason_and_nothing_is_written(corpus: Path, kwargs: dict,
+                                                                     message: str) -> None:
+    before = files(corpus)
+    with pytest.raises(RagError, match=message):
+        add_article(corpus, **{"title": "Заголовок", **kwargs})
+    assert files(corpus) == before
+
+
+def test_duplicate_of_an_article_in_the_corpus_is_refused(corpus: Path) -> None:
+    with pytest.raises(RagError, match=ARTICLE.name):
+        add_article(corpus, title="Копия", data=ARTICLE.read_bytes(), filename="copy.md")
+
+
+def test_added_article_is_indexed_incrementally_and_listed(corpus: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    rag.build_index(corpus, index)
+    assert [a.source for a in list_articles(index)] == [ARTICLE.name]
+    path = add_article(corpus, title="Столица Кортании", text=BODY, date="2026-05-01")
+    report = rag.build_index(corpus, index)
+    assert (report.added, report.unchanged) == ([path.name], [ARTICLE.name])
+    listed = {a.source: a for a in list_articles(index)}
+    assert listed[path.name].title == "Столица Кортании" and listed[path.name].date == "2026-05-01"
+    assert listed[path.name].chunks == 1 and listed[ARTICLE.name].chunks > 5
+    assert "Велград" in rag.answer("Как называется столица Кортании?", index=index).answer

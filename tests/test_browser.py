@@ -1,0 +1,99 @@
+"""The real page in headless Chromium: asking, hostile input shown as text, adding an article and asking about it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+import rag
+from tests.conftest import ROOT
+from tests.test_ui_server import (
+    HOSTILE, NEW_BODY, NEW_QUESTION, QUESTION, Server, start_server,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+SCREENSHOT = ROOT / "test-artifacts" / "chat.png"
+TIMEOUT = 30_000
+"""Milliseconds to wait for a reply or an index update to show."""
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: run `make browser`")
+expect.set_options(timeout=TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    running = start_server(tmp_path_factory.mktemp("ui-browser"))
+    yield running
+    running.app.close()
+
+
+@pytest.fixture(scope="module")
+def page(server: Server):
+    """The app's page in Chromium; alerts are recorded in `page.dialogs` (and dismissed)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(locale="ru-RU", viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(TIMEOUT)
+        page.dialogs = []
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(server.url)
+        page.locator("#articles").get_by_text("Внешняя политика Казахстана").wait_for()
+        yield page
+        browser.close()
+
+
+def ask(page, question: str) -> None:
+    """Type `question` into the chat box, send it and wait until the reply to it is shown."""
+    replies = page.locator("#chat .message-row.bot-row")
+    before = replies.count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#question textarea").press("Enter")
+    replies.nth(before).wait_for()
+
+
+def test_example_question_is_answered_with_the_highlighted_quote(page, server: Server) -> None:
+    page.locator("#examples").get_by_text(QUESTION[:30]).click()
+    expect(page.locator("#question textarea")).to_have_value(QUESTION)
+    ask(page, QUESTION)
+    quote = rag.answer(QUESTION, index=server.index).answer
+    mark = page.locator("#chat mark").last
+    assert mark.inner_text() == quote
+    assert page.locator("#chat blockquote").last.inner_text().startswith(quote)
+    assert "Источник: «Внешняя политика Казахстана" in page.locator("#chat").inner_text()
+    assert page.locator("#chat details summary").last.inner_text() == "Источники (3)"
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_html_question_is_shown_as_text_and_never_run(page) -> None:
+    ask(page, HOSTILE)
+    assert HOSTILE in page.locator("#chat").inner_text()
+    assert page.evaluate("window.__pwned") is None and page.dialogs == []
+    assert page.locator("#chat img[src=x], #chat script").count() == 0
+
+
+def test_article_added_through_the_page_is_answered(page) -> None:
+    page.get_by_text("Добавить статью", exact=True).click()
+    page.locator("#new-title textarea, #new-title input").first.fill("Столица <b>Кортании</b>")
+    page.locator("#new-text textarea").fill(NEW_BODY)
+    page.locator("#add").click()
+    page.locator("#add-status").get_by_text("Добавлена статья").wait_for()
+    assert "Столица <b>Кортании</b>" in page.locator("#articles").inner_text()
+    ask(page, NEW_QUESTION)
+    assert "Велград" in page.locator("#chat mark").last.inner_text()
+
+
+def test_number_of_passages_can_be_changed(page) -> None:
+    page.locator("#k input[type=number]").fill("5")
+    page.locator("#k input[type=number]").press("Enter")
+    ask(page, QUESTION)
+    assert page.locator("#chat details summary").last.inner_text() == "Источники (5)"
+
+
+def test_clear_button_empties_the_chat(page) -> None:
+    page.get_by_text("Очистить чат", exact=True).click()
+    page.locator("#chat .message-row").first.wait_for(state="detached")

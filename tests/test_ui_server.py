@@ -1,0 +1,156 @@
+"""The chat server: the real Gradio app on a free port, called with gradio_client; and its reply formatting."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from gradio_client import Client, handle_file
+
+import rag
+from rag import store
+from rag.answer import NO_ANSWER
+from rag.articles import ArticleInfo
+from rag.retrieval import Passage
+from tests.conftest import ARTICLE, ROOT
+from ui import app as ui_app
+from ui import format
+
+QUESTION = "Со сколькими государствами у Казахстана дипломатические отношения?"
+NEW_BODY = "Столица Республики Кортания — город Велград. Его основали рыбаки в 1312 году на берегу залива."
+NEW_QUESTION = "Как называется столица Кортании?"
+
+HOSTILE = "<script>window.__pwned=1</script><img src=x onerror=alert(1)> **жирный** [ссылка](javascript:1) $$x$$"
+
+
+@dataclass
+class Server:
+    """A running app: its URL, folders and Blocks."""
+
+    url: str
+    corpus: Path
+    index: Path
+    app: gr.Blocks
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(folder: Path) -> Server:
+    """Build the app over a fresh copy of the first article (the index is built by `build_app`) and launch it."""
+    corpus, index = folder / "corpus", folder / "index"
+    corpus.mkdir()
+    shutil.copy(ARTICLE, corpus / ARTICLE.name)
+    app = ui_app.build_app(index, corpus)
+    _, url, _ = app.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True, **ui_app.LAUNCH_OPTIONS)
+    return Server(url, corpus, index, app)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    running = start_server(tmp_path_factory.mktemp("ui-server"))
+    yield running
+    running.app.close()
+
+
+@pytest.fixture(scope="module")
+def client(server: Server) -> Client:
+    return Client(server.url, verbose=False)
+
+
+def test_ask_endpoint_replies_with_the_highlighted_quote_and_its_source(server: Server, client: Client) -> None:
+    reply = client.predict(QUESTION, api_name="/ask")
+    expected = rag.answer(QUESTION, k=ui_app.DEFAULT_K, index=server.index)
+    assert reply == format.reply(expected)
+    assert "186 государствами" in expected.answer
+    assert f"<mark>{format.escape(expected.answer)}</mark>" in reply
+    assert reply.startswith("<blockquote>")
+    assert "<b>Источник:</b> «Внешняя политика Казахстана" in reply and "4 марта 2026 · Zakon.kz" in reply
+    assert "<details><summary>Источники (3)</summary>" in reply
+
+
+def test_ask_says_plainly_when_the_articles_hold_no_answer(client: Client) -> None:
+    reply = client.predict("Как приготовить бешбармак в домашних условиях?", api_name="/ask")
+    assert reply.startswith(f"<p><em>{NO_ANSWER}</em></p>")
+    assert "<blockquote>" not in reply and "<mark>" not in reply
+
+
+def test_only_the_ask_endpoint_is_documented(client: Client) -> None:
+    assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {"/ask"}
+
+
+def test_bad_upload_gets_a_message_and_changes_nothing(server: Server, client: Client, tmp_path: Path) -> None:
+    before = (sorted(p.name for p in server.corpus.iterdir()), store.current_version(server.index))
+    empty = tmp_path / "empty.md"
+    empty.write_text("   \n", encoding="utf-8")
+    status = client.predict(handle_file(empty), "", "", "", "", "", api_name="/add_article")[0]
+    assert "Статья не добавлена" in status and "empty article" in status
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    with pytest.raises(Exception, match="Invalid file type"):
+        client.predict(handle_file(pdf), "", "", "", "", "", api_name="/add_article")
+    status = client.predict(None, "", NEW_BODY, "", "", "", api_name="/add_article")[0]
+    assert "укажите заголовок" in status
+    assert (sorted(p.name for p in server.corpus.iterdir()), store.current_version(server.index)) == before
+
+
+def test_article_added_while_serving_is_answered_after_the_swap(server: Server, client: Client) -> None:
+    with store.writing(server.index):  # the update has to wait: questions meanwhile use the previous index
+        job = client.submit(None, "Столица Кортании", NEW_BODY, "2026-05-01", "Вестник", "", api_name="/add_article")
+        deadline = time.monotonic() + 30
+        while not (server.corpus / "stolitsa_kortanii.md").exists():
+            assert time.monotonic() < deadline, "the article was not saved"
+            time.sleep(0.05)
+        assert client.predict(NEW_QUESTION, api_name="/ask").startswith(f"<p><em>{NO_ANSWER}")
+        assert "186 государствами" in client.predict(QUESTION, api_name="/ask")
+    status, table = job.result(timeout=60)[:2]
+    assert "Добавлена статья <code>stolitsa&#95;kortanii.md</code>" in status
+    assert "Столица Кортании" in table and "1 мая 2026" in table
+    reply = client.predict(NEW_QUESTION, api_name="/ask")
+    assert "<mark>" in reply and "Велград" in reply and "Вестник" in reply
+
+
+def test_ask_is_fast_from_a_warm_index(server: Server) -> None:
+    ask = next(f.fn for f in server.app.fns.values() if f.api_name == "ask")
+    lines = (ROOT / "corpus" / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["question"] for line in lines if line.strip()]
+    timings = []
+    for q in questions:
+        started = time.perf_counter()
+        ask(q)
+        timings.append(time.perf_counter() - started)
+    assert statistics.median(timings) < 0.1
+
+
+def test_serve_listens_on_loopback_without_a_share_link(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    launched: dict = {}
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kwargs: launched.update(kwargs))
+    ui_app.serve(index=server.index, corpus=server.corpus)
+    assert (launched["server_name"], launched["server_port"], launched["share"]) == ("127.0.0.1", 7860, False)
+    assert launched["max_file_size"] == 1024 * 1024
+
+
+def test_questions_and_article_text_are_shown_as_text_never_as_markup() -> None:
+    shown = format.question(HOSTILE + "\n\n# не заголовок\n1. не список")
+    for markup in ("<script", "<img", "**", "[ссылка]", "$$", "\n"):
+        assert markup not in shown
+    assert shown.startswith("<p>&lt;script&gt;window.&#95;&#95;pwned=1&lt;/script&gt;&lt;img src=x")
+    text = f"До. {HOSTILE}\n\nПосле."
+    passage = Passage(f"<b>{HOSTILE}</b>", "x/<i>.md", text, 10, 10 + len(text), 0.5, "<i>2026</i>", "<u>Изд</u>",
+                      "javascript:alert(1)")
+    reply = format.reply(rag.Answer("q", HOSTILE, [passage], 14, 14 + len(HOSTILE)))
+    assert "<script" not in reply and "<img" not in reply and "href" not in reply
+    assert f"<mark>{format.escape(HOSTILE)}</mark>" in reply
+    table = format.articles_table([ArticleInfo("a.md", HOSTILE, None, None, "https://e.org/?a=1&b=\"2\"", 1)])
+    assert "<script" not in table and 'href="https://e.org/?a=1&amp;b=&quot;2&quot;"' in table

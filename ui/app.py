@@ -1,0 +1,131 @@
+"""The Gradio app: a Russian chat that quotes the articles, and a panel to list and add articles.
+
+Formatting is in `ui.format`, the work in the library (`rag.answer`, `rag.articles`, `rag.build_index`);
+this module only wires them to components. The named API endpoint `/ask` answers a question with the
+same Markdown the chat shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+import rag
+from rag import store
+from rag.articles import MAX_ADD_BYTES, add_article, list_articles
+from rag.errors import RagError
+from rag.retrieval import open_index
+from ui import format
+
+DEFAULT_K = 3
+"""Passages shown per answer unless the user asks for another number (and for the `/ask` API)."""
+
+EXAMPLES = [
+    "Со сколькими государствами у Казахстана дипломатические отношения?",
+    "Сколько составили глобальные военные расходы в прошлом году?",
+    "С какого года казахстанские миротворцы участвуют в миссиях ООН?",
+    "В скольких странах казахстанцы могут бывать без визы?",
+]
+
+CSS = """
+.message mark { background: #fde68a; color: inherit; padding: 0 2px; border-radius: 3px; }
+.message blockquote { border-left: 4px solid #f59e0b; margin: 0 0 .5em; padding: .25em .75em; }
+.message details summary { cursor: pointer; font-weight: 600; }
+table.articles { width: 100%; font-size: .9em; }
+table.articles td, table.articles th { padding: 4px 6px; vertical-align: top; }
+"""
+"""Styles for the quote, its highlight, the sources and the article list."""
+
+LAUNCH_OPTIONS = {"css": CSS, "max_file_size": MAX_ADD_BYTES}
+"""What `launch` needs besides host and port: the styles and the upload size limit."""
+
+
+def build_app(index: str | Path, corpus: str | Path) -> gr.Blocks:
+    """The chat app over `index`, adding articles to `corpus`; the index is built if missing and warmed here."""
+    index, corpus = Path(index), Path(corpus)
+    if store.current_version(index) is None:
+        rag.build_index(corpus, index)
+    rag.answer(EXAMPLES[0], index=index)  # loads the model and the index once, before the first visitor
+
+    def ask(question: str) -> str:
+        """Answer a question about the articles: the key quote with its source and passages, as Markdown."""
+        return format.reply(rag.answer(question, k=DEFAULT_K, index=index))
+
+    def chat(question: str, history: list, k: float) -> tuple[str, list]:
+        if not question.strip():
+            return question, history
+        reply = format.reply(rag.answer(question, k=int(k), index=index))
+        return "", [*history, {"role": "user", "content": format.question(question)},
+                    {"role": "assistant", "content": reply}]
+
+    def articles() -> str:
+        return format.articles_table(list_articles(index))
+
+    def add(file: str | None, title: str, text: str, date: str, source: str, url: str,
+            progress: gr.Progress = gr.Progress()) -> tuple:
+        progress(0.1, desc="Проверяю статью…")
+        try:
+            if file:
+                with open(file, "rb") as fh:
+                    data = fh.read(MAX_ADD_BYTES + 1)
+                upload = {"data": data, "filename": Path(file).name}
+            else:
+                upload = {"text": text if text.strip() else None}
+            path = add_article(corpus, title=title, date=date or None, source=source or None, url=url or None,
+                               **upload)
+            progress(0.4, desc="Обновляю индекс…")
+            report = rag.build_index(corpus, index)
+            open_index(index)  # the new version goes live here, not on the next question
+        except (RagError, OSError) as exc:
+            return f"<p>⚠️ Статья не добавлена: {format.escape(str(exc))}</p>", *[gr.skip()] * 7
+        status = (f"<p>✅ Добавлена статья <code>{format.escape(path.name)}</code>; индекс обновлён "
+                  f"за {report.seconds:.1f} с. Можно задавать вопросы.</p>")
+        return status, articles(), None, "", "", "", "", ""
+
+    with gr.Blocks(title="Вопросы по статьям", analytics_enabled=False) as app:
+        gr.Markdown("## Вопросы по новостным статьям\nСпросите о статьях — ответ приходит дословной "
+                    "цитатой с источником.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="Чат", height=560, latex_delimiters=[], feedback_options=None, buttons=["copy"],
+                    placeholder="Задайте вопрос о статье — ответ будет цитатой из неё.", elem_id="chat",
+                )
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Ваш вопрос…", show_label=False, scale=5, elem_id="question",
+                                     max_length=2000, submit_btn="Спросить")
+                with gr.Row():
+                    k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Сколько отрывков показывать", scale=3,
+                                  elem_id="k")
+                    gr.ClearButton([chatbot, box], value="Очистить чат", scale=1, size="md")
+                gr.Examples([[q] for q in EXAMPLES], inputs=[box], label="Примеры вопросов", elem_id="examples")
+            with gr.Column(scale=2):
+                gr.Markdown("### Статьи в индексе")
+                table = gr.HTML(elem_id="articles")
+                with gr.Accordion("Добавить статью", open=False, elem_id="add-article"):
+                    file = gr.File(label=f"Файл .txt или .md (до {MAX_ADD_BYTES // 2**20} МиБ)",
+                                   file_types=[".txt", ".md"], type="filepath")
+                    title = gr.Textbox(label="Заголовок (для файла — по желанию)", elem_id="new-title")
+                    text = gr.Textbox(label="…или текст статьи", lines=6, elem_id="new-text")
+                    with gr.Row():
+                        date = gr.Textbox(label="Дата", placeholder="ГГГГ-ММ-ДД")
+                        source = gr.Textbox(label="Издание")
+                    url = gr.Textbox(label="Ссылка", placeholder="https://…")
+                    add_button = gr.Button("Добавить и проиндексировать", variant="primary", elem_id="add")
+                    status = gr.HTML(elem_id="add-status")
+
+        app.load(articles, None, table, api_visibility="private")
+        box.submit(chat, [box, chatbot, k], [box, chatbot], api_visibility="private")
+        # Gradio runs `add` in a worker thread, one at a time (concurrency_limit=1); questions keep being
+        # answered from the previous index version until `open_index` swaps in the new one.
+        add_button.click(add, [file, title, text, date, source, url],
+                         [status, table, file, title, text, date, source, url],
+                         api_name="add_article", api_visibility="undocumented", concurrency_limit=1)
+        gr.api(ask, api_name="ask")
+    return app
+
+
+def serve(index: Path, corpus: Path, host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
+    """Serve the chat at http://host:port until interrupted (a public share link only if `share`)."""
+    build_app(index, corpus).launch(server_name=host, server_port=port, share=share, **LAUNCH_OPTIONS)

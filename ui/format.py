@@ -1,0 +1,104 @@
+"""Turning library results into what the chat shows: escaped HTML inside Markdown, never raw article text.
+
+Every piece of text that comes from an article, a question or a file goes through `escape`, and is
+placed inside an HTML block (<p>, <blockquote>, <details>, <table>), where Markdown does not apply.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import re
+from collections.abc import Sequence
+
+from rag.answer import Answer
+from rag.articles import ArticleInfo
+from rag.retrieval import Passage
+
+_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_[]~|$"})
+"""Characters Markdown, GFM or LaTeX rendering act on inline, as HTML entities (shown as themselves)."""
+
+_LINE_BREAKS = re.compile(r"[ \t]*\r?\n\s*")
+_MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
+           "ноября", "декабря")
+
+
+def escape(text: str) -> str:
+    """`text` as inert HTML: tags and Markdown characters as entities, line breaks as <br> (never a blank line)."""
+    escaped = html.escape(text, quote=True).translate(_MARKDOWN)
+    return _LINE_BREAKS.sub(lambda m: "<br>" * min(m.group().count("\n"), 2), escaped)
+
+
+def date(value: str | None) -> str:
+    """An ISO date as Russian words ("4 марта 2026"); anything else escaped as it is."""
+    if not value:
+        return ""
+    try:
+        day = datetime.date.fromisoformat(value)
+    except ValueError:
+        return escape(value)
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def link(url: str | None, label: str) -> str:
+    """An external link to an http(s) `url` (escaped) with an already escaped `label`; empty for other URLs."""
+    if not url or not re.match(r"https?://", url, re.I):
+        return ""
+    return f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">{label}</a>'
+
+
+def question(text: str) -> str:
+    """The user's chat message: the question exactly as typed, shown as text."""
+    return f"<p>{escape(text)}</p>"
+
+
+def quote_block(passage: Passage, start: int, end: int) -> str:
+    """The passage as a quotation, the article span [start, end) in <mark>."""
+    s, e = start - passage.start, end - passage.start
+    text = passage.text
+    return f"<blockquote>{escape(text[:s])}<mark>{escape(text[s:e])}</mark>{escape(text[e:])}</blockquote>"
+
+
+def source_line(passage: Passage) -> str:
+    """Where the quote comes from: title, date, publisher and link when known, and the file."""
+    parts = [f"«{escape(passage.article)}»", date(passage.date), escape(passage.publisher or ""),
+             link(passage.url, "ссылка"), f"<code>{escape(passage.source)}</code>"]
+    return f"<p><b>Источник:</b> {' · '.join(p for p in parts if p)}</p>"
+
+
+def passages(found: Sequence[Passage], summary: str) -> str:
+    """Passages with their scores in a collapsed <details> block titled `summary`."""
+    items = "".join(
+        f"<li><b>{p.score:.3f}</b> · «{escape(p.article)}» · <code>{escape(p.source)}</code>, "
+        f"символы {p.start}–{p.end}<br>{escape(p.text)}</li>"
+        for p in found
+    )
+    return f"<details><summary>{summary} ({len(found)})</summary><ol>{items}</ol></details>"
+
+
+def reply(answer: Answer) -> str:
+    """The bot's message: notice, the key quote highlighted in its passage, its source, and the passages."""
+    blocks = []
+    if answer.notice:
+        blocks.append(f"<p><em>{escape(answer.notice)}</em></p>")
+    if answer.answer is not None:
+        top = answer.passages[0]
+        blocks += [quote_block(top, answer.quote_start, answer.quote_end), source_line(top),
+                   passages(answer.passages, "Источники")]
+    elif answer.passages:
+        blocks.append(passages(answer.passages, "Ближайшие отрывки, ответа в них нет"))
+    return "\n\n".join(blocks)
+
+
+def articles_table(articles: Sequence[ArticleInfo]) -> str:
+    """The indexed articles as an HTML table: title (linked when a URL is known), date, passages."""
+    if not articles:
+        return "<p>В индексе пока нет статей.</p>"
+    rows = "".join(
+        f"<tr><td>{link(a.url, escape(a.title)) or escape(a.title)}"
+        f"{'<br><small>' + escape(a.publisher) + '</small>' if a.publisher else ''}</td>"
+        f"<td>{date(a.date)}</td><td>{a.chunks}</td></tr>"
+        for a in articles
+    )
+    return (f"<table class='articles'><thead><tr><th>Статья</th><th>Дата</th><th>Отрывков</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
