@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import EXIT_SKIPPED, cli
-from tests.conftest import ARTICLE, ROOT
+from tests.conftest import ARTICLE
 
 RAG = [sys.executable, "-c", "from rag.cli import main; main()"]
 

@@ -37,6 +37,9 @@ table.articles td, table.articles th { padding: 4px 6px; vertical-align: top; }
 """
 """Styles for the quote, its highlight, the sources and the article list."""
 
+CONCURRENCY = 8
+"""Questions answered at once: `rag.answer` is thread-safe, so many tabs need not queue one behind another."""
+
 LAUNCH_OPTIONS = {"css": CSS, "max_file_size": MAX_ADD_BYTES}
 """What `launch` needs besides host and port: the styles and the upload size limit."""
 
@@ -116,13 +119,13 @@ def build_app(index: str | Path, corpus: str | Path) -> gr.Blocks:
                     status = gr.HTML(elem_id="add-status")
 
         app.load(articles, None, table, api_visibility="private")
-        box.submit(chat, [box, chatbot, k], [box, chatbot], api_visibility="private")
+        box.submit(chat, [box, chatbot, k], [box, chatbot], api_visibility="private", concurrency_limit=CONCURRENCY)
         # Gradio runs `add` in a worker thread, one at a time (concurrency_limit=1); questions keep being
         # answered from the previous index version until `open_index` swaps in the new one.
         add_button.click(add, [file, title, text, date, source, url],
                          [status, table, file, title, text, date, source, url],
                          api_name="add_article", api_visibility="undocumented", concurrency_limit=1)
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", concurrency_limit=CONCURRENCY)
     return app
 
 

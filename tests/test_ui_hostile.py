@@ -1,0 +1,103 @@
+"""The `ask` endpoint under odd questions, hostile articles and 16 clients at once."""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import rag
+from tests.conftest import ROOT
+from tests.test_ui_server import HOSTILE, Server, start_server
+from ui import format
+
+ALLOWED_TAGS = {"p", "b", "em", "strong", "blockquote", "mark", "details", "summary", "ol", "ul", "li", "a", "br",
+                "code", "small", "span", "div", "table", "tr", "td", "th", "thead", "tbody"}
+QUESTIONS = [json.loads(line)["question"]
+             for line in (ROOT / "corpus" / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+HOSTILE_ARTICLE = f"""---
+title: "{HOSTILE.replace('"', "'")}"
+---
+Хакеры написали статью о тюльпанах. {HOSTILE} Тюльпаны цветут в апреле в степях Казахстана.
+"""
+
+
+class Tags(HTMLParser):
+    """Collects the tags and attributes a reply would render."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.attributes: set[str] = set()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.add(tag)
+        self.attributes.update(name for name, _ in attrs)
+        self.links.extend(value or "" for name, value in attrs if name in ("href", "src"))
+
+
+def assert_inert(reply: str) -> None:
+    """Only the formatter's own tags, no event handlers, no scripts."""
+    parser = Tags()
+    parser.feed(reply)
+    assert parser.tags <= ALLOWED_TAGS, parser.tags - ALLOWED_TAGS
+    assert not {a for a in parser.attributes if a.startswith("on")}
+    assert all(re.match(r"https?://", link) for link in parser.links)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    running = start_server(tmp_path_factory.mktemp("ui-hostile"))
+    (running.corpus / "hostile.md").write_text(HOSTILE_ARTICLE, encoding="utf-8")
+    rag.build_index(running.corpus, running.index)
+    yield running
+    running.app.close()
+
+
+@pytest.fixture(scope="module")
+def client(server: Server) -> Client:
+    return Client(server.url, verbose=False)
+
+
+def test_a_hostile_article_is_quoted_as_text(server: Server, client: Client) -> None:
+    reply = client.predict("Когда цветут тюльпаны в степях?", api_name="/ask")
+    assert "Тюльпаны цветут в апреле" in reply
+    assert format.escape(HOSTILE) in reply
+    assert_inert(reply)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(question=st.text(max_size=200) | st.sampled_from([HOSTILE, "", " ", "\x00", "😀" * 50, "# *a* `b`"]))
+def test_any_question_gets_an_inert_reply(client: Client, question: str) -> None:
+    reply = client.predict(question, api_name="/ask")
+    assert isinstance(reply, str) and reply
+    assert_inert(reply)
+
+
+def test_a_20000_character_question_is_cut_with_a_notice(client: Client) -> None:
+    reply = client.predict("Сколько стран в ООН? " * 1000, api_name="/ask")
+    assert "слишком длинный" in reply
+    assert_inert(reply)
+
+
+def test_16_clients_at_once_get_the_one_at_a_time_replies(server: Server) -> None:
+    single = Client(server.url, verbose=False)
+    expected = {q: single.predict(q, api_name="/ask") for q in QUESTIONS[:20]}
+
+    def client_asks(n: int) -> list[tuple[str, str]]:
+        client = Client(server.url, verbose=False)
+        asked = [QUESTIONS[(n + i) % 20] for i in range(10)]
+        return [(q, client.predict(q, api_name="/ask")) for q in asked]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        replies = [pair for batch in pool.map(client_asks, range(16)) for pair in batch]
+    assert len(replies) == 160
+    assert all(reply == expected[q] for q, reply in replies)

@@ -1,0 +1,167 @@
+"""Load benchmark: many threads through the Python API and many clients through the `/ask` endpoint.
+
+    python -m ui.loadbench [--threads 32] [--per-thread 50] [--clients 16] [--per-client 20] [--out docs/load.md]
+
+Works on a temporary copy of the corpus and index. Checks as it measures: every reply must equal the
+one-at-a-time reply, and an article added mid-run must switch replies without a failed request.
+Prints throughput and p50/p95 latency; with --out, writes them as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import rag
+
+NEW_ARTICLE = "---\ntitle: Музей угля\n---\nМузей угля открылся в Караганде. Билет в музей угля стоит 500 тенге.\n"
+NEW_QUESTION = "Сколько стоит билет в музей угля?"
+
+
+def percentiles(seconds: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile, in milliseconds."""
+    ordered = sorted(seconds)
+    return statistics.median(ordered) * 1000, ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000
+
+
+def hammer(workers: int, per_worker: int, questions: list[str], ask, expected: dict[str, str]) -> dict:
+    """`workers` threads each asking `per_worker` questions; throughput, latencies and mismatches."""
+    def work(n: int) -> list[tuple[float, bool]]:
+        asker = ask()
+        results = []
+        for i in range(per_worker):
+            q = questions[(n * 7 + i) % len(questions)]
+            started = time.perf_counter()
+            reply = asker(q)
+            results.append((time.perf_counter() - started, reply == expected[q]))
+        return results
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = [r for batch in pool.map(work, range(workers)) for r in batch]
+    wall = time.perf_counter() - started
+    p50, p95 = percentiles([t for t, _ in results])
+    return {"requests": len(results), "throughput": len(results) / wall, "p50": p50, "p95": p95,
+            "mismatches": sum(not ok for _, ok in results)}
+
+
+def update_under_load(corpus: Path, index: Path, clients: int, ask) -> dict:
+    """Clients keep asking NEW_QUESTION while the article that answers it is added; count failures and switches."""
+    stop = threading.Event()
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def keep_asking() -> None:
+        asker = ask()
+        while not stop.is_set():
+            try:
+                answered = "500 тенге" in asker(NEW_QUESTION)
+                with lock:
+                    outcomes.append("new" if answered else "old")
+            except Exception:  # noqa: BLE001 - counted as a failed request
+                with lock:
+                    outcomes.append("failed")
+
+    threads = [threading.Thread(target=keep_asking) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    time.sleep(1)
+    (corpus / "museum.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    rag.build_index(corpus, index)
+    time.sleep(1)
+    stop.set()
+    for t in threads:
+        t.join()
+    return {"clients": clients, "requests": len(outcomes), "failed": outcomes.count("failed"),
+            "old": outcomes.count("old"), "new": outcomes.count("new")}
+
+
+def run(corpus: Path, threads: int, per_thread: int, clients: int, per_client: int) -> dict:
+    """All measurements on a temporary copy of `corpus`."""
+    from ui import app as ui_app
+    from ui import format
+
+    work = Path(tempfile.mkdtemp(prefix="rag-load-"))
+    try:
+        shutil.copytree(corpus, work / "corpus", ignore=shutil.ignore_patterns("eval"))
+        index = work / "index"
+        questions = [json.loads(line)["question"]
+                     for line in (corpus / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+        app = ui_app.build_app(index, work / "corpus")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        _, url, _ = app.launch(prevent_thread_lock=True, server_port=port, quiet=True, **ui_app.LAUNCH_OPTIONS)
+        try:
+            expected_api = {q: rag.answer(q, index=index) for q in questions}
+            expected_reply = {q: format.reply(a) for q, a in expected_api.items()}
+            library = lambda: lambda q: rag.answer(q, index=index)  # noqa: E731
+            endpoint = lambda: _predictor(url)  # noqa: E731
+            return {
+                "api, one at a time": hammer(1, len(questions), questions, library, expected_api),
+                f"api, {threads} threads × {per_thread}": hammer(threads, per_thread, questions, library, expected_api),
+                "/ask, one client": hammer(1, len(questions), questions, endpoint, expected_reply),
+                f"/ask, {clients} clients × {per_client}": hammer(clients, per_client, questions, endpoint,
+                                                                   expected_reply),
+                "update": update_under_load(work / "corpus", index, clients, endpoint),
+            }
+        finally:
+            app.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _predictor(url: str):
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    return lambda q: client.predict(q, api_name="/ask")
+
+
+def report(results: dict, command: str) -> str:
+    """The results as a Markdown table with the machine and command."""
+    update = results.pop("update")
+    lines = [
+        "# Load", "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; offline model. Command: `{command}`", "",
+        "| load | requests | throughput (req/s) | p50 (ms) | p95 (ms) | replies differing from one-at-a-time |",
+        "|---|---:|---:|---:|---:|---:|",
+        *(f"| {name} | {r['requests']} | {r['throughput']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['mismatches']} |"
+          for name, r in results.items()),
+        "",
+        f"Article added while {update['clients']} clients asked through `/ask`: {update['requests']} requests, "
+        f"{update['failed']} failed, {update['old']} answered from the old index, {update['new']} from the new one.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=Path("corpus"))
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--per-thread", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--per-client", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    command = (f"python -m ui.loadbench --threads {args.threads} --per-thread {args.per_thread} "
+               f"--clients {args.clients} --per-client {args.per_client}")
+    text = report(run(args.corpus, args.threads, args.per_thread, args.clients, args.per_client), command)
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
