@@ -6,6 +6,8 @@ Every test works in temporary folders; the repository's corpus/ and index/ are n
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,12 +17,23 @@ ARTICLE = ROOT / "corpus" / "000_kazakhstan_foreign_policy.md"
 SHARED = ROOT.parent / "shared"
 
 
-@pytest.fixture(scope="session")
-def article_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A corpus folder holding only the first article."""
-    folder = tmp_path_factory.mktemp("corpus")
+def copy_article(folder: Path) -> Path:
+    """Make `folder` a corpus holding a copy of the first article; returns it."""
+    folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(ARTICLE, folder / ARTICLE.name)
     return folder
+
+
+@pytest.fixture(scope="session")
+def article_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A corpus folder holding only the first article; tests must not modify it."""
+    return copy_article(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A corpus folder of this test's own, starting with the first article."""
+    return copy_article(tmp_path / "corpus")
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +44,36 @@ def article_index(article_corpus: Path, tmp_path_factory: pytest.TempPathFactory
     index = tmp_path_factory.mktemp("index")
     rag.build_index(article_corpus, index)
     return index
+
+
+@dataclass
+class Server:
+    """A running chat app: its URL, folders and Blocks."""
+
+    url: str
+    corpus: Path
+    index: Path
+    app: object
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The chat app over its own copy of the first article, on a free port (one per test module)."""
+    from ui.app import start
+
+    folder = tmp_path_factory.mktemp("chat")
+    corpus, index = copy_article(folder / "corpus"), folder / "index"
+    app, url = start(index, corpus)
+    yield Server(url, corpus, index, app)
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def client(server: Server):
+    """A gradio_client connected to the module's server."""
+    from gradio_client import Client
+
+    return Client(server.url, verbose=False)
 
 
 @pytest.fixture(scope="session")

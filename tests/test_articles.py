@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,6 @@ from rag.errors import RagError
 from tests.conftest import ARTICLE
 
 BODY = "Столица Республики Кортания — город Велград. Его основали рыбаки в 1312 году на берегу залива."
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    """A corpus folder with the first article."""
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    shutil.copy(ARTICLE, folder / ARTICLE.name)
-    return folder
 
 
 def files(folder: Path) -> list[str]:

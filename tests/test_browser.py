@@ -8,10 +8,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 import rag
-from tests.conftest import ROOT
-from tests.test_ui_server import (
-    HOSTILE, NEW_BODY, NEW_QUESTION, QUESTION, Server, start_server,
-)
+from tests.conftest import ROOT, Server
+from tests.test_ui_server import HOSTILE, NEW_BODY, NEW_QUESTION, QUESTION
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -22,13 +20,6 @@ TIMEOUT = 30_000
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: run `make browser`")
 expect.set_options(timeout=TIMEOUT)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    running = start_server(tmp_path_factory.mktemp("ui-browser"))
-    yield running
-    running.app.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -51,10 +50,7 @@ def test_batch_json_answers_one_line_per_question(article_index: Path) -> None:
     assert declined["answer"] is None and declined["passages"]
 
 
-def test_ask_builds_a_missing_index_from_the_default_corpus(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus)
+def test_ask_builds_a_missing_index_from_the_default_corpus(corpus: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     result = run("ask", "Где выступал Токаев в декабре 2025 года?",
                  env={"RAG_CORPUS": str(corpus), "RAG_INDEX": str(index)})
@@ -73,10 +69,7 @@ def test_human_output_and_status(article_index: Path) -> None:
     assert ARTICLE.name in status.output and "2026-03-04" in status.output
 
 
-def test_index_exits_3_when_files_were_skipped(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus)
+def test_index_exits_3_when_files_were_skipped(corpus: Path, tmp_path: Path) -> None:
     (corpus / "empty.txt").write_text("")
     result = CliRunner().invoke(cli, ["index", "--corpus", str(corpus), "--index", str(tmp_path / "index")])
     assert result.exit_code == EXIT_SKIPPED

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import rag
-from tests.conftest import ARTICLE, ROOT
+from tests.conftest import ROOT
 
 QUESTIONS = [json.loads(line)["question"]
              for line in (ROOT / "corpus" / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -28,10 +27,7 @@ def test_32_threads_get_the_sequential_answers(article_index: Path) -> None:
     assert all(reply == expected[q] for q, reply in results)
 
 
-def test_answers_switch_atomically_while_an_article_is_added(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus)
+def test_answers_switch_atomically_while_an_article_is_added(corpus: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     rag.build_index(corpus, index)
     question = "Сколько стоит билет в музей угля в Караганде?"

@@ -16,16 +16,13 @@ import pytest
 import rag
 from rag import store
 from rag.retrieval import open_index
-from tests.conftest import ARTICLE, ROOT
+from tests.conftest import ROOT
 
 QUESTION = "Со сколькими государствами у Казахстана дипломатические отношения?"
 
 
 @pytest.fixture
-def index(tmp_path: Path) -> Path:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus)
+def index(corpus: Path, tmp_path: Path) -> Path:
     folder = tmp_path / "index"
     rag.build_index(corpus, folder)
     return folder
@@ -70,8 +67,7 @@ def test_a_server_keeps_answering_from_the_last_good_index(index: Path, caplog: 
     assert open_index(index).version == good.name
 
 
-def test_a_full_disk_during_an_update_keeps_the_old_index(index: Path, tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
+def test_a_full_disk_during_an_update_keeps_the_old_index(index: Path, corpus: Path) -> None:
     (corpus / "long.txt").write_text("Новая длинная статья о степи и реках. " * 3000, encoding="utf-8")
     before_version, before = store.current_version(index), rag.answer(QUESTION, index=index)
 

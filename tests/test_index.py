@@ -26,12 +26,10 @@ date: 2026-04-01
 
 
 @pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    shutil.copy(ARTICLE, folder / ARTICLE.name)
-    (folder / "steppe.md").write_text(SECOND, encoding="utf-8")
-    return folder
+def corpus(corpus: Path) -> Path:
+    """The first article and a short second one."""
+    (corpus / "steppe.md").write_text(SECOND, encoding="utf-8")
+    return corpus
 
 
 @pytest.fixture

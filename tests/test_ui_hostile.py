@@ -6,7 +6,6 @@ import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from gradio_client import Client
@@ -15,7 +14,8 @@ from hypothesis import strategies as st
 
 import rag
 from tests.conftest import ROOT
-from tests.test_ui_server import HOSTILE, Server, start_server
+from tests.conftest import Server
+from tests.test_ui_server import HOSTILE
 from ui import format
 
 ALLOWED_TAGS = {"p", "b", "em", "strong", "blockquote", "mark", "details", "summary", "ol", "ul", "li", "a", "br",
@@ -54,17 +54,11 @@ def assert_inert(reply: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    running = start_server(tmp_path_factory.mktemp("ui-hostile"))
-    (running.corpus / "hostile.md").write_text(HOSTILE_ARTICLE, encoding="utf-8")
-    rag.build_index(running.corpus, running.index)
-    yield running
-    running.app.close()
-
-
-@pytest.fixture(scope="module")
-def client(server: Server) -> Client:
-    return Client(server.url, verbose=False)
+def server(server: Server) -> Server:
+    """The chat server with a hostile article added to its index."""
+    (server.corpus / "hostile.md").write_text(HOSTILE_ARTICLE, encoding="utf-8")
+    rag.build_index(server.corpus, server.index)
+    return server
 
 
 def test_a_hostile_article_is_quoted_as_text(server: Server, client: Client) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -17,7 +14,7 @@ from rag import store
 from rag.answer import NO_ANSWER
 from rag.articles import ArticleInfo
 from rag.retrieval import Passage
-from tests.conftest import ARTICLE
+from tests.conftest import Server
 from ui import app as ui_app
 from ui import format
 
@@ -26,45 +23,6 @@ NEW_BODY = "Столица Республики Кортания — город 
 NEW_QUESTION = "Как называется столица Кортании?"
 
 HOSTILE = "<script>window.__pwned=1</script><img src=x onerror=alert(1)> **жирный** [ссылка](javascript:1) $$x$$"
-
-
-@dataclass
-class Server:
-    """A running app: its URL, folders and Blocks."""
-
-    url: str
-    corpus: Path
-    index: Path
-    app: gr.Blocks
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(folder: Path) -> Server:
-    """Build the app over a fresh copy of the first article (the index is built by `build_app`) and launch it."""
-    corpus, index = folder / "corpus", folder / "index"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus / ARTICLE.name)
-    app = ui_app.build_app(index, corpus)
-    _, url, _ = app.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True, **ui_app.LAUNCH_OPTIONS)
-    return Server(url, corpus, index, app)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    running = start_server(tmp_path_factory.mktemp("ui-server"))
-    yield running
-    running.app.close()
-
-
-@pytest.fixture(scope="module")
-def client(server: Server) -> Client:
-    return Client(server.url, verbose=False)
 
 
 def test_ask_endpoint_replies_with_the_highlighted_quote_and_its_source(server: Server, client: Client) -> None:

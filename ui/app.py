@@ -7,6 +7,7 @@ same Markdown the chat shows.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import gradio as gr
@@ -127,6 +128,17 @@ def build_app(index: str | Path, corpus: str | Path) -> gr.Blocks:
                          api_name="add_article", api_visibility="undocumented", concurrency_limit=1)
         gr.api(ask, api_name="ask", concurrency_limit=CONCURRENCY)
     return app
+
+
+def start(index: str | Path, corpus: str | Path, host: str = "127.0.0.1", port: int = 0) -> tuple[gr.Blocks, str]:
+    """Build and launch the app in background threads (port 0: a free one); returns it and its URL."""
+    if not port:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = sock.getsockname()[1]
+    app = build_app(index, corpus)
+    _, url, _ = app.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH_OPTIONS)
+    return app, url
 
 
 def serve(index: Path, corpus: Path, host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:

@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import tempfile
 import threading
@@ -97,11 +96,7 @@ def run(corpus: Path, threads: int, per_thread: int, clients: int, per_client: i
         index = work / "index"
         questions = [json.loads(line)["question"]
                      for line in (corpus / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
-        app = ui_app.build_app(index, work / "corpus")
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        _, url, _ = app.launch(prevent_thread_lock=True, server_port=port, quiet=True, **ui_app.LAUNCH_OPTIONS)
+        app, url = ui_app.start(index, work / "corpus")
         try:
             expected_api = {q: rag.answer(q, index=index) for q in questions}
             expected_reply = {q: format.reply(a) for q, a in expected_api.items()}
