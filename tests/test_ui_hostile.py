@@ -95,3 +95,15 @@ def test_16_clients_at_once_get_the_one_at_a_time_replies(server: Server) -> Non
         replies = [pair for batch in pool.map(client_asks, range(16)) for pair in batch]
     assert len(replies) == 160
     assert all(reply == expected[q] for q, reply in replies)
+
+
+def test_a_request_body_over_the_limit_is_refused(server: Server, client: Client) -> None:
+    import httpx
+
+    from ui.app import MAX_REQUEST_BYTES
+
+    big = "б" * MAX_REQUEST_BYTES
+    response = httpx.post(f"{server.url.rstrip('/')}/gradio_api/call/ask", json={"data": [big]}, timeout=30)
+    assert response.status_code == 413
+    assert "186 государствами" in client.predict("Со сколькими государствами у Казахстана отношения?",
+                                                  api_name="/ask")

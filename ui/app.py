@@ -11,6 +11,8 @@ import socket
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
+from starlette.responses import PlainTextResponse
 
 import rag
 from rag import store
@@ -41,8 +43,42 @@ table.articles td, table.articles th { padding: 4px 6px; vertical-align: top; }
 CONCURRENCY = 8
 """Questions answered at once: `rag.answer` is thread-safe, so many tabs need not queue one behind another."""
 
-LAUNCH_OPTIONS = {"css": CSS, "max_file_size": MAX_ADD_BYTES}
-"""What `launch` needs besides host and port: the styles and the upload size limit."""
+MAX_REQUEST_BYTES = 2 * MAX_ADD_BYTES
+"""Largest request body accepted: an upload of the largest article with room for its form encoding."""
+
+
+class BodyLimit:
+    """ASGI middleware refusing request bodies over `max_bytes`, so no single request can fill the memory."""
+
+    def __init__(self, app, max_bytes: int = MAX_REQUEST_BYTES) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+            if not declared.isdigit() or int(declared) > self.max_bytes:
+                response = PlainTextResponse(f"Request body over {self.max_bytes} bytes", status_code=413)
+                return await response(scope, receive, send)
+            receive = self._counting(receive)
+        await self.app(scope, receive, send)
+
+    def _counting(self, receive):
+        """`receive`, failing once a body sent without (or beyond) its Content-Length grows too large."""
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise ValueError(f"request body over {self.max_bytes} bytes")
+            return message
+
+        return limited
+
+
+LAUNCH_OPTIONS = {"css": CSS, "max_file_size": MAX_ADD_BYTES, "app_kwargs": {"middleware": [Middleware(BodyLimit)]}}
+"""What `launch` needs besides host and port: styles, the upload limit and the request size limit."""
 
 
 def build_app(index: str | Path, corpus: str | Path) -> gr.Blocks:
