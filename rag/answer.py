@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from razdel import sentenize
 
 from rag.retrieval import Passage, Retriever, open_index
 from rag.settings import MAX_QUESTION, NO_ANSWER_BELOW
@@ -63,22 +62,16 @@ def clean_question(question: str) -> tuple[str, str | None]:
     return text, None
 
 
-def _sentences(passage: Passage) -> list[tuple[int, int]]:
-    """Sentence spans of a passage, as offsets in its article."""
-    return [(passage.start + s.start, passage.start + s.stop) for s in sentenize(passage.text)]
-
-
 def key_quote(retriever: Retriever, question: str, passage: Passage) -> tuple[int, int]:
     """Article offsets of the sentence(s) of `passage` that answer `question` best."""
-    spans = _sentences(passage)
+    sentences = retriever.sentences(passage)
+    spans = sentences.spans
     if len(spans) <= 1:
         return passage.start, passage.end
-    texts = [passage.text[s - passage.start: e - passage.start] for s, e in spans]
-    query_terms = set(terms(question))
-    weight = sum(retriever.lexical.idf(t) for t in query_terms) or 1.0
-    overlap = np.array([sum(retriever.lexical.idf(t) for t in query_terms & set(terms(t_))) for t_ in texts]) / weight
-    vectors = retriever.embedder.encode_passages(texts)
-    dense = vectors @ retriever.embedder.encode_queries([question])[0]
+    query = set(terms(question))
+    weight = retriever.lexical.weight(list(query)) or 1.0
+    overlap = np.array([sum(retriever.lexical.idf(t) for t in query & words) for words in sentences.terms]) / weight
+    dense = sentences.vectors @ retriever.encode_question(question)
     w = retriever.dense_weight
     best = int(np.argmax(w * dense + (1 - w) * overlap))
     start, end = spans[best]

@@ -58,5 +58,7 @@ def chunk_text(source: str, text: str, size: int = CHUNK_SIZE, overlap: int = CH
         if start < 0:  # the splitter only ever returns substrings; this guards the offsets contract
             raise AssertionError(f"chunk of {source} not found in its article")
         chunks.append(Chunk(source, start, start + len(piece), piece))
-        cursor = start + 1
+        # the next chunk repeats at most `overlap` characters: searching from there skips earlier
+        # occurrences of the same words (an article may repeat a sentence)
+        cursor = max(start + 1, start + len(piece) - overlap)
     return chunks

@@ -1,47 +1,92 @@
-"""BM25 over Russian stems (bm25s), with scores put on a per-question scale from 0 to about 1.
+"""BM25 over Russian stems, with scores put on a per-question scale from 0 to about 1.
 
 A raw BM25 score grows with the question's length and rarity of its words, so it cannot be compared
-across questions. Dividing by the sum of the question terms' IDF (BM25's score for a passage that holds
-each term once, at average length) makes it roughly "the share of the question's information the
-passage holds", which hybrid fusion and the "not in the article" threshold can rely on. Terms the
-corpus has never seen count with the highest IDF: a question about something absent scores low.
+across questions. Dividing by the sum of the question terms' IDF (the most a passage can score, each
+term's saturation tending to 1) makes it "the share of the question's information the passage holds",
+which hybrid fusion and the "not in the article" threshold can rely on. Terms the corpus has never
+seen count with the highest IDF: a question about something absent scores low.
+
+The index is a term -> (passages, weights) postings table in numpy, so a question costs one slice per
+term (microseconds) and the scores are the same formula as Lucene's BM25.
 """
 
 from __future__ import annotations
 
 import math
 
-import bm25s
 import numpy as np
 
 from rag.text import terms
 
+K1 = 1.2
+"""Term-frequency saturation: a term's second occurrence adds less than its first."""
+
+B = 0.5
+"""Length normalisation: how much a long passage's extra words count against it."""
+
 
 class LexicalIndex:
-    """BM25 scores of every passage for a question, normalised by the question's total IDF."""
+    """BM25 scores of every passage for a question, normalised by the question's total IDF (thread-safe)."""
 
-    def __init__(self, texts: list[str]) -> None:
-        tokenized = [terms(t) or ["\x00"] for t in texts]  # bm25s rejects an empty document
-        self._bm25 = bm25s.BM25(method="lucene")
-        self._bm25.index(tokenized, show_progress=False)
-        n = len(tokenized)
-        df: dict[str, int] = {}
-        for doc in tokenized:
-            for term in set(doc):
-                df[term] = df.get(term, 0) + 1
-        self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self._unseen_idf = math.log(1 + (n + 0.5) / 0.5)
-        self.size = n
+    def __init__(self, texts: list[str], k1: float = K1, b: float = B) -> None:
+        documents = [terms(t) for t in texts]
+        flat = [term for document in documents for term in document]
+        vocabulary = {term: i for i, term in enumerate(dict.fromkeys(flat))}
+        width = max(len(vocabulary), 1)
+        lengths = np.array([len(d) for d in documents], dtype=np.int64)
+        term_ids = np.fromiter(map(vocabulary.__getitem__, flat), dtype=np.int64, count=len(flat))
+        pairs, counts = np.unique(np.repeat(np.arange(len(documents)), lengths) * width + term_ids, return_counts=True)
+        self._build(vocabulary, pairs // width, pairs % width, counts.astype(np.float64),
+                    lengths.astype(np.float64), k1, b)
+
+    def grouped(self, groups: np.ndarray) -> LexicalIndex:
+        """An index over groups of this index's documents (document i belongs to group `groups[i]`), as if
+        each group's documents were one text: what a whole article holds, from its passages' counts."""
+        index = self.__class__.__new__(self.__class__)
+        width = max(len(self._vocabulary), 1)
+        pairs, inverse = np.unique(groups[self._doc_ids] * width + self._term_ids, return_inverse=True)
+        lengths = np.bincount(groups, weights=self._lengths, minlength=int(groups.max(initial=-1)) + 1)
+        index._build(self._vocabulary, pairs // width, pairs % width, np.bincount(inverse, weights=self._tf),
+                     lengths, self._k1, self._b)
+        return index
+
+    def _build(self, vocabulary: dict[str, int], doc_ids: np.ndarray, term_ids: np.ndarray, tf: np.ndarray,
+               lengths: np.ndarray, k1: float, b: float) -> None:
+        """The postings table from (document, term, count) triples; the triples are kept for `grouped`."""
+        self._vocabulary, self._doc_ids, self._term_ids, self._tf = vocabulary, doc_ids, term_ids, tf
+        self._lengths, self._k1, self._b = lengths, k1, b
+        self.size = n = len(lengths)
+        df = np.bincount(term_ids, minlength=len(vocabulary))
+        self._idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        self._unseen_idf = math.log1p((n + 0.5) / 0.5)
+        norm = k1 * (1 - b + b * lengths / max(lengths.mean(), 1.0)) if n else lengths
+        weights = self._idf[term_ids] * tf / (tf + norm[doc_ids])
+        order = np.argsort(term_ids, kind="stable")
+        self._docs, self._weights = doc_ids[order], weights[order].astype(np.float32)
+        self._starts = np.concatenate([[0], np.cumsum(df)])
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a term; unseen terms get the largest possible value."""
-        return self._idf.get(term, self._unseen_idf)
+        i = self._vocabulary.get(term)
+        return self._unseen_idf if i is None else float(self._idf[i])
+
+    def weight(self, query: list[str]) -> float:
+        """The total IDF of a question's distinct terms: what a passage holding all of them would score."""
+        return sum(self.idf(t) for t in dict.fromkeys(query))
+
+    def term_scores(self, query: list[str]) -> np.ndarray:
+        """Normalised BM25 score of every passage for a question already cut into terms."""
+        scores = np.zeros(self.size, dtype=np.float32)
+        query = list(dict.fromkeys(query))
+        if not query:
+            return scores
+        for term in query:
+            i = self._vocabulary.get(term)
+            if i is not None:
+                start, end = self._starts[i], self._starts[i + 1]
+                scores[self._docs[start:end]] += self._weights[start:end]
+        return scores / np.float32(self.weight(query))
 
     def scores(self, question: str) -> np.ndarray:
         """Normalised BM25 score of every passage for `question` (zeros when it has no search terms)."""
-        query = list(dict.fromkeys(terms(question)))
-        if not query:
-            return np.zeros(self.size, dtype=np.float32)
-        known = [t for t in query if t in self._idf]
-        raw = self._bm25.get_scores(known) if known else np.zeros(self.size, dtype=np.float32)
-        return (raw / sum(self.idf(t) for t in query)).astype(np.float32)
+        return self.term_scores(terms(question))

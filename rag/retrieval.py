@@ -1,25 +1,38 @@
-"""Hybrid retrieval: dense (FAISS inner product of unit vectors) and BM25 over stems, fused linearly.
+"""Hybrid retrieval: dense (inner product of unit vectors) and BM25 over stems, fused linearly.
 
 Both scores live on fixed scales (cosine, and BM25 divided by the question's total IDF), so the fused
-score of the best passage also says how well the corpus covers the question at all.
+score of the best passage also says how well the corpus covers the question at all. Each passage's
+score is blended with its whole article's, and the weights are fitted by `python -m rag.tune`.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from razdel import sentenize
 
 from rag import store
 from rag.embeddings import Embedder, shared_model
 from rag.errors import ModelMismatch
-from rag.lexical import LexicalIndex
+from rag.lexical import B, K1, LexicalIndex
+from rag.offline_model import static_encoder
 from rag.settings import DENSE_WEIGHT
+from rag.text import terms
 
 log = logging.getLogger("rag")
+
+ARTICLE_WEIGHT = 1.0
+"""Weight of the article's match in a passage's score, next to the passage's own 1 (fitted by rag.tune)."""
+
+QUESTION_CACHE = 256
+"""Question vectors kept: answering one question needs its vector for the passages and for the quote."""
+SENTENCE_CACHE = 4096
+"""Passages whose sentences (spans, terms, vectors) are kept for key quotes."""
 
 
 @dataclass(frozen=True)
@@ -37,10 +50,41 @@ class Passage:
     url: str | None = None
 
 
-class Retriever:
-    """One loaded index version with its model and BM25, answering searches (thread-safe)."""
+@dataclass(frozen=True)
+class Sentences:
+    """The sentences of a passage, for key quotes: article offsets, search terms and unit vectors."""
 
-    def __init__(self, stored: store.Stored, embedder: Embedder, dense_weight: float = DENSE_WEIGHT) -> None:
+    spans: list[tuple[int, int]]
+    terms: list[frozenset[str]]
+    vectors: np.ndarray
+
+
+def fuse(parts: np.ndarray, dense_weight: float, article_weight: float) -> np.ndarray:
+    """Hybrid scores from `Retriever.parts` (or a stack of them): dense and lexical weighed, the article's
+    match added with `article_weight` next to the passage's 1, on the same 0-1 scale as the parts."""
+    passage = dense_weight * parts[..., 0, :] + (1 - dense_weight) * parts[..., 1, :]
+    article = dense_weight * parts[..., 2, :] + (1 - dense_weight) * parts[..., 3, :]
+    return (passage + article_weight * article) / (1 + article_weight)
+
+
+def _sums_by_group(rows: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The sum of the rows of each group (row i belongs to group `groups[i]`; groups 0..n-1, none empty)."""
+    if not len(rows):
+        return rows
+    order = np.argsort(groups, kind="stable")
+    return np.add.reduceat(rows[order], np.flatnonzero(np.diff(groups[order], prepend=-1)))
+
+
+class Retriever:
+    """One loaded index version with its model and BM25, answering searches (thread-safe).
+
+    A passage's score blends its own match with its whole article's (`article_weight`): questions often
+    name the article's subject in words that only its other passages hold. Passage vectors are kept as a
+    numpy matrix, so scoring every passage is one matrix-vector product.
+    """
+
+    def __init__(self, stored: store.Stored, embedder: Embedder, dense_weight: float = DENSE_WEIGHT,
+                 article_weight: float = ARTICLE_WEIGHT, bm25: tuple[float, float] = (K1, B)) -> None:
         if embedder.dimension != stored.vectors.d:
             raise ModelMismatch(
                 f"the index holds {stored.vectors.d}-dimensional vectors but {embedder.name} gives "
@@ -49,27 +93,62 @@ class Retriever:
         self.stored = stored
         self.embedder = embedder
         self.dense_weight = dense_weight
-        self.lexical = LexicalIndex([c.text for c in stored.chunks])
+        self.article_weight = article_weight
+        chunks = stored.chunks
+        self.lexical = LexicalIndex([c.text for c in chunks], *bm25)
+        number = {source: i for i, source in enumerate(dict.fromkeys(c.source for c in chunks))}
+        self._article_of = np.array([number[c.source] for c in chunks], dtype=np.int64)
+        self._articles = self.lexical.grouped(self._article_of)
+        self._vectors = (stored.vectors.reconstruct_n(0, len(chunks)) if chunks
+                         else np.zeros((0, stored.vectors.d), dtype=np.float32))
+        sums = _sums_by_group(self._vectors, self._article_of)
+        self._article_vectors = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+        self._static = static_encoder(embedder)
+        self._rows = {(c.source, c.start): row for row, c in enumerate(chunks)}
+        self.encode_question = functools.lru_cache(maxsize=QUESTION_CACHE)(self._encode_question)
+        self._sentences = functools.lru_cache(maxsize=SENTENCE_CACHE)(self._analyse)
 
     @property
     def version(self) -> str:
         return self.stored.version
 
+    def _encode_question(self, question: str) -> np.ndarray:
+        """Unit vector of a question (`encode_question` caches it; callers must not modify it)."""
+        if self._static is not None:
+            return self._static.encode([question])[0]
+        return self.embedder.encode_queries([question])[0]
+
+    def encode_sentences(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of pieces of passages, as the passages themselves were encoded."""
+        if self._static is not None:
+            return self._static.encode(texts)
+        return self.embedder.encode_passages(texts)
+
     def dense_scores(self, question: str) -> np.ndarray:
         """Cosine similarity of the question to every passage, in index order."""
-        n = self.stored.vectors.ntotal
-        query = self.embedder.encode_queries([question])
-        sims, rows = self.stored.vectors.search(query, n)
-        scores = np.zeros(n, dtype=np.float32)
-        scores[rows[0]] = sims[0]
-        return scores
+        return self._vectors @ self.encode_question(question)
+
+    def parts(self, question: str) -> np.ndarray:
+        """Every passage's match, four rows: dense, lexical, and the same two for its whole article.
+
+        A part the retriever's weights leave out (dense or lexical) is not computed and stays zero.
+        """
+        parts = np.zeros((4, len(self.stored.chunks)), dtype=np.float32)
+        if not self.stored.chunks:
+            return parts
+        if self.dense_weight < 1:
+            query = terms(question)
+            parts[1] = self.lexical.term_scores(query)
+            parts[3] = self._articles.term_scores(query)[self._article_of]
+        if self.dense_weight > 0:
+            vector = self.encode_question(question)
+            parts[0] = self._vectors @ vector
+            parts[2] = (self._article_vectors @ vector)[self._article_of]
+        return parts
 
     def scores(self, question: str) -> np.ndarray:
-        """Hybrid score of every passage for `question`."""
-        if self.stored.vectors.ntotal == 0:
-            return np.zeros(0, dtype=np.float32)
-        w = self.dense_weight
-        return w * self.dense_scores(question) + (1 - w) * self.lexical.scores(question)
+        """Hybrid score of every passage for `question`, blended with its article's (see the class)."""
+        return fuse(self.parts(question), self.dense_weight, self.article_weight)
 
     def passage(self, row: int, score: float) -> Passage:
         chunk = self.stored.chunks[row]
@@ -80,8 +159,23 @@ class Retriever:
     def search(self, question: str, k: int = 3) -> list[Passage]:
         """The `k` best passages for `question`, best first."""
         scores = self.scores(question)
-        best = np.argsort(-scores, kind="stable")[: max(k, 0)]
+        k = min(max(k, 0), len(scores))
+        if k == 0:
+            return []
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.lexsort((best, -scores[best]))]  # best first, ties in index order
         return [self.passage(int(i), scores[i]) for i in best]
+
+    def sentences(self, passage: Passage) -> Sentences:
+        """The sentences of a passage of this index (analysed once, then cached)."""
+        return self._sentences(self._rows[(passage.source, passage.start)])
+
+    def _analyse(self, row: int) -> Sentences:
+        chunk = self.stored.chunks[row]
+        pieces = list(sentenize(chunk.text))
+        texts = [s.text for s in pieces]
+        return Sentences([(chunk.start + s.start, chunk.start + s.stop) for s in pieces],
+                         [frozenset(terms(t)) for t in texts], self.encode_sentences(texts))
 
 
 _open: dict[Path, Retriever] = {}

@@ -8,10 +8,10 @@ from pathlib import Path
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 """The multilingual model the product prefers when the Hugging Face hub can be reached."""
 
-CHUNK_SIZE = 600
-"""Target passage length in characters (hard limit for what users see: MAX_PASSAGE)."""
+CHUNK_SIZE = 1000
+"""Target passage length in characters (hard limit for what users see: MAX_PASSAGE; fitted by rag.tune)."""
 
-CHUNK_OVERLAP = 150
+CHUNK_OVERLAP = 200
 """Characters of whole sentences repeated between neighbouring chunks."""
 
 MAX_PASSAGE = 1000
@@ -36,8 +36,9 @@ def cache_dir() -> Path:
     """Where built models (the offline one) are kept: $RAG_CACHE or ~/.cache/rag."""
     return Path(os.environ.get("RAG_CACHE") or Path.home() / ".cache" / "rag")
 
-DENSE_WEIGHT = 0.5
-"""Share of the dense (embedding) score in the hybrid score; the rest is normalised BM25."""
+DENSE_WEIGHT = 0.3
+"""Share of the dense (embedding) score in the hybrid score; the rest is normalised BM25 (fitted by
+`python -m rag.tune`, like NO_ANSWER_BELOW and the chunking)."""
 
-NO_ANSWER_BELOW = 0.3
+NO_ANSWER_BELOW = 0.2036
 """A best hybrid score under this means the corpus holds no answer."""

@@ -1,7 +1,9 @@
-"""Russian words to search terms: lower case, ё folded to е, stop words dropped, snowball stems.
+"""Russian words to search terms: lower case, ё folded to е, stop words dropped, snowball stems cut short.
 
 Shared by BM25 (lexical retrieval) and key-quote selection, so both match word forms the same way
-("военные расходы" finds "военных расходов").
+("военные расходы" finds "военных расходов"). Stems are cut to their first PREFIX letters: Russian
+builds related words on the same beginning, which the snowball stemmer's inflection rules keep apart
+("казахстанцы" and "казахстанские", "Амазонии" and "Амазонки", "Норман" and "Норманном").
 """
 
 from __future__ import annotations
@@ -15,9 +17,23 @@ from bm25s.stopwords import STOPWORDS_RUSSIAN
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
 _QUESTION_WORDS = {
     "это", "какой", "какая", "какое", "какие", "каков", "какова", "каковы", "каким", "каких", "какую",
-    "каком", "какого", "какому", "сколько", "почему", "зачем", "откуда", "куда", "чей", "чья", "чье", "чьи",
+    "каком", "какого", "какому", "сколько", "скольких", "скольким", "сколькими", "почему", "зачем", "откуда",
+    "куда", "чей", "чья", "чье", "чьи",
 }
-_STOPWORDS = frozenset(w.replace("ё", "е") for w in STOPWORDS_RUSSIAN) | _QUESTION_WORDS
+"""Words that shape a question but say nothing of its subject."""
+_FUNCTION_WORDS = {
+    "который", "которая", "которое", "которые", "которого", "которой", "которому", "которым", "которых",
+    "которую", "котором", "которыми", "являться", "является", "являются", "являлся", "являлась", "являлось",
+    "являлись", "мочь", "могут", "мог", "могла", "могло", "могли", "такое", "такая", "такие", "таких",
+    "таким", "такую", "эта", "этих", "этим", "этими", "свой", "своя", "свое", "свои", "своего", "своей",
+    "своему", "своим", "своих", "своими", "весь", "вся", "всей", "всему", "всем", "всеми", "также",
+}
+"""Forms of pronouns and auxiliary verbs that the stop-word list misses (it has "может", not "могут")."""
+_STOPWORDS = frozenset(w.replace("ё", "е") for w in STOPWORDS_RUSSIAN) | _QUESTION_WORDS | _FUNCTION_WORDS
+
+PREFIX = 5
+"""Letters of a stem that are kept (fitted by `python -m rag.tune`; 0 keeps whole stems)."""
+
 _local = threading.local()
 
 
@@ -35,6 +51,6 @@ def words(text: str) -> list[str]:
 
 
 def terms(text: str) -> list[str]:
-    """Search terms of `text`: stems of its words, stop words left out."""
-    kept = [w for w in words(text) if w not in _STOPWORDS]
-    return _stemmer().stemWords(kept)
+    """Search terms of `text`: the stems of its words cut to PREFIX letters, stop words left out."""
+    stems = _stemmer().stemWords([w for w in words(text) if w not in _STOPWORDS])
+    return [s[:PREFIX] for s in stems] if PREFIX else stems

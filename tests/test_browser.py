@@ -53,7 +53,7 @@ def test_example_question_is_answered_with_the_highlighted_quote(page, server: S
     quote = rag.answer(QUESTION, index=server.index).answer
     mark = page.locator("#chat mark").last
     assert mark.inner_text() == quote
-    assert page.locator("#chat blockquote").last.inner_text().startswith(quote)
+    assert quote in page.locator("#chat blockquote").last.inner_text()
     assert "Источник: «Внешняя политика Казахстана" in page.locator("#chat").inner_text()
     assert page.locator("#chat details summary").last.inner_text() == "Источники (3)"
     SCREENSHOT.parent.mkdir(exist_ok=True)

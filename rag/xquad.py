@@ -1,0 +1,53 @@
+"""XQuAD (SQuAD v1.1 format) as a corpus of articles plus a question set, for benchmarks and tuning.
+
+Each `data[]` entry is one article: its paragraphs joined by blank lines; a question is answered when
+a returned passage contains one of its `answers[].text`. The file is read where it lies (it is never
+copied into the project); callers skip their XQuAD part when it is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.evaluation import Question
+
+
+@dataclass(frozen=True)
+class Article:
+    """One XQuAD article: its title and text, and the questions asked about it."""
+
+    title: str
+    text: str
+    questions: list[Question]
+
+
+def load(path: str | Path, articles: int | None = None) -> list[Article]:
+    """The first `articles` articles (all when None) of an XQuAD file."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))["data"][:articles]
+    loaded = []
+    for entry in data:
+        paragraphs = [p["context"].replace("\ufeff", "").strip() for p in entry["paragraphs"]]
+        questions = [
+            Question(qa["question"], tuple(dict.fromkeys(a["text"] for a in qa["answers"])), "xquad")
+            for p in entry["paragraphs"] for qa in p["qas"]
+        ]
+        loaded.append(Article(entry["title"], "\n\n".join(paragraphs), questions))
+    return loaded
+
+
+def write_corpus(articles: list[Article], folder: str | Path) -> Path:
+    """Write the articles as `NN_title.txt` files into `folder` (created), a corpus for `rag.build_index`."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, article in enumerate(articles):
+        name = re.sub(r"[^\w-]+", "_", article.title).strip("_") or "article"
+        (folder / f"{number:02d}_{name}.txt").write_text(article.text + "\n", encoding="utf-8")
+    return folder
+
+
+def questions(articles: list[Article]) -> list[Question]:
+    """All questions of the articles, in order."""
+    return [q for a in articles for q in a.questions]
