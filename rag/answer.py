@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.retrieval import Passage, Retriever, open_index
+from rag import answer_type
+from rag.retrieval import Passage, Query, Retriever, open_index
 from rag.settings import MAX_QUESTION, NO_ANSWER_BELOW
 from rag.text import terms
 
@@ -62,18 +63,23 @@ def clean_question(question: str) -> tuple[str, str | None]:
     return text, None
 
 
-def key_quote(retriever: Retriever, question: str, passage: Passage) -> tuple[int, int]:
-    """Article offsets of the sentence(s) of `passage` that answer `question` best."""
+def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int, int] | None:
+    """Article offsets of the sentence(s) of `passage` that answer the question best; None when the
+    question asks for a number or a date and no sentence of the passage holds one."""
     sentences = retriever.sentences(passage)
     spans = sentences.spans
+    kind = answer_type.expected(query.text)
+    fits = np.array([kind is None or kind in held for held in sentences.kinds])
+    if not fits.any():
+        return None
     if len(spans) <= 1:
         return passage.start, passage.end
-    query = set(terms(question))
-    weight = retriever.lexical.weight(list(query)) or 1.0
-    overlap = np.array([sum(retriever.lexical.idf(t) for t in query & words) for words in sentences.terms]) / weight
-    dense = sentences.vectors @ retriever.encode_question(question)
+    asked = set(query.terms)
+    weight = retriever.lexical.weight(list(asked)) or 1.0
+    overlap = np.array([sum(retriever.lexical.idf(t) for t in asked & words) for words in sentences.terms]) / weight
     w = retriever.dense_weight
-    best = int(np.argmax(w * dense + (1 - w) * overlap))
+    dense = sentences.vectors @ query.vector if query.vector is not None else 0.0
+    best = int(np.argmax(np.where(fits, w * dense + (1 - w) * overlap, -np.inf)))
     start, end = spans[best]
     while end - start < MIN_QUOTE and best + 1 < len(spans):
         best += 1
@@ -90,11 +96,15 @@ def answer(question: str, k: int = 3, index: str | Path = "index") -> Answer:
     if not terms(text) and not any(ch.isalnum() for ch in text):
         return Answer(question, None, notice=EMPTY_QUESTION)
     retriever = open_index(index)
-    passages = retriever.search(text, k=max(1, k))
+    query = retriever.query(text)
+    passages = retriever.search(query, k=max(1, k))
     if not passages or passages[0].score < NO_ANSWER_BELOW:
         return Answer(question, None, passages, notice=notice or NO_ANSWER)
     top = passages[0]
-    start, end = key_quote(retriever, text, top)
+    span = key_quote(retriever, query, top)
+    if span is None:
+        return Answer(question, None, passages, notice=notice or NO_ANSWER)
+    start, end = span
     quote = top.text[start - top.start: end - top.start]
     return Answer(question, quote, passages, start, end, notice)
 

@@ -11,19 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import unicodedata
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-import regex
 
 from rag.settings import cache_dir
-
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
-
-    from rag.embeddings import Embedder
 
 NAME = "navec-news-v1-static"
 """The name indexes record for this model."""
@@ -31,12 +23,6 @@ NAME = "navec-news-v1-static"
 VERSION = "1"
 SIF_A = 1e-3
 """SIF smoothing: a word with relative frequency p counts a / (a + p)."""
-
-WORD = r"\w+(?:-\w+)*"
-"""A token of the model: a word, hyphenated words kept whole (the tokenizer's regex, Oniguruma syntax)."""
-_WORD = regex.compile(WORD.replace(r"\w", r"[\p{L}\p{M}\p{Nd}\p{Pc}]"))
-"""The same in Python: Oniguruma's Unicode \\w is letters, marks, decimal digits and connectors."""
-
 
 def navec_path() -> Path:
     """The navec archive bundled with `natasha`."""
@@ -56,7 +42,7 @@ def _tokenizer(words: list[str], unk: str):
 
     tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token=unk))
     tokenizer.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Lowercase()])
-    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(WORD), behavior="isolated", invert=False)
+    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(r"\w+(?:-\w+)*"), behavior="isolated", invert=False)
     return tokenizer
 
 
@@ -98,38 +84,3 @@ def ensure() -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
 
-
-class StaticEncoder:
-    """Encodes text exactly as the offline model does (the sum of its words' vectors, unit length), in numpy.
-
-    SentenceTransformer.encode spends about 0.3 ms per call on bookkeeping, and its tokenizer about
-    0.3 ms per 1000 characters, around a microsecond of arithmetic: for a word-vector model, finding the
-    words with a regular expression and adding their rows is the same result at a tenth of the cost.
-    Read-only after construction, so threads may share it.
-    """
-
-    def __init__(self, model: SentenceTransformer) -> None:
-        static = model[0]
-        self._token_id = static.tokenizer.token_to_id
-        self.vectors = static.embedding.weight.detach().numpy()
-        self.dimension = self.vectors.shape[1]
-
-    def word_ids(self, text: str) -> list[int]:
-        """Rows of the words of `text` that the model knows, in order (unknown words have no vector)."""
-        ids = (self._token_id(w) for w in _WORD.findall(unicodedata.normalize("NFC", text).lower()))
-        return [i for i in ids if i is not None]
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors of `texts` (zero for a text without known words), one row each."""
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            ids = self.word_ids(text)
-            if ids:
-                out[row] = self.vectors[ids].sum(axis=0)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
-
-
-def static_encoder(embedder: Embedder) -> StaticEncoder | None:
-    """The fast encoder for an embedder holding this offline model, None for any other model."""
-    return StaticEncoder(embedder.model) if embedder.name == NAME else None

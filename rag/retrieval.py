@@ -16,11 +16,10 @@ from pathlib import Path
 import numpy as np
 from razdel import sentenize
 
-from rag import store
+from rag import answer_type, store
 from rag.embeddings import Embedder, shared_model
 from rag.errors import ModelMismatch
 from rag.lexical import B, K1, LexicalIndex
-from rag.offline_model import static_encoder
 from rag.settings import DENSE_WEIGHT
 from rag.text import terms
 
@@ -29,7 +28,6 @@ log = logging.getLogger("rag")
 ARTICLE_WEIGHT = 1.0
 """Weight of the article's match in a passage's score, next to the passage's own 1 (fitted by rag.tune)."""
 
-QUESTION_CACHE = 256
 """Question vectors kept: answering one question needs its vector for the passages and for the quote."""
 SENTENCE_CACHE = 4096
 """Passages whose sentences (spans, terms, vectors) are kept for key quotes."""
@@ -51,12 +49,23 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class Query:
+    """A question as retrieval uses it: its search terms and its unit vector (None when dense is unused)."""
+
+    text: str
+    terms: list[str]
+    vector: np.ndarray | None
+
+
+@dataclass(frozen=True)
 class Sentences:
-    """The sentences of a passage, for key quotes: article offsets, search terms and unit vectors."""
+    """The sentences of a passage, for key quotes: article offsets, search terms, unit vectors and the
+    answer types each can give (see `rag.answer_type`)."""
 
     spans: list[tuple[int, int]]
     terms: list[frozenset[str]]
     vectors: np.ndarray
+    kinds: list[frozenset[str]]
 
 
 def fuse(parts: np.ndarray, dense_weight: float, article_weight: float) -> np.ndarray:
@@ -79,8 +88,8 @@ class Retriever:
     """One loaded index version with its model and BM25, answering searches (thread-safe).
 
     A passage's score blends its own match with its whole article's (`article_weight`): questions often
-    name the article's subject in words that only its other passages hold. Passage vectors are kept as a
-    numpy matrix, so scoring every passage is one matrix-vector product.
+    name the article's subject in words that only its other passages hold. FAISS scores the passages;
+    an article's vector is the normalised sum of its passages' vectors.
     """
 
     def __init__(self, stored: store.Stored, embedder: Embedder, dense_weight: float = DENSE_WEIGHT,
@@ -103,52 +112,39 @@ class Retriever:
                          else np.zeros((0, stored.vectors.d), dtype=np.float32))
         sums = _sums_by_group(self._vectors, self._article_of)
         self._article_vectors = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-        self._static = static_encoder(embedder)
         self._rows = {(c.source, c.start): row for row, c in enumerate(chunks)}
-        self.encode_question = functools.lru_cache(maxsize=QUESTION_CACHE)(self._encode_question)
         self._sentences = functools.lru_cache(maxsize=SENTENCE_CACHE)(self._analyse)
 
     @property
     def version(self) -> str:
         return self.stored.version
 
-    def _encode_question(self, question: str) -> np.ndarray:
-        """Unit vector of a question (`encode_question` caches it; callers must not modify it)."""
-        if self._static is not None:
-            return self._static.encode([question])[0]
-        return self.embedder.encode_queries([question])[0]
+    def query(self, question: str) -> Query:
+        """The question's terms and vector, computed once for ranking and for the key quote."""
+        vector = self.embedder.encode_queries([question])[0] if self.dense_weight > 0 else None
+        return Query(question, terms(question), vector)
 
-    def encode_sentences(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors of pieces of passages, as the passages themselves were encoded."""
-        if self._static is not None:
-            return self._static.encode(texts)
-        return self.embedder.encode_passages(texts)
-
-    def dense_scores(self, question: str) -> np.ndarray:
-        """Cosine similarity of the question to every passage, in index order."""
-        return self._vectors @ self.encode_question(question)
-
-    def parts(self, question: str) -> np.ndarray:
+    def parts(self, query: Query) -> np.ndarray:
         """Every passage's match, four rows: dense, lexical, and the same two for its whole article.
 
         A part the retriever's weights leave out (dense or lexical) is not computed and stays zero.
         """
-        parts = np.zeros((4, len(self.stored.chunks)), dtype=np.float32)
-        if not self.stored.chunks:
+        n = len(self.stored.chunks)
+        parts = np.zeros((4, n), dtype=np.float32)
+        if not n:
             return parts
         if self.dense_weight < 1:
-            query = terms(question)
-            parts[1] = self.lexical.term_scores(query)
-            parts[3] = self._articles.term_scores(query)[self._article_of]
-        if self.dense_weight > 0:
-            vector = self.encode_question(question)
-            parts[0] = self._vectors @ vector
-            parts[2] = (self._article_vectors @ vector)[self._article_of]
+            parts[1] = self.lexical.term_scores(query.terms)
+            parts[3] = self._articles.term_scores(query.terms)[self._article_of]
+        if query.vector is not None:
+            similarities, rows = self.stored.vectors.search(query.vector[None, :], n)
+            parts[0, rows[0]] = similarities[0]
+            parts[2] = (self._article_vectors @ query.vector)[self._article_of]
         return parts
 
-    def scores(self, question: str) -> np.ndarray:
-        """Hybrid score of every passage for `question`, blended with its article's (see the class)."""
-        return fuse(self.parts(question), self.dense_weight, self.article_weight)
+    def scores(self, query: Query) -> np.ndarray:
+        """Hybrid score of every passage, blended with its article's (see the class)."""
+        return fuse(self.parts(query), self.dense_weight, self.article_weight)
 
     def passage(self, row: int, score: float) -> Passage:
         chunk = self.stored.chunks[row]
@@ -156,9 +152,9 @@ class Retriever:
         return Passage(meta["title"], chunk.source, chunk.text, chunk.start, chunk.end, round(float(score), 4),
                        meta.get("date"), meta.get("publisher"), meta.get("url"))
 
-    def search(self, question: str, k: int = 3) -> list[Passage]:
-        """The `k` best passages for `question`, best first."""
-        scores = self.scores(question)
+    def search(self, question: str | Query, k: int = 3) -> list[Passage]:
+        """The `k` best passages for a question, best first."""
+        scores = self.scores(question if isinstance(question, Query) else self.query(question))
         k = min(max(k, 0), len(scores))
         if k == 0:
             return []
@@ -175,9 +171,12 @@ class Retriever:
         pieces = list(sentenize(chunk.text))
         texts = [s.text for s in pieces]
         return Sentences([(chunk.start + s.start, chunk.start + s.stop) for s in pieces],
-                         [frozenset(terms(t)) for t in texts], self.encode_sentences(texts))
+                         [frozenset(terms(t)) for t in texts], self.embedder.encode_passages(texts),
+                         [answer_type.held(t) for t in texts])
 
 
+_keys: dict[str | Path, Path] = {}
+"""Index paths as given, resolved once: resolving on every question costs more than the search."""
 _open: dict[Path, Retriever] = {}
 _failed: dict[Path, str | None] = {}
 _open_lock = threading.Lock()
@@ -189,7 +188,7 @@ def open_index(index: str | Path, build_if_missing: bool = True) -> Retriever:
     When a changed index fails to load, the last good version keeps serving (with the error logged).
     A missing index is built from the default corpus first when `build_if_missing` is set.
     """
-    key = Path(index).resolve()
+    key = _keys.get(index) or _keys.setdefault(index, Path(index).resolve())
     cached = _open.get(key)
     if cached is not None and store.current_version(key) in (cached.version, _failed.get(key)):
         return cached

@@ -97,7 +97,7 @@ class Scored:
 def score(retriever: Retriever, questions: list[Question]) -> Scored:
     """The parts of every passage for every question (dense and lexical both computed)."""
     texts = [c.text for c in retriever.stored.chunks]
-    parts = np.stack([retriever.parts(q.question) for q in questions])
+    parts = np.stack([retriever.parts(retriever.query(q.question)) for q in questions])
     hits = np.array([[any(a in t for a in q.answers) for t in texts] for q in questions], dtype=bool)
     return Scored(questions, parts, hits.reshape(len(questions), len(texts)))
 

@@ -14,6 +14,7 @@ import pytest
 from rag import offline_model
 from rag.embeddings import hub_reachable, load_model
 from rag.errors import ModelUnavailable
+from tests.conftest import ARTICLE
 
 
 @pytest.fixture
@@ -105,3 +106,12 @@ def test_the_offline_model_is_a_saved_static_embedding_model() -> None:
     embedder = load_model(offline_model.NAME)
     army, spending, cooking = embedder.encode_queries(["военные расходы", "траты на армию", "рецепт плова"])
     assert army @ spending > army @ cooking
+
+
+def test_word_vector_models_are_encoded_as_sentence_transformers_does() -> None:
+    """The direct path for StaticEmbedding models gives the vectors `SentenceTransformer.encode` gives."""
+    embedder = load_model(offline_model.NAME)
+    texts = [ARTICLE.read_text(encoding="utf-8"), "Со сколькими государствами?", "", "!!!", "и́ди 6½ ё-моё C5+1"]
+    reference = embedder.model.encode(texts, normalize_embeddings=True)
+    assert np.abs(embedder.encode_passages(texts) - reference).max() < 1e-6
+    assert np.abs(embedder.encode_queries(texts) - reference).max() < 1e-6

@@ -120,7 +120,7 @@ def test_the_article_does_not_slip_below_what_it_reaches_now(article_report: Rep
     """Where a target is still missed, today's level is the floor, so that a regression fails."""
     measured = article_report.measured()
     assert measured["paraphrase hit@3"] >= 0.87
-    assert measured["unanswerable declined"] >= 0.35
+    assert measured["unanswerable declined"] >= 0.58
     assert article_report.abstention()["wrongly declined"] <= 2
 
 
@@ -129,18 +129,6 @@ def test_the_no_answer_threshold_declines_at_most_one_answerable_tuning_question
     threshold = fit_threshold([answerable], unanswerable)
     assert 0.25 < threshold < 0.3  # just above the highest score it declines, below the second answerable
     assert (answerable < threshold).sum() == 1 and (unanswerable < threshold).sum() == 3
-
-
-# ---- the fast encoder the timings rely on ----------------------------------------------------------
-
-def test_the_fast_offline_encoder_gives_the_models_own_vectors() -> None:
-    from rag.embeddings import shared_model
-
-    embedder = shared_model(offline_model.NAME)
-    texts = [ARTICLE.read_text(encoding="utf-8"), "Со сколькими государствами?", "", "!!!", "и́ди 6½ ё-моё C5+1"]
-    fast = offline_model.static_encoder(embedder).encode(texts)
-    assert np.abs(fast - embedder.encode_passages(texts)).max() < 1e-6
-    assert np.abs(fast - embedder.encode_queries(texts)).max() < 1e-6
 
 
 # ---- XQuAD: several articles as one corpus -------------------------------------------------------------
