@@ -17,7 +17,6 @@ import numpy as np
 from rag import answer_type
 from rag.retrieval import Passage, Query, Retriever, open_index
 from rag.settings import MAX_QUESTION, NO_ANSWER_BELOW
-from rag.text import terms
 
 MIN_QUOTE = 60
 """A quote shorter than this many characters takes the following sentence too."""
@@ -93,7 +92,7 @@ def answer(question: str, k: int = 3, index: str | Path = "index") -> Answer:
     Never raises for odd question text: an empty one gets a notice instead of a search.
     """
     text, notice = clean_question(question)
-    if not terms(text) and not any(ch.isalnum() for ch in text):
+    if not any(ch.isalnum() for ch in text):
         return Answer(question, None, notice=EMPTY_QUESTION)
     retriever = open_index(index)
     query = retriever.query(text)

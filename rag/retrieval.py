@@ -178,6 +178,8 @@ class Retriever:
 _keys: dict[str | Path, Path] = {}
 """Index paths as given, resolved once: resolving on every question costs more than the search."""
 _open: dict[Path, Retriever] = {}
+_stamps: dict[Path, tuple[int, int, int] | None] = {}
+"""The CURRENT file as it was when its version was last found to be the cached one."""
 _failed: dict[Path, str | None] = {}
 _open_lock = threading.Lock()
 
@@ -190,7 +192,11 @@ def open_index(index: str | Path, build_if_missing: bool = True) -> Retriever:
     """
     key = _keys.get(index) or _keys.setdefault(index, Path(index).resolve())
     cached = _open.get(key)
+    stamp = store.pointer_stamp(key)
+    if cached is not None and stamp is not None and stamp == _stamps.get(key):
+        return cached
     if cached is not None and store.current_version(key) in (cached.version, _failed.get(key)):
+        _stamps[key] = stamp
         return cached
     if cached is not None and not _open_lock.acquire(blocking=False):
         return cached  # another thread is loading the new version: keep answering from this one

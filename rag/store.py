@@ -67,15 +67,24 @@ def check_folder(index: Path) -> None:
 
 
 def current_version(index: str | Path) -> str | None:
-    """Name of the live version, or None when there is no index."""
-    index = Path(index)
-    check_folder(index)
+    """Name of the live version, or None when there is no index (one file read: it runs per question)."""
     try:
-        return (index / POINTER).read_text(encoding="utf-8").strip() or None
-    except FileNotFoundError:
+        with open(os.path.join(index, POINTER), encoding="utf-8") as fh:
+            return fh.read().strip() or None
+    except (FileNotFoundError, NotADirectoryError):
+        check_folder(Path(index))
         return None
     except OSError as exc:
-        raise IndexDamaged(f"cannot read {index / POINTER}: {exc}; run: rag index --rebuild") from exc
+        raise IndexDamaged(f"cannot read {Path(index) / POINTER}: {exc}; run: rag index --rebuild") from exc
+
+
+def pointer_stamp(index: str | Path) -> tuple[int, int, int] | None:
+    """Identity of the CURRENT file (inode, mtime, size), which every swap changes: a stat, cheaper than a read."""
+    try:
+        st = os.stat(os.path.join(index, POINTER))
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 def load(index: str | Path) -> Stored:
