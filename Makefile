@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test bench eval browser clean
+.PHONY: run test bench tune eval browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,8 +28,14 @@ test: $(STAMP) browser
 eval: $(STAMP)
 	$(VENV)/bin/rag eval
 
+# Quality, speed and memory against LangChain (docs/benchmarks.md), then load (docs/load.md).
 bench: $(STAMP)
 	$(PY) -m rag.bench --xquad ../shared/data/xquad-ru-dev.json --out docs/benchmarks.md
+	$(PY) -m ui.loadbench --out docs/load.md
+
+# Refit chunking, BM25, fusion weights and the no-answer threshold on the tuning half of the data.
+tune: $(STAMP)
+	$(PY) -m rag.tune --xquad ../shared/data/xquad-ru-dev.json
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/v-* index/.tmp-* index/.lock

@@ -2,7 +2,7 @@
 
     python -m ui.loadbench [--threads 32] [--per-thread 50] [--clients 16] [--per-client 20] [--out docs/load.md]
 
-Works on a temporary copy of the corpus and index. Checks as it measures: every reply must equal the
+Works on a temporary copy of the corpus and index, with the server in a child process (`rag serve`). Checks as it measures: every reply must equal the
 one-at-a-time reply, and an article added mid-run must switch replies without a failed request.
 Prints throughput and p50/p95 latency; with --out, writes them as a Markdown table.
 """
@@ -10,16 +10,23 @@ Prints throughput and p50/p95 latency; with --out, writes them as a Markdown tab
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import shutil
+import socket
+import subprocess
+import sys
 import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import httpx
 
 import rag
 
@@ -86,8 +93,8 @@ def update_under_load(corpus: Path, index: Path, clients: int, ask) -> dict:
 
 
 def run(corpus: Path, threads: int, per_thread: int, clients: int, per_client: int) -> dict:
-    """All measurements on a temporary copy of `corpus`."""
-    from ui import app as ui_app
+    """All measurements on a temporary copy of `corpus`; the server runs in its own process (`rag serve`),
+    so that the clients' threads do not share its interpreter."""
     from ui import format
 
     work = Path(tempfile.mkdtemp(prefix="rag-load-"))
@@ -96,31 +103,67 @@ def run(corpus: Path, threads: int, per_thread: int, clients: int, per_client: i
         index = work / "index"
         questions = [json.loads(line)["question"]
                      for line in (corpus / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
-        app, url = ui_app.start(index, work / "corpus")
-        try:
-            expected_api = {q: rag.answer(q, index=index) for q in questions}
-            expected_reply = {q: format.reply(a) for q, a in expected_api.items()}
-            library = lambda: lambda q: rag.answer(q, index=index)  # noqa: E731
+        rag.build_index(work / "corpus", index)
+        expected_api = {q: rag.answer(q, index=index) for q in questions}
+        expected_reply = {q: format.reply(a) for q, a in expected_api.items()}
+        library = lambda: lambda q: rag.answer(q, index=index)  # noqa: E731
+        results = {
+            "api, one at a time": hammer(1, len(questions), questions, library, expected_api),
+            f"api, {threads} threads × {per_thread}": hammer(threads, per_thread, questions, library, expected_api),
+        }
+        with _server(work / "corpus", index) as url:
             endpoint = lambda: _predictor(url)  # noqa: E731
-            return {
-                "api, one at a time": hammer(1, len(questions), questions, library, expected_api),
-                f"api, {threads} threads × {per_thread}": hammer(threads, per_thread, questions, library, expected_api),
-                "/ask, one client": hammer(1, len(questions), questions, endpoint, expected_reply),
-                f"/ask, {clients} clients × {per_client}": hammer(clients, per_client, questions, endpoint,
-                                                                   expected_reply),
-                "update": update_under_load(work / "corpus", index, clients, endpoint),
-            }
-        finally:
-            app.close()
+            results["/ask, one client"] = hammer(1, len(questions), questions, endpoint, expected_reply)
+            results[f"/ask, {clients} clients × {per_client}"] = hammer(clients, per_client, questions, endpoint,
+                                                                         expected_reply)
+            results["update"] = update_under_load(work / "corpus", index, clients, endpoint)
+        return results
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _predictor(url: str):
-    from gradio_client import Client
+@contextlib.contextmanager
+def _server(corpus: Path, index: Path) -> Iterator[str]:
+    """`rag serve` on a free loopback port in a child process; yields its URL once it answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-c", "from rag.cli import main; main()", "serve", "--corpus", str(corpus),
+               "--index", str(index), "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                _predictor(url)("Проверка связи")
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"rag serve did not start: {' '.join(command)}") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
-    client = Client(url, verbose=False)
-    return lambda q: client.predict(q, api_name="/ask")
+
+def _predictor(url: str):
+    """A client of the `/ask` endpoint over Gradio's REST API (POST the call, read its event stream).
+
+    Plain HTTP rather than gradio_client, which adds ~70 ms of its own per call on this machine.
+    """
+    client = httpx.Client(timeout=120)
+
+    def ask(question: str) -> str:
+        event = client.post(f"{url}gradio_api/call/ask", json={"data": [question]}).raise_for_status().json()
+        stream = client.get(f"{url}gradio_api/call/ask/{event['event_id']}").raise_for_status().text
+        fields = dict(line.split(": ", 1) for line in stream.splitlines() if ": " in line)
+        if fields.get("event") != "complete":
+            raise RuntimeError(f"/ask failed: {stream[:200]}")
+        return json.loads(fields["data"])[0]
+
+    return ask
 
 
 def report(results: dict, command: str) -> str:
