@@ -97,15 +97,12 @@ def answer(question: str, k: int = 3, index: str | Path = "index") -> Answer:
     retriever = open_index(index)
     query = retriever.query(text)
     passages = retriever.search(query, k=max(1, k))
-    if not passages or passages[0].score < NO_ANSWER_BELOW:
-        return Answer(question, None, passages, notice=notice or NO_ANSWER)
-    top = passages[0]
-    span = key_quote(retriever, query, top)
+    top = passages[0] if passages else None
+    span = key_quote(retriever, query, top) if top and top.score >= NO_ANSWER_BELOW else None
     if span is None:
-        return Answer(question, None, passages, notice=notice or NO_ANSWER)
+        return Answer(question, None, passages, notice=" ".join(filter(None, (notice, NO_ANSWER))))
     start, end = span
-    quote = top.text[start - top.start: end - top.start]
-    return Answer(question, quote, passages, start, end, notice)
+    return Answer(question, top.text[start - top.start: end - top.start], passages, start, end, notice)
 
 
 def retrieve(question: str, k: int = 3, index: str | Path = "index") -> list[Passage]:

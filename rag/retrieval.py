@@ -28,7 +28,6 @@ log = logging.getLogger("rag")
 ARTICLE_WEIGHT = 1.0
 """Weight of the article's match in a passage's score, next to the passage's own 1 (fitted by rag.tune)."""
 
-"""Question vectors kept: answering one question needs its vector for the passages and for the quote."""
 SENTENCE_CACHE = 4096
 """Passages whose sentences (spans, terms, vectors) are kept for key quotes."""
 
