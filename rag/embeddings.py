@@ -27,11 +27,9 @@ log = logging.getLogger("rag")
 PROBE_TIMEOUT = 2.0
 """Seconds to wait for the hub to answer before calling it unreachable."""
 
-KNOWN_PROMPTS = {
-    "multilingual-e5": {"query": "query: ", "document": "passage: "},
-    "e5-": {"query": "query: ", "document": "passage: "},
-}
-"""Prompts of hub models that expect them but do not save them in their configuration."""
+KNOWN_PROMPTS = {"e5-": {"query": "query: ", "document": "passage: "}}
+"""Prompts of hub models that expect them but do not save them in their configuration, by a part of
+their name (the e5 family, multilingual-e5-small included)."""
 
 
 def _truthy(value: str | None) -> bool:

@@ -24,6 +24,7 @@ VERSION = "1"
 SIF_A = 1e-3
 """SIF smoothing: a word with relative frequency p counts a / (a + p)."""
 
+
 def navec_path() -> Path:
     """The navec archive bundled with `natasha`."""
     import natasha
@@ -83,4 +84,3 @@ def ensure() -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
-

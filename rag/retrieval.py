@@ -75,14 +75,6 @@ def fuse(parts: np.ndarray, dense_weight: float, article_weight: float) -> np.nd
     return (passage + article_weight * article) / (1 + article_weight)
 
 
-def _sums_by_group(rows: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """The sum of the rows of each group (row i belongs to group `groups[i]`; groups 0..n-1, none empty)."""
-    if not len(rows):
-        return rows
-    order = np.argsort(groups, kind="stable")
-    return np.add.reduceat(rows[order], np.flatnonzero(np.diff(groups[order], prepend=-1)))
-
-
 class Retriever:
     """One loaded index version with its model and BM25, answering searches (thread-safe).
 
@@ -107,9 +99,9 @@ class Retriever:
         number = {source: i for i, source in enumerate(dict.fromkeys(c.source for c in chunks))}
         self._article_of = np.array([number[c.source] for c in chunks], dtype=np.int64)
         self._articles = self.lexical.grouped(self._article_of)
-        self._vectors = (stored.vectors.reconstruct_n(0, len(chunks)) if chunks
-                         else np.zeros((0, stored.vectors.d), dtype=np.float32))
-        sums = _sums_by_group(self._vectors, self._article_of)
+        sums = np.zeros((len(number), stored.vectors.d), dtype=np.float32)
+        if chunks:
+            np.add.at(sums, self._article_of, stored.vectors.reconstruct_n(0, len(chunks)))
         self._article_vectors = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
         self._rows = {(c.source, c.start): row for row, c in enumerate(chunks)}
         self._sentences = functools.lru_cache(maxsize=SENTENCE_CACHE)(self._analyse)

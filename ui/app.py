@@ -88,16 +88,15 @@ def build_app(index: str | Path, corpus: str | Path) -> gr.Blocks:
         rag.build_index(corpus, index)
     rag.answer(EXAMPLES[0], index=index)  # loads the model and the index once, before the first visitor
 
-    def ask(question: str) -> str:
+    def ask(question: str, k: int = DEFAULT_K) -> str:
         """Answer a question about the articles: the key quote with its source and passages, as Markdown."""
-        return format.reply(rag.answer(question, k=DEFAULT_K, index=index))
+        return format.reply(rag.answer(question, k=k, index=index))
 
     def chat(question: str, history: list, k: float) -> tuple[str, list]:
         if not question.strip():
             return question, history
-        reply = format.reply(rag.answer(question, k=int(k), index=index))
         return "", [*history, {"role": "user", "content": format.question(question)},
-                    {"role": "assistant", "content": reply}]
+                    {"role": "assistant", "content": ask(question, int(k))}]
 
     def articles() -> str:
         return format.articles_table(list_articles(index))
