@@ -59,10 +59,21 @@ def test_ask_builds_a_missing_index_from_the_default_corpus(corpus: Path, tmp_pa
     assert "Источники:" in result.stdout and f"{ARTICLE.name}:" in result.stdout
 
 
-def test_human_output_and_status(article_index: Path) -> None:
+def test_human_output_quotes_then_lists_sources_and_status_describes_the_index(article_index: Path) -> None:
     runner = CliRunner()
-    asked = runner.invoke(cli, ["ask", "--index", str(article_index), "Сколько стран входит в G20?"])
+    asked = runner.invoke(cli, ["ask", "--index", str(article_index), "-k", "2",
+                                "Сколько составили глобальные военные расходы в прошлом году?"])
     assert asked.exit_code == 0
+    lines = asked.output.splitlines()
+    quote, source, _, heading = lines[:4]
+    assert quote.startswith("«") and "2,7 трлн долларов" in quote and quote.endswith("»")
+    assert source.startswith("— Внешняя политика Казахстана") and "(2026-03-04, Zakon.kz)" in source
+    assert f"{ARTICLE.name}, символы " in source
+    assert heading == "Источники:"
+    assert [line[:4] for line in lines if line[:1].isdigit()] == ["1. [", "2. ["]
+    assert quote[1:-1] in "\n".join(lines[4:]).replace("\n   ", "\n")  # the quote stands in the first passage
+    declined = runner.invoke(cli, ["ask", "--index", str(article_index), "Как приготовить плов?"])
+    assert declined.output.startswith("В статьях нет ответа на этот вопрос.\n\nБлижайшие отрывки:")
     status = runner.invoke(cli, ["status", "--index", str(article_index)])
     assert status.exit_code == 0
     assert "articles: 1" in status.output and "navec-news-v1-static (300 dimensions)" in status.output
