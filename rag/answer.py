@@ -1,8 +1,9 @@
 """Answers: the key quote (verbatim sentences of the best passage), the passages, or an honest "no answer".
 
-The key quote is the sentence of the best passage that matches the question best, by the same hybrid
-of embedding similarity and idf-weighted stem overlap that ranks passages; a sentence too short to
-stand alone (a heading, "Так и есть.") takes the next one with it.
+The key quote is the sentence of the best passage that matches the question best, chosen mostly by
+meaning (sentence embeddings) and partly by idf-weighted stem overlap (none across languages); a
+sentence too short to stand alone (a heading, "Так и есть.") takes the next one with it. A question
+asked in another language gets the quote in the articles' Russian, and is told so in its own.
 """
 
 from __future__ import annotations
@@ -14,14 +15,21 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import answer_type
+from rag import answer_type, language
 from rag.retrieval import Passage, Query, Retriever, open_index
-from rag.settings import MAX_QUESTION, NO_ANSWER_BELOW
+from rag.settings import MAX_QUESTION
 
 MIN_QUOTE = 60
 """A quote shorter than this many characters takes the following sentence too."""
 
 NO_ANSWER = "В статьях нет ответа на этот вопрос."
+NO_ANSWER_IN = {language.EN: "The articles do not answer this question.",
+                language.KK: "Мақалаларда бұл сұраққа жауап жоқ."}
+"""The no-answer notice for a question in another language, in that language."""
+QUOTE_IN_RUSSIAN = {language.EN: "The quote is in Russian, the language of the article.",
+                    language.KK: "Дәйексөз мақаланың тілінде, орыс тілінде берілген.",
+                    language.OTHER: "Цитата приведена на языке статьи, по-русски."}
+"""Said with a quote when the question was not asked in Russian."""
 EMPTY_QUESTION = "Вопрос пуст: напишите, что вы хотите узнать из статей."
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -67,7 +75,7 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
     question asks for a number or a date and no sentence of the passage holds one."""
     sentences = retriever.sentences(passage)
     spans = sentences.spans
-    kind = answer_type.expected(query.text)
+    kind = answer_type.expected(query.text) if retriever.fitted.answer_types else None
     fits = np.array([kind is None or kind in held for held in sentences.kinds])
     if not fits.any():
         return None
@@ -76,9 +84,8 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
     asked = set(query.terms)
     weight = retriever.lexical.weight(list(asked)) or 1.0
     overlap = np.array([sum(retriever.lexical.idf(t) for t in asked & words) for words in sentences.terms]) / weight
-    w = retriever.dense_weight
-    dense = sentences.vectors @ query.vector if query.vector is not None else 0.0
-    best = int(np.argmax(np.where(fits, w * dense + (1 - w) * overlap, -np.inf)))
+    w = retriever.fitted.quote_dense_weight if query.same_language else 1.0
+    best = int(np.argmax(np.where(fits, w * (sentences.vectors @ query.vector) + (1 - w) * overlap, -np.inf)))
     start, end = spans[best]
     while end - start < MIN_QUOTE and best + 1 < len(spans):
         best += 1
@@ -94,15 +101,25 @@ def answer(question: str, k: int = 3, index: str | Path = "index") -> Answer:
     text, notice = clean_question(question)
     if not any(ch.isalnum() for ch in text):
         return Answer(question, None, notice=EMPTY_QUESTION)
-    retriever = open_index(index)
-    query = retriever.query(text)
+    return respond(open_index(index), question, text, k, notice)
+
+
+def respond(retriever: Retriever, question: str, text: str | None = None, k: int = 3,
+            notice: str | None = None) -> Answer:
+    """The answer from a loaded retriever to `question` (searched as `text`, already cleaned, when given)."""
+    query = retriever.query(question if text is None else text)
     passages = retriever.search(query, k=max(1, k))
     top = passages[0] if passages else None
-    span = key_quote(retriever, query, top) if top and top.score >= NO_ANSWER_BELOW else None
+    span = key_quote(retriever, query, top) if top and top.score >= retriever.no_answer_below(query) else None
     if span is None:
-        return Answer(question, None, passages, notice=" ".join(filter(None, (notice, NO_ANSWER))))
+        return Answer(question, None, passages, notice=_join(notice, NO_ANSWER_IN.get(query.language, NO_ANSWER)))
     start, end = span
+    notice = _join(notice, QUOTE_IN_RUSSIAN.get(query.language))
     return Answer(question, top.text[start - top.start: end - top.start], passages, start, end, notice)
+
+
+def _join(*notices: str | None) -> str | None:
+    return " ".join(n for n in notices if n) or None
 
 
 def retrieve(question: str, k: int = 3, index: str | Path = "index") -> list[Passage]:

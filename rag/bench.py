@@ -86,7 +86,7 @@ def _project(system: str, corpus: Path, index: Path) -> Ask:
             reply = rag.answer(question, k=K, index=index)
             return [p.text for p in reply.passages], reply.answer, reply.answer is None
         return ask
-    from rag.embeddings import shared_model
+    from rag.models import shared_model
 
     weight = {"bm25": 0.0, "dense": 1.0}[system]
     retriever = Retriever(store.load(index), shared_model(offline_model.NAME), dense_weight=weight)
@@ -121,7 +121,7 @@ def run_worker(system: str, corpus: Path, questions_file: Path) -> dict:
         model = HuggingFaceEmbeddings(model_name=str(offline_model.ensure()))
         network = model._client
     else:
-        from rag.embeddings import shared_model
+        from rag.models import shared_model
 
         model = shared_model(offline_model.NAME)
         network = model.model

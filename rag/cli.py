@@ -159,6 +159,30 @@ def serve_command(corpus: Path | None, index: Path | None, host: str, port: int,
     serve(index=index or default_index(), corpus=corpus or default_corpus(), host=host, port=port, share=share)
 
 
+@cli.command("tune")
+@click.option("--xquad", type=click.Path(path_type=Path), default=Path("../shared/data/xquad-ru-dev.json"),
+              show_default=True, help="XQuAD-ru dev file (SQuAD format); skipped when absent.")
+@click.option("--xquad-en", type=click.Path(path_type=Path), default=Path("../shared/data/xquad-en-dev.json"),
+              show_default=True, help="The same questions in English, asked over the Russian articles.")
+@click.option("--questions", type=click.Path(path_type=Path), multiple=True, show_default=True,
+              default=[Path("corpus/eval/questions.jsonl"), Path("corpus/eval/questions-cross.jsonl")],
+              help="Question sets over --corpus (JSON lines); repeat the option for several.")
+@corpus_option
+@click.option("--model", default=None, help="The model to fit (default: the default model).")
+@click.option("--write", is_flag=True, help="Record the fitted values for the model; new indexes take them.")
+def tune_command(xquad: Path, xquad_en: Path, questions: tuple[Path, ...], corpus: Path | None, model: str | None,
+                 write: bool) -> None:
+    """Fit chunking, fusion weights, no-answer thresholds and quote choice for a model on development data."""
+    from rag.fitted import record
+    from rag.tune import tune
+
+    fitted = tune(xquad, xquad_en, list(questions), corpus or default_corpus(), model, echo=click.echo)
+    if write:
+        from rag.models import shared_model
+
+        click.echo(f"recorded in {record(shared_model(model).name, fitted)}")
+
+
 @cli.command("eval")
 @index_option
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),

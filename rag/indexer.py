@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import store
+from rag import fitted, store
 from rag.chunking import Chunk, chunk_text
 from rag.corpus import Skipped, load_corpus
-from rag.embeddings import Embedder, shared_model
 from rag.errors import IndexDamaged, IndexMissing, ModelMismatch
-from rag.settings import CHUNK_OVERLAP, CHUNK_SIZE
+from rag.models import Embedder, shared_model
 
 log = logging.getLogger("rag")
 
@@ -91,8 +90,9 @@ def build_index(
     with store.writing(index, on_wait=lambda: log.warning("another update of %s is running: waiting for it", index)):
         previous = _previous(index, rebuild)
         embedder = _model_for(previous, model)
-        settings = {"size": CHUNK_SIZE, "overlap": CHUNK_OVERLAP}
-        reusable = previous is not None and previous.manifest.get("chunking") == settings
+        # an index keeps the settings it was built with; a new one takes those fitted for its model
+        settings = previous.fitted if previous is not None else fitted.for_model(embedder.name)
+        reusable = previous is not None and previous.manifest.get("chunking") == settings.chunking
         old_articles = previous.manifest["articles"] if previous else {}
         report = BuildReport(embedder.name, skipped=scan.skipped, notes=scan.notes)
 
@@ -115,7 +115,7 @@ def build_index(
                 continue
             else:
                 report.changed.append(article.source)
-            fresh.extend(chunk_text(article.source, article.text))
+            fresh.extend(chunk_text(article.source, article.text, settings.chunk_size, settings.chunk_overlap))
         current = {a.source for a in scan.articles}
         report.removed = sorted(s for s in old_articles if s not in current)
 
@@ -129,7 +129,8 @@ def build_index(
             manifest = {
                 "model": embedder.name,
                 "dimension": embedder.dimension,
-                "chunking": settings,
+                "chunking": settings.chunking,
+                "fitted": settings.to_json(),
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "corpus": str(Path(corpus).resolve()),
                 "articles": {

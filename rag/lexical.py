@@ -18,18 +18,12 @@ import numpy as np
 
 from rag.text import terms
 
-K1 = 1.2
-"""Term-frequency saturation: a term's second occurrence adds less than its first."""
-
-B = 0.5
-"""Length normalisation: how much a long passage's extra words count against it."""
-
-
 class LexicalIndex:
     """BM25 scores of every passage for a question, normalised by the question's total IDF (thread-safe)."""
 
-    def __init__(self, texts: list[str], k1: float = K1, b: float = B) -> None:
-        documents = [terms(t) for t in texts]
+    def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75, prefix: int = 0) -> None:
+        self.prefix = prefix
+        documents = [self.terms(t) for t in texts]
         flat = [term for document in documents for term in document]
         vocabulary = {term: i for i, term in enumerate(dict.fromkeys(flat))}
         width = max(len(vocabulary), 1)
@@ -43,6 +37,7 @@ class LexicalIndex:
         """An index over groups of this index's documents (document i belongs to group `groups[i]`), as if
         each group's documents were one text: what a whole article holds, from its passages' counts."""
         index = self.__class__.__new__(self.__class__)
+        index.prefix = self.prefix
         width = max(len(self._vocabulary), 1)
         pairs, inverse = np.unique(groups[self._doc_ids] * width + self._term_ids, return_inverse=True)
         lengths = np.bincount(groups, weights=self._lengths, minlength=int(groups.max(initial=-1)) + 1)
@@ -64,6 +59,10 @@ class LexicalIndex:
         order = np.argsort(term_ids, kind="stable")
         self._docs, self._weights = doc_ids[order], weights[order].astype(np.float32)
         self._starts = np.concatenate([[0], np.cumsum(df)])
+
+    def terms(self, text: str) -> list[str]:
+        """The search terms of `text` as this index cuts them (see `rag.text.terms`)."""
+        return terms(text, self.prefix)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a term; unseen terms get the largest possible value."""
@@ -89,4 +88,4 @@ class LexicalIndex:
 
     def scores(self, question: str) -> np.ndarray:
         """Normalised BM25 score of every passage for `question` (zeros when it has no search terms)."""
-        return self.term_scores(terms(question))
+        return self.term_scores(self.terms(question))

@@ -2,7 +2,9 @@
 
 Both scores live on fixed scales (cosine, and BM25 divided by the question's total IDF), so the fused
 score of the best passage also says how well the corpus covers the question at all. Each passage's
-score is blended with its whole article's, and the weights are fitted by `python -m rag.tune`.
+score is blended with its whole article's. A question in another language than the articles' is
+scored by meaning alone: word matches across languages are accidents (a number, a Latin name). The
+weights come from the index (`rag.fitted`: fitted per model by `rag tune`).
 """
 
 from __future__ import annotations
@@ -16,17 +18,13 @@ from pathlib import Path
 import numpy as np
 from razdel import sentenize
 
-from rag import answer_type, store
-from rag.embeddings import Embedder, shared_model
+from rag import answer_type, language, store
 from rag.errors import ModelMismatch
-from rag.lexical import B, K1, LexicalIndex
-from rag.settings import DENSE_WEIGHT
-from rag.text import terms
+from rag.fitted import Fitted
+from rag.lexical import LexicalIndex
+from rag.models import Embedder, shared_model
 
 log = logging.getLogger("rag")
-
-ARTICLE_WEIGHT = 1.0
-"""Weight of the article's match in a passage's score, next to the passage's own 1 (fitted by rag.tune)."""
 
 SENTENCE_CACHE = 4096
 """Passages whose sentences (spans, terms, vectors) are kept for key quotes."""
@@ -49,11 +47,17 @@ class Passage:
 
 @dataclass(frozen=True)
 class Query:
-    """A question as retrieval uses it: its search terms and its unit vector (None when dense is unused)."""
+    """A question as retrieval uses it: its search terms, its unit vector, and its language (`rag.language`)."""
 
     text: str
     terms: list[str]
-    vector: np.ndarray | None
+    vector: np.ndarray
+    language: str = language.ARTICLES
+
+    @property
+    def same_language(self) -> bool:
+        """Whether the question is in the articles' language, so that word matches mean something."""
+        return self.language == language.ARTICLES
 
 
 @dataclass(frozen=True)
@@ -80,11 +84,11 @@ class Retriever:
 
     A passage's score blends its own match with its whole article's (`article_weight`): questions often
     name the article's subject in words that only its other passages hold. FAISS scores the passages;
-    an article's vector is the normalised sum of its passages' vectors.
+    an article's vector is the normalised sum of its passages' vectors. `fitted` defaults to the values
+    the index was built with.
     """
 
-    def __init__(self, stored: store.Stored, embedder: Embedder, dense_weight: float = DENSE_WEIGHT,
-                 article_weight: float = ARTICLE_WEIGHT, bm25: tuple[float, float] = (K1, B)) -> None:
+    def __init__(self, stored: store.Stored, embedder: Embedder, fitted: Fitted | None = None) -> None:
         if embedder.dimension != stored.vectors.d:
             raise ModelMismatch(
                 f"the index holds {stored.vectors.d}-dimensional vectors but {embedder.name} gives "
@@ -92,10 +96,9 @@ class Retriever:
             )
         self.stored = stored
         self.embedder = embedder
-        self.dense_weight = dense_weight
-        self.article_weight = article_weight
+        self.fitted = fitted or stored.fitted
         chunks = stored.chunks
-        self.lexical = LexicalIndex([c.text for c in chunks], *bm25)
+        self.lexical = LexicalIndex([c.text for c in chunks], self.fitted.k1, self.fitted.b, self.fitted.prefix)
         number = {source: i for i, source in enumerate(dict.fromkeys(c.source for c in chunks))}
         self._article_of = np.array([number[c.source] for c in chunks], dtype=np.int64)
         self._articles = self.lexical.grouped(self._article_of)
@@ -111,31 +114,34 @@ class Retriever:
         return self.stored.version
 
     def query(self, question: str) -> Query:
-        """The question's terms and vector, computed once for ranking and for the key quote."""
-        vector = self.embedder.encode_queries([question])[0] if self.dense_weight > 0 else None
-        return Query(question, terms(question), vector)
+        """The question's terms, vector and language, computed once for ranking and for the key quote."""
+        vector = self.embedder.encode_queries([question])[0]
+        return Query(question, self.lexical.terms(question), vector, language.detect(question))
 
     def parts(self, query: Query) -> np.ndarray:
-        """Every passage's match, four rows: dense, lexical, and the same two for its whole article.
-
-        A part the retriever's weights leave out (dense or lexical) is not computed and stays zero.
-        """
+        """Every passage's match, four rows: dense, lexical, and the same two for its whole article."""
         n = len(self.stored.chunks)
         parts = np.zeros((4, n), dtype=np.float32)
         if not n:
             return parts
-        if self.dense_weight < 1:
-            parts[1] = self.lexical.term_scores(query.terms)
-            parts[3] = self._articles.term_scores(query.terms)[self._article_of]
-        if query.vector is not None:
-            similarities, rows = self.stored.vectors.search(query.vector[None, :], n)
-            parts[0, rows[0]] = similarities[0]
-            parts[2] = (self._article_vectors @ query.vector)[self._article_of]
+        parts[1] = self.lexical.term_scores(query.terms)
+        parts[3] = self._articles.term_scores(query.terms)[self._article_of]
+        similarities, rows = self.stored.vectors.search(query.vector[None, :], n)
+        parts[0, rows[0]] = similarities[0]
+        parts[2] = (self._article_vectors @ query.vector)[self._article_of]
         return parts
+
+    def dense_weight(self, query: Query) -> float:
+        """The dense score's share for this question: all of it when the question is in another language."""
+        return self.fitted.dense_weight if query.same_language else 1.0
 
     def scores(self, query: Query) -> np.ndarray:
         """Hybrid score of every passage, blended with its article's (see the class)."""
-        return fuse(self.parts(query), self.dense_weight, self.article_weight)
+        return fuse(self.parts(query), self.dense_weight(query), self.fitted.article_weight)
+
+    def no_answer_below(self, query: Query) -> float:
+        """The best score under which the index holds no answer to this question."""
+        return self.fitted.no_answer_below if query.same_language else self.fitted.no_answer_below_cross
 
     def passage(self, row: int, score: float) -> Passage:
         chunk = self.stored.chunks[row]
@@ -162,7 +168,7 @@ class Retriever:
         pieces = list(sentenize(chunk.text))
         texts = [s.text for s in pieces]
         return Sentences([(chunk.start + s.start, chunk.start + s.stop) for s in pieces],
-                         [frozenset(terms(t)) for t in texts], self.embedder.encode_passages(texts),
+                         [frozenset(self.lexical.terms(t)) for t in texts], self.embedder.encode_sentences(texts),
                          [answer_type.held(t) for t in texts])
 
 

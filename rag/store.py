@@ -27,8 +27,10 @@ from filelock import FileLock, Timeout
 
 from rag.chunking import Chunk
 from rag.errors import IndexDamaged, IndexMissing, RagError
+from rag.fitted import Fitted
 
-FORMAT = 1
+FORMAT = 2
+"""Version 2: the manifest holds the retrieval settings fitted for its model ("fitted")."""
 POINTER = "CURRENT"
 KEEP_VERSIONS = 2
 """The live version and the one before it stay on disk, so a reader that just resolved the old
@@ -43,6 +45,11 @@ class Stored:
     manifest: dict
     chunks: list[Chunk]
     vectors: faiss.Index
+
+    @property
+    def fitted(self) -> Fitted:
+        """The retrieval settings this index was built with (see `rag.fitted`)."""
+        return Fitted.from_json(self.manifest["fitted"])
 
 
 def _fsync_dir(path: Path) -> None:
@@ -105,6 +112,7 @@ def load(index: str | Path) -> Stored:
     try:
         dimension, n_chunks, model = int(manifest["dimension"]), int(manifest["chunks"]), str(manifest["model"])
         articles = manifest["articles"]
+        Fitted.from_json(manifest["fitted"])
     except (KeyError, TypeError, ValueError) as exc:
         raise IndexDamaged(f"{damaged} (manifest.json lacks or garbles {exc}); run: rag index --rebuild") from exc
     if manifest.get("format") != FORMAT:

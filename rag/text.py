@@ -1,7 +1,7 @@
 """Russian words to search terms: lower case, ё folded to е, stop words dropped, snowball stems cut short.
 
 Shared by BM25 (lexical retrieval) and key-quote selection, so both match word forms the same way
-("военные расходы" finds "военных расходов"). Stems are cut to their first PREFIX letters: Russian
+("военные расходы" finds "военных расходов"). Stems may be cut to their first letters (`prefix`): Russian
 builds related words on the same beginning, which the snowball stemmer's inflection rules keep apart
 ("казахстанцы" and "казахстанские", "Амазонии" and "Амазонки", "Норман" and "Норманном").
 """
@@ -31,9 +31,6 @@ _FUNCTION_WORDS = {
 """Forms of pronouns and auxiliary verbs that the stop-word list misses (it has "может", not "могут")."""
 _STOPWORDS = frozenset(w.replace("ё", "е") for w in STOPWORDS_RUSSIAN) | _QUESTION_WORDS | _FUNCTION_WORDS
 
-PREFIX = 5
-"""Letters of a stem that are kept (fitted by `python -m rag.tune`; 0 keeps whole stems)."""
-
 _local = threading.local()
 
 
@@ -50,7 +47,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("ё", "е"))
 
 
-def terms(text: str) -> list[str]:
-    """Search terms of `text`: the stems of its words cut to PREFIX letters, stop words left out."""
+def terms(text: str, prefix: int = 0) -> list[str]:
+    """Search terms of `text`: the stems of its words, cut to `prefix` letters unless 0, stop words left out."""
     stems = _stemmer().stemWords([w for w in words(text) if w not in _STOPWORDS])
-    return [s[:PREFIX] for s in stems] if PREFIX else stems
+    return [s[:prefix] for s in stems] if prefix else stems

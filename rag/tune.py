@@ -1,59 +1,49 @@
-"""Fitting retrieval's free parameters on a tuning split, and measuring them on the held-out rest.
+"""Fitting retrieval's free parameters for an embedding model, and measuring them on held-out questions.
 
-    python -m rag.tune --xquad ../shared/data/xquad-ru-dev.json
+    rag tune --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json [--model M] [--write]
 
-Fitted, by a grid search that maximises the mean of the two tuning sets' MRR: chunk size and overlap,
-how many letters of a stem are kept, BM25's k1 and b, the dense weight and the article weight; then the
-no-answer threshold on the best passage's score (see `fit_threshold`). The splits are fixed so that
-reruns agree: the article's questions alternate (even lines tune, odd lines are held out), XQuAD's
-questions about its first 12 articles tune and those about the last 12 are held out; retrieval always
-runs over the whole corpus. The printed values go into rag/settings.py, rag/retrieval.py, rag/lexical.py
-and rag/text.py by hand.
+Fitted by grid search on the mean tuning MRR of the article's questions, XQuAD-ru and XQuAD asked in
+English: chunking, stem prefix, BM25's k1 and b, the dense and article weights. Then the no-answer
+thresholds on the best passage's score (one for questions in the articles' Russian, one for questions
+in other languages, which are scored by meaning alone), and the key quote's weighting and answer-type
+rule by the answers `rag.answer` gives. The splits are fixed so that reruns agree: the article's
+questions alternate (even lines tune, odd lines are held out), XQuAD's questions about its first 12
+articles tune and the rest are held out; retrieval always runs over the whole corpus. `--write` records
+the values for the model in `rag/fitted.json`, from where new indexes take them.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import tempfile
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
 
 import faiss
 import numpy as np
 
-from rag import offline_model, store, text, xquad
+from rag import language, store, xquad
+from rag.answer import respond
 from rag.chunking import chunk_text
 from rag.corpus import load_corpus
-from rag.embeddings import Embedder, shared_model
-from rag.evaluation import Question, hit_at, load_questions, mrr
+from rag.evaluation import Question, contains, hit_at, load_questions, mrr
+from rag.fitted import Fitted
+from rag.models import Embedder, shared_model
 from rag.retrieval import Retriever, fuse
 
-CHUNKINGS = [(600, 150), (800, 200), (1000, 200), (1000, 300)]
-PREFIXES = [0, 5, 6]
-DENSE_WEIGHTS = np.round(np.arange(0.0, 0.81, 0.05), 2)
-ARTICLE_WEIGHTS = [0.0, 0.25, 0.5, 1.0, 2.0]
-BM25 = [(1.2, 0.75), (1.5, 0.75), (1.2, 0.5), (2.0, 0.75), (0.9, 0.4)]
+CHUNKINGS = [(800, 200), (1000, 200), (1200, 200)]
+LEXICAL = [(prefix, k1, b) for prefix in (0, 5) for k1, b in ((1.2, 0.75), (1.2, 0.5), (0.9, 0.4))]
+DENSE_WEIGHTS = np.round(np.arange(0.3, 1.001, 0.05), 2)
+ARTICLE_WEIGHTS = [0.0, 0.25, 0.5, 1.0]
+QUOTE_DENSE_WEIGHTS = [0.5, 0.7, 0.85, 1.0]
 XQUAD_TUNING_ARTICLES = 12
 MAX_DECLINED = 0.015
 """At most this share of a tuning set's answerable questions (but one at least) may fall under the
-no-answer threshold: the article target allows 1 of its 65."""
+no-answer threshold."""
 
 
-@contextmanager
-def prefix_of_stems(letters: int) -> Iterator[None]:
-    """Search terms cut to `letters` letters while inside (rag.text.PREFIX, which terms() reads)."""
-    kept, text.PREFIX = text.PREFIX, letters
-    try:
-        yield
-    finally:
-        text.PREFIX = kept
-
-
-def split_article(questions: list[Question]) -> tuple[list[Question], list[Question]]:
-    """The article's questions for tuning (even lines) and held out (odd lines)."""
+def split_alternate(questions: list[Question]) -> tuple[list[Question], list[Question]]:
+    """A question file's questions for tuning (even lines) and held out (odd lines)."""
     return questions[0::2], questions[1::2]
 
 
@@ -62,44 +52,57 @@ def split_xquad(articles: list[xquad.Article]) -> tuple[list[Question], list[Que
     return xquad.questions(articles[:XQUAD_TUNING_ARTICLES]), xquad.questions(articles[XQUAD_TUNING_ARTICLES:])
 
 
-def memory_stored(corpus: Path, embedder: Embedder, size: int, overlap: int) -> store.Stored:
-    """An index of `corpus` with the given chunking, built in memory like `rag.build_index` builds one on disk."""
+def memory_stored(corpus: Path, embedder: Embedder, settings: Fitted) -> store.Stored:
+    """An index of `corpus` in memory, chunked and embedded as `rag.build_index` would with `settings`."""
     articles = load_corpus(corpus).articles
-    chunks = [c for a in articles for c in chunk_text(a.source, a.text, size, overlap)]
+    chunks = [c for a in articles for c in chunk_text(a.source, a.text, settings.chunk_size, settings.chunk_overlap)]
     vectors = faiss.IndexFlatIP(embedder.dimension)
     if chunks:
-        vectors.add(embedder.encode_passages([c.text for c in chunks]))
-    manifest = {"model": embedder.name, "articles": {a.source: {"title": a.title} for a in articles}}
+        vectors.add(embedder.encode_passages([c.text for c in chunks], progress=True))
+    manifest = {"model": embedder.name, "articles": {a.source: {"title": a.title} for a in articles},
+                "fitted": settings.to_json()}
     return store.Stored("memory", manifest, chunks, vectors)
 
 
 @dataclass
 class Scored:
-    """Every passage's parts for every question of a set, and which passages hold each answer."""
+    """Every passage's parts for every question of a set (see `Retriever.parts`), and where the answers are."""
 
     questions: list[Question]
-    parts: np.ndarray  # questions x 4 x passages, see Retriever.parts
-    hits: np.ndarray  # questions x passages, True where the passage contains an answer
+    parts: np.ndarray  # questions x 4 x passages
+    hits: np.ndarray  # questions x passages: the passage contains an answer
+    same_language: np.ndarray  # questions: asked in the articles' language
+
+    def scores(self, dense_weight: float, article_weight: float) -> np.ndarray:
+        """Fused scores, questions x passages, as `Retriever.scores` computes them."""
+        return fuse(self.parts, np.where(self.same_language, dense_weight, 1.0)[:, None], article_weight)
 
     def ranks(self, dense_weight: float, article_weight: float, k: int = 5) -> list[int | None]:
         """Rank of the first passage holding the answer among the top `k`, per answerable question."""
-        scores = fuse(self.parts, dense_weight, article_weight)
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        order = np.argsort(-self.scores(dense_weight, article_weight), axis=1, kind="stable")[:, :k]
         found = np.take_along_axis(self.hits, order, axis=1)
-        return [int(np.argmax(f)) + 1 if f.any() else None
-                for f, q in zip(found, self.questions) if q.answerable]
+        return [int(np.argmax(f)) + 1 if f.any() else None for f, q in zip(found, self.questions) if q.answerable]
 
     def best(self, dense_weight: float, article_weight: float) -> np.ndarray:
-        """The best passage's score per question (what the no-answer threshold is compared with)."""
-        return fuse(self.parts, dense_weight, article_weight).max(axis=1)
+        """The best passage's score per question (what the no-answer thresholds are compared with)."""
+        return self.scores(dense_weight, article_weight).max(axis=1)
+
+    @property
+    def answerable(self) -> np.ndarray:
+        return np.array([q.answerable for q in self.questions], dtype=bool)
 
 
-def score(retriever: Retriever, questions: list[Question]) -> Scored:
-    """The parts of every passage for every question (dense and lexical both computed)."""
+def score(retriever: Retriever, questions: list[Question], vectors: np.ndarray) -> Scored:
+    """The parts of every passage for every question, the questions' vectors given (encoded once)."""
+    from rag.retrieval import Query
+
     texts = [c.text for c in retriever.stored.chunks]
-    parts = np.stack([retriever.parts(retriever.query(q.question)) for q in questions])
-    hits = np.array([[any(a in t for a in q.answers) for t in texts] for q in questions], dtype=bool)
-    return Scored(questions, parts, hits.reshape(len(questions), len(texts)))
+    queries = [Query(q.question, retriever.lexical.terms(q.question), v, language.detect(q.question))
+               for q, v in zip(questions, vectors)]
+    parts = np.stack([retriever.parts(q) for q in queries]).reshape(len(questions), 4, len(texts))
+    hits = np.array([[contains(t, q.answers) for t in texts] for q in questions], dtype=bool)
+    return Scored(questions, parts, hits.reshape(len(questions), len(texts)),
+                  np.array([q.same_language for q in queries], dtype=bool))
 
 
 def fit_threshold(answerable: list[np.ndarray], unanswerable: np.ndarray, max_declined: float = MAX_DECLINED) -> float:
@@ -109,95 +112,176 @@ def fit_threshold(answerable: list[np.ndarray], unanswerable: np.ndarray, max_de
     answered, since a wrong "no answer" hides what the article says while a wrong quote shows itself."""
     limits = []
     for scores in answerable:
-        limit = np.sort(scores)[max(1, int(max_declined * len(scores)))]
+        if not len(scores):
+            continue
+        limit = np.sort(scores)[min(len(scores) - 1, max(1, int(max_declined * len(scores))))]
         below = np.concatenate([scores, unanswerable])
         below = below[below < limit]
         limits.append(below.max() + 1e-4 if len(below) else limit)
-    return float(min(limits))
+    return float(min(limits)) if limits else float("-inf")
 
 
 @dataclass
-class Fit:
-    """The fitted parameters and what they give on the tuning split."""
+class Sets:
+    """The question sets of one chunking and lexical setting, scored: tuning and held-out halves."""
 
-    chunking: tuple[int, int]
-    prefix: int
-    bm25: tuple[float, float]
-    dense_weight: float
-    article_weight: float
-    objective: float
-    threshold: float = 0.0
+    tuning: dict[str, Scored]
+    held: dict[str, Scored]
 
 
-def fit(article: dict[tuple, Scored], xq: dict[tuple, Scored]) -> Fit:
-    """Grid search over chunking, stems, BM25, dense and article weights by the mean tuning MRR of both
-    sets; then the no-answer threshold for the winner."""
-    best: Fit | None = None
-    for key in article:
-        for w, b in itertools.product(DENSE_WEIGHTS, ARTICLE_WEIGHTS):
-            objective = (mrr(article[key].ranks(w, b)) + mrr(xq[key].ranks(w, b))) / 2
-            if best is None or objective > best.objective + 1e-9:
-                best = Fit(*key, float(w), float(b), objective)
-    key = (best.chunking, best.prefix, best.bm25)
-    tops = article[key].best(best.dense_weight, best.article_weight)
-    answerable = np.array([q.answerable for q in article[key].questions])
-    best.threshold = fit_threshold([tops[answerable], xq[key].best(best.dense_weight, best.article_weight)],
-                                   tops[~answerable])
+def fit_weights(candidates: dict[tuple, Sets], ranked: tuple[str, ...]) -> tuple[Fitted, float]:
+    """The chunking, lexical setting, dense and article weights with the best mean tuning MRR over the
+    `ranked` sets; ties go to the first found (smaller article weight, smaller dense weight)."""
+    best, objective = None, -1.0
+    for (chunking, lexical), sets in candidates.items():
+        for w, a in itertools.product(DENSE_WEIGHTS, ARTICLE_WEIGHTS):
+            value = float(np.mean([mrr(sets.tuning[name].ranks(w, a)) for name in ranked if name in sets.tuning]))
+            if value > objective + 1e-9:
+                prefix, k1, b = lexical
+                best = Fitted(chunk_size=chunking[0], chunk_overlap=chunking[1], prefix=prefix, k1=k1, b=b,
+                              dense_weight=float(w), article_weight=float(a))
+                objective = value
+    return best, objective
+
+
+def fit_thresholds(settings: Fitted, sets: Sets) -> Fitted:
+    """The two no-answer thresholds for the fitted weights, from the tuning halves' best scores."""
+    same, cross = [], []
+    unanswerable_same, unanswerable_cross = [], []
+    for scored in sets.tuning.values():
+        tops = scored.best(settings.dense_weight, settings.article_weight)
+        for mask, answerable, unanswerable in ((scored.same_language, same, unanswerable_same),
+                                               (~scored.same_language, cross, unanswerable_cross)):
+            if (mask & scored.answerable).any():
+                answerable.append(tops[mask & scored.answerable])
+            unanswerable.extend(tops[mask & ~scored.answerable])
+    return replace(settings, no_answer_below=fit_threshold(same, np.array(unanswerable_same)),
+                   no_answer_below_cross=fit_threshold(cross, np.array(unanswerable_cross)))
+
+
+@dataclass
+class Outcomes:
+    """What `rag.answer` did with a set's questions: quote hits and declines."""
+
+    questions: list[Question]
+    quote_hit: list[bool]
+    declined: list[bool]
+
+    def summary(self) -> str:
+        answerable = [i for i, q in enumerate(self.questions) if q.answerable]
+        unanswerable = [i for i, q in enumerate(self.questions) if not q.answerable]
+        quotes = np.mean([self.quote_hit[i] for i in answerable]) if answerable else 0.0
+        line = f"quote hit {quotes:.3f}, answerable declined {sum(self.declined[i] for i in answerable)}"
+        if unanswerable:
+            line += f", unanswerable declined {sum(self.declined[i] for i in unanswerable)}/{len(unanswerable)}"
+        return line
+
+    @property
+    def goodness(self) -> tuple[int, int]:
+        """Right outcomes (quote holds the answer, or an unanswerable question declined), then fewer wrong declines."""
+        right = sum(h if q.answerable else d for q, h, d in zip(self.questions, self.quote_hit, self.declined))
+        return right, -sum(d for q, d in zip(self.questions, self.declined) if q.answerable)
+
+
+def answer_all(retriever: Retriever, questions: list[Question]) -> Outcomes:
+    """Ask every question through the same code as `rag.answer` (key quote, thresholds, answer types)."""
+    replies = [respond(retriever, q.question, k=5) for q in questions]
+    return Outcomes(questions, [contains(r.answer, q.answers) for r, q in zip(replies, questions)],
+                    [r.answer is None for r in replies])
+
+
+def fit_answers(settings: Fitted, retrievers: dict[str, tuple[Retriever, list[Question]]]) -> Fitted:
+    """The key quote's dense weight and the answer-type rule with the most right answers on the tuning sets."""
+    best, goodness = settings, None
+    for quote_weight, types in itertools.product(QUOTE_DENSE_WEIGHTS, (False, True)):
+        candidate = replace(settings, quote_dense_weight=quote_weight, answer_types=types)
+        total = [0, 0]
+        for retriever, questions in retrievers.values():
+            retriever.fitted = candidate
+            right, wrong = answer_all(retriever, questions).goodness
+            total = [total[0] + right, total[1] + wrong]
+        if goodness is None or tuple(total) > goodness:
+            best, goodness = candidate, tuple(total)
     return best
 
 
-def report(name: str, scored: Scored, fitted: Fit) -> str:
-    """One line of held-out (or any) results for the fitted weights."""
-    ranks = scored.ranks(fitted.dense_weight, fitted.article_weight)
-    tops = scored.best(fitted.dense_weight, fitted.article_weight)
-    answerable = np.array([q.answerable for q in scored.questions])
-    declined = tops < fitted.threshold
-    unans = f", unanswerable declined {declined[~answerable].mean():.3f}" if (~answerable).any() else ""
-    return (f"{name:<28} n={len(ranks):>3} hit@1 {hit_at(ranks, 1):.3f} hit@3 {hit_at(ranks, 3):.3f} "
-            f"hit@5 {hit_at(ranks, 5):.3f} MRR {mrr(ranks):.3f}; answerable declined "
-            f"{int(declined[answerable].sum())}{unans}")
+def report(name: str, scored: Scored, settings: Fitted) -> str:
+    """One line of retrieval results for the fitted weights."""
+    ranks = scored.ranks(settings.dense_weight, settings.article_weight)
+    return (f"{name:<24} n={len(ranks):>3} hit@1 {hit_at(ranks, 1):.3f} hit@3 {hit_at(ranks, 3):.3f} "
+            f"hit@5 {hit_at(ranks, 5):.3f} MRR {mrr(ranks):.3f}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--xquad", type=Path, required=True, help="XQuAD-ru dev file (SQuAD format)")
-    parser.add_argument("--questions", type=Path, default=Path("corpus/eval/questions.jsonl"))
-    parser.add_argument("--corpus", type=Path, default=Path("corpus"))
-    args = parser.parse_args()
-    embedder = shared_model(offline_model.NAME)
-    articles = xquad.load(args.xquad)
-    questions = load_questions(args.questions)
-    art_tune, art_held = split_article(questions)
-    xq_tune, xq_held = split_xquad(articles)
-    tuning_art, tuning_xq, held = {}, {}, {}
+class _Remembered:
+    """An embedder that encodes each question once: tuning asks the same questions many times."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder, self.name, self.dimension = embedder, embedder.name, embedder.dimension
+        self._queries: dict[str, np.ndarray] = {}
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._queries]
+        if missing:
+            self._queries.update(zip(missing, self.embedder.encode_queries(missing)))
+        return np.stack([self._queries[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+
+    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self.embedder.encode_passages(texts, progress)
+
+    def encode_sentences(self, texts: list[str]) -> np.ndarray:
+        return self.embedder.encode_sentences(texts)
+
+
+def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], corpus: Path,
+         model: str | None = None, echo=print) -> Fitted:
+    """Fit every setting for `model` (see the module) and print the tuning and held-out results."""
+    embedder = _Remembered(shared_model(model))
+    data: dict[str, tuple[Path, list[Question], list[Question]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        xq_corpus = xquad.write_corpus(articles, Path(tmp) / "xquad")
-        for size, overlap in CHUNKINGS:
-            art_stored = memory_stored(args.corpus, embedder, size, overlap)
-            xq_stored = memory_stored(xq_corpus, embedder, size, overlap)
-            for prefix, bm25 in itertools.product(PREFIXES, BM25):
-                key = ((size, overlap), prefix, bm25)
-                with prefix_of_stems(prefix):  # a dense weight strictly between 0 and 1 computes both parts
-                    art = Retriever(art_stored, embedder, dense_weight=0.5, bm25=bm25)
-                    xqr = Retriever(xq_stored, embedder, dense_weight=0.5, bm25=bm25)
-                    tuning_art[key], tuning_xq[key] = score(art, art_tune), score(xqr, xq_tune)
-                    held[key] = (score(art, art_held), score(xqr, xq_held))
-            print(f"scored chunking {size}/{overlap}", flush=True)
-    fitted = fit(tuning_art, tuning_xq)
-    key = (fitted.chunking, fitted.prefix, fitted.bm25)
-    print(f"\nfitted on the tuning split (objective: mean MRR@5 {fitted.objective:.4f}):")
-    print(f"  CHUNK_SIZE = {fitted.chunking[0]}, CHUNK_OVERLAP = {fitted.chunking[1]}   (rag/settings.py)")
-    print(f"  DENSE_WEIGHT = {fitted.dense_weight}, NO_ANSWER_BELOW = {fitted.threshold:.4f}   (rag/settings.py)")
-    print(f"  ARTICLE_WEIGHT = {fitted.article_weight}   (rag/retrieval.py)")
-    print(f"  K1 = {fitted.bm25[0]}, B = {fitted.bm25[1]}   (rag/lexical.py)")
-    print(f"  PREFIX = {fitted.prefix}   (rag/text.py)")
-    print("\ntuning split:")
-    print(report("article questions (even)", tuning_art[key], fitted))
-    print(report("XQuAD articles 1-12", tuning_xq[key], fitted))
-    print("held out:")
-    print(report("article questions (odd)", held[key][0], fitted))
-    print(report("XQuAD articles 13-24", held[key][1], fitted))
+        for path in questions:
+            if path.is_file():
+                data[path.stem] = (corpus, *split_alternate(load_questions(path)))
+        if xquad_ru is not None and xquad_ru.is_file():
+            articles = xquad.load(xquad_ru)
+            xq_corpus = xquad.write_corpus(articles, Path(tmp) / "xquad")
+            data["xquad-ru"] = (xq_corpus, *split_xquad(articles))
+            if xquad_en is not None and xquad_en.is_file():
+                data["xquad-en"] = (xq_corpus, *split_xquad(xquad.load(xquad_ru, asked_in=xquad_en)))
+        echo(f"encoding the questions of {', '.join(data)} with {embedder.name}")
+        vectors = {name: (embedder.encode_queries([q.question for q in tune_q]),
+                          embedder.encode_queries([q.question for q in held_q]))
+                   for name, (_, tune_q, held_q) in data.items()}
+        candidates: dict[tuple, Sets] = {}
+        stored_by: dict[tuple, dict[Path, store.Stored]] = {}
+        for chunking in CHUNKINGS:
+            settings = Fitted(chunk_size=chunking[0], chunk_overlap=chunking[1])
+            stored = {folder: memory_stored(folder, embedder, settings) for folder in {d[0] for d in data.values()}}
+            stored_by[chunking] = stored
+            for lexical in LEXICAL:
+                prefix, k1, b = lexical
+                lexical_settings = replace(settings, prefix=prefix, k1=k1, b=b)
+                retrievers = {folder: Retriever(s, embedder, lexical_settings) for folder, s in stored.items()}
+                sets = Sets({}, {})
+                for name, (folder, tune_q, held_q) in data.items():
+                    sets.tuning[name] = score(retrievers[folder], tune_q, vectors[name][0])
+                    sets.held[name] = score(retrievers[folder], held_q, vectors[name][1])
+                candidates[(chunking, lexical)] = sets
+            echo(f"scored chunking {chunking[0]}/{chunking[1]}")
+        ranked = tuple(name for name in ("questions", "xquad-ru", "xquad-en") if name in data)
+        fitted, objective = fit_weights(candidates, ranked)
+        key = ((fitted.chunk_size, fitted.chunk_overlap), (fitted.prefix, fitted.k1, fitted.b))
+        fitted = fit_thresholds(fitted, candidates[key])
+        stored = stored_by[key[0]]
+        tuning = {name: (Retriever(stored[folder], embedder, fitted), tune_q) for name, (folder, tune_q, _) in data.items()}
+        fitted = fit_answers(fitted, tuning)
+        echo(f"\nfitted for {embedder.name} (mean tuning MRR@5 of {', '.join(ranked)}: {objective:.4f}):")
+        for field, value in fitted.to_json().items():
+            echo(f"  {field} = {value}")
+        for half, index in (("tuning", 0), ("held out", 1)):
+            echo(f"\n{half}:")
+            for name, (folder, tune_q, held_q) in data.items():
+                scored = (candidates[key].tuning if index == 0 else candidates[key].held)[name]
+                outcomes = answer_all(Retriever(stored[folder], embedder, fitted), (tune_q, held_q)[index])
+                echo(f"{report(name, scored, fitted)}; {outcomes.summary()}")
+    return fitted
 
-
-if __name__ == "__main__":
-    main()

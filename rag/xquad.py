@@ -24,15 +24,24 @@ class Article:
     questions: list[Question]
 
 
-def load(path: str | Path, articles: int | None = None) -> list[Article]:
-    """The first `articles` articles (all when None) of an XQuAD file."""
+def load(path: str | Path, articles: int | None = None, asked_in: str | Path | None = None) -> list[Article]:
+    """The first `articles` articles (all when None) of an XQuAD file.
+
+    With `asked_in`, another language's XQuAD file with the same question ids: its questions are asked
+    instead (the answers stay those of `path`, which is what the passages hold): the cross-lingual set.
+    """
     data = json.loads(Path(path).read_text(encoding="utf-8"))["data"][:articles]
+    asked = {}
+    if asked_in is not None:
+        asked = {qa["id"]: qa["question"] for entry in json.loads(Path(asked_in).read_text(encoding="utf-8"))["data"]
+                 for p in entry["paragraphs"] for qa in p["qas"]}
     loaded = []
     for entry in data:
         paragraphs = [p["context"].replace("\ufeff", "").strip() for p in entry["paragraphs"]]
         questions = [
-            Question(qa["question"], tuple(dict.fromkeys(a["text"] for a in qa["answers"])), "xquad")
-            for p in entry["paragraphs"] for qa in p["qas"]
+            Question(asked[qa["id"]] if asked_in is not None else qa["question"],
+                     tuple(dict.fromkeys(a["text"] for a in qa["answers"])), "xquad")
+            for p in entry["paragraphs"] for qa in p["qas"] if asked_in is None or qa["id"] in asked
         ]
         loaded.append(Article(entry["title"], "\n\n".join(paragraphs), questions))
     return loaded

@@ -12,7 +12,7 @@ import pytest
 
 import rag
 from rag import store
-from rag.embeddings import shared_model
+from rag.models import shared_model
 from tests.conftest import ARTICLE
 
 SECOND = """---

@@ -1,4 +1,4 @@
-"""The built-in offline model: navec's Russian news word vectors as a sentence-transformers StaticEmbedding.
+"""navec's Russian news word vectors as a sentence-transformers StaticEmbedding: the small, fast model.
 
 The `natasha` package ships navec (250 000 words, 300 dimensions, trained on Russian news). The model
 is built once from it and saved as an ordinary sentence-transformers model directory, so it is loaded

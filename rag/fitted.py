@@ -1,0 +1,89 @@
+"""The free parameters of retrieval, fitted per embedding model, and kept in each index beside its model.
+
+`rag tune` fits them on development data for a model and records them in `fitted.json` (shipped with
+the package); `rag index` copies the model's values into the index it builds, so an index answers with
+the values its model was fitted with, whatever the defaults are later. A model that was never tuned
+gets `Fitted()`: the chunking and weights are generic, and it never declines (no calibrated threshold).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from rag.settings import CHUNK_OVERLAP, CHUNK_SIZE
+
+FILE = Path(__file__).with_name("fitted.json")
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """Retrieval settings for one model. Scores are on a 0-1 scale (cosine, BM25 / question's total IDF)."""
+
+    chunk_size: int = CHUNK_SIZE
+    """Target passage length in characters."""
+    chunk_overlap: int = CHUNK_OVERLAP
+    """Characters of whole sentences repeated between neighbouring passages."""
+    prefix: int = 5
+    """Letters of a Snowball stem kept as a search term (0: whole stems)."""
+    k1: float = 1.2
+    """BM25 term-frequency saturation."""
+    b: float = 0.5
+    """BM25 length normalisation."""
+    dense_weight: float = 0.5
+    """Share of the dense score next to BM25 for a question in the articles' language (Russian)."""
+    article_weight: float = 0.5
+    """Weight of the whole article's match in a passage's score, next to the passage's own 1."""
+    quote_dense_weight: float = 0.8
+    """Share of sentence-embedding similarity (the rest: stem overlap) in choosing the key quote."""
+    answer_types: bool = False
+    """Whether a "how many" / "when" question needs a number / date in the key quote (rag.answer_type)."""
+    no_answer_below: float = float("-inf")
+    """A best score under this means no answer, for a question in the articles' language."""
+    no_answer_below_cross: float = float("-inf")
+    """The same for a question in another language (scored by meaning alone, so on another scale)."""
+
+    @property
+    def chunking(self) -> dict[str, int]:
+        """The chunking as the index records it."""
+        return {"size": self.chunk_size, "overlap": self.chunk_overlap}
+
+    def to_json(self) -> dict:
+        """A plain dict for an index manifest (infinities as None: JSON has no infinity)."""
+        return {k: (None if v == float("-inf") else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Fitted:
+        """The values stored by `to_json`; unknown keys are refused, missing ones take the defaults."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown fitted settings {sorted(unknown)}")
+        return replace(cls(), **{k: (float("-inf") if v is None else v) for k, v in data.items()})
+
+
+def _table() -> dict[str, dict]:
+    try:
+        return json.loads(FILE.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+def for_model(name: str) -> Fitted:
+    """The values fitted for the model `name` (generic defaults for a model never tuned)."""
+    entry = _table().get(name)
+    return Fitted.from_json(entry) if entry else Fitted()
+
+
+def is_fitted(name: str) -> bool:
+    """Whether `rag tune` has fitted values for the model `name`."""
+    return name in _table()
+
+
+def record(name: str, fitted: Fitted) -> Path:
+    """Store `fitted` as the values of model `name` in the package's table; returns the file."""
+    table = _table()
+    table[name] = fitted.to_json()
+    FILE.write_text(json.dumps(table, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return FILE
