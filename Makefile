@@ -30,12 +30,12 @@ eval: $(STAMP)
 
 # Quality, speed and memory against LangChain (docs/benchmarks.md), then load (docs/load.md).
 bench: $(STAMP)
-	$(PY) -m rag.bench --xquad ../shared/data/xquad-ru-dev.json --out docs/benchmarks.md
+	$(PY) -m rag.bench --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json --out docs/benchmarks.md
 	$(PY) -m ui.loadbench --out docs/load.md
 
-# Refit chunking, BM25, fusion weights and the no-answer threshold on the tuning half of the data.
+# Refit chunking, BM25, fusion weights, no-answer thresholds and quote choice for the default model.
 tune: $(STAMP)
-	$(PY) -m rag.tune --xquad ../shared/data/xquad-ru-dev.json
+	$(VENV)/bin/rag tune --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json --write
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/v-* index/.tmp-* index/.lock

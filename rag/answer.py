@@ -71,26 +71,45 @@ def clean_question(question: str) -> tuple[str, str | None]:
 
 
 def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int, int] | None:
-    """Article offsets of the sentence(s) of `passage` that answer the question best; None when the
-    question asks for a number or a date and no sentence of the passage holds one."""
+    """Article offsets of the sentence(s) of `passage` that answer the question best, or None when none does.
+
+    Sentences are scored by meaning (cosine with the question) and, for a Russian question, by stem overlap.
+    None when even the closest sentence is under the model's sentence threshold, or when the question asks
+    "how many" / "when" (with answer types on) and no sentence scoring near the best holds a number / date.
+    A neighbouring sentence of the same paragraph scoring within `quote_margin` of the best joins the quote,
+    as does the next one of a sentence too short to stand alone.
+    """
+    fitted = retriever.fitted
     sentences = retriever.sentences(passage)
     spans = sentences.spans
-    kind = answer_type.expected(query.text) if retriever.fitted.answer_types else None
-    fits = np.array([kind is None or kind in held for held in sentences.kinds])
-    if not fits.any():
+    dense = sentences.vectors @ query.vector
+    if not len(spans) or dense.max() < retriever.no_answer_below(query, sentence=True):
         return None
-    if len(spans) <= 1:
-        return passage.start, passage.end
     asked = set(query.terms)
     weight = retriever.lexical.weight(list(asked)) or 1.0
     overlap = np.array([sum(retriever.lexical.idf(t) for t in asked & words) for words in sentences.terms]) / weight
-    w = retriever.fitted.quote_dense_weight if query.same_language else 1.0
-    best = int(np.argmax(np.where(fits, w * (sentences.vectors @ query.vector) + (1 - w) * overlap, -np.inf)))
-    start, end = spans[best]
-    while end - start < MIN_QUOTE and best + 1 < len(spans):
-        best += 1
-        end = spans[best][1]
-    return start, end
+    w = fitted.quote_dense_weight if query.same_language else 1.0
+    scores = w * dense + (1 - w) * overlap
+    kind = answer_type.expected(query.text) if fitted.answer_types else None
+    fits = np.array([kind is None or (kind in held and score >= scores.max() - fitted.type_margin)
+                     for held, score in zip(sentences.kinds, scores)])
+    if not fits.any():
+        return None
+    first = last = int(np.argmax(np.where(fits, scores, -np.inf)))
+    neighbours = [i for i in (first - 1, first + 1) if 0 <= i < len(spans)
+                  and "\n" not in _between(passage, spans[min(i, first)], spans[max(i, first)])]
+    if neighbours:
+        other = max(neighbours, key=lambda i: scores[i])
+        if scores[first] - scores[other] <= fitted.quote_margin:
+            first, last = min(first, other), max(first, other)
+    while spans[last][1] - spans[first][0] < MIN_QUOTE and last + 1 < len(spans):
+        last += 1
+    return spans[first][0], spans[last][1]
+
+
+def _between(passage: Passage, before: tuple[int, int], after: tuple[int, int]) -> str:
+    """The passage's text between two of its sentences (a line break there ends a paragraph)."""
+    return passage.text[before[1] - passage.start:after[0] - passage.start]
 
 
 def answer(question: str, k: int = 3, index: str | Path = "index") -> Answer:

@@ -35,14 +35,27 @@ class Fitted:
     """Share of the dense score next to BM25 for a question in the articles' language (Russian)."""
     article_weight: float = 0.5
     """Weight of the whole article's match in a passage's score, next to the passage's own 1."""
+    rerank_depth: int = 0
+    """How many of the best passages are re-scored by their sentence closest to the question (0: none)."""
+    rerank_weight: float = 0.0
+    """That sentence's weight in the re-scored passage score, next to the fused score."""
     quote_dense_weight: float = 0.8
     """Share of sentence-embedding similarity (the rest: stem overlap) in choosing the key quote."""
+    quote_margin: float = 0.0
+    """A sentence next to the key sentence joins the quote when it scores within this of it."""
     answer_types: bool = False
     """Whether a "how many" / "when" question needs a number / date in the key quote (rag.answer_type)."""
+    type_margin: float = 1.0
+    """With answer types: how far under the best sentence's score the sentence holding the number / date
+    may score (1.0: anywhere in the passage)."""
     no_answer_below: float = float("-inf")
-    """A best score under this means no answer, for a question in the articles' language."""
+    """A best passage score under this means no answer, for a question in the articles' language."""
     no_answer_below_cross: float = float("-inf")
     """The same for a question in another language (scored by meaning alone, so on another scale)."""
+    sentence_below: float = float("-inf")
+    """No answer either when no sentence of the best passage is this similar to the question (cosine)."""
+    sentence_below_cross: float = float("-inf")
+    """The same for a question in another language."""
 
     @property
     def chunking(self) -> dict[str, int]:

@@ -139,9 +139,13 @@ class Retriever:
         """Hybrid score of every passage, blended with its article's (see the class)."""
         return fuse(self.parts(query), self.dense_weight(query), self.fitted.article_weight)
 
-    def no_answer_below(self, query: Query) -> float:
-        """The best score under which the index holds no answer to this question."""
-        return self.fitted.no_answer_below if query.same_language else self.fitted.no_answer_below_cross
+    def no_answer_below(self, query: Query, sentence: bool = False) -> float:
+        """The best passage score (or, with `sentence`, the best sentence similarity) under which the index
+        holds no answer to this question: thresholds of its own for questions in another language."""
+        f = self.fitted
+        if sentence:
+            return f.sentence_below if query.same_language else f.sentence_below_cross
+        return f.no_answer_below if query.same_language else f.no_answer_below_cross
 
     def passage(self, row: int, score: float) -> Passage:
         chunk = self.stored.chunks[row]
@@ -150,14 +154,25 @@ class Retriever:
                        meta.get("date"), meta.get("publisher"), meta.get("url"))
 
     def search(self, question: str | Query, k: int = 3) -> list[Passage]:
-        """The `k` best passages for a question, best first."""
-        scores = self.scores(question if isinstance(question, Query) else self.query(question))
-        k = min(max(k, 0), len(scores))
-        if k == 0:
+        """The `k` best passages for a question, best first.
+
+        With `rerank_depth` fitted, the best max(k, depth) passages are re-scored by their sentence closest in
+        meaning to the question (weight `rerank_weight`): a passage that says the answer in one sentence beats
+        one that is only about the same subject throughout, which matters most across languages.
+        """
+        query = question if isinstance(question, Query) else self.query(question)
+        scores = self.scores(query)
+        depth = min(max(k, self.fitted.rerank_depth if self.fitted.rerank_weight else 0, 0), len(scores))
+        if depth == 0 or k <= 0:
             return []
-        best = np.argpartition(-scores, k - 1)[:k]
+        best = np.argpartition(-scores, depth - 1)[:depth]
         best = best[np.lexsort((best, -scores[best]))]  # best first, ties in index order
-        return [self.passage(int(i), scores[i]) for i in best]
+        if self.fitted.rerank_weight and self.fitted.rerank_depth:
+            closest = np.array([(self._sentences(int(row)).vectors @ query.vector).max(initial=-1.0) for row in best])
+            blended = (1 - self.fitted.rerank_weight) * scores[best] + self.fitted.rerank_weight * closest
+            order = np.lexsort((np.arange(len(best)), -blended))
+            best, scores = best[order], dict(zip(best[order], blended[order]))
+        return [self.passage(int(i), scores[i]) for i in best[:k]]
 
     def sentences(self, passage: Passage) -> Sentences:
         """The sentences of a passage of this index (analysed once, then cached)."""

@@ -3,7 +3,8 @@
     rag tune --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json [--model M] [--write]
 
 Fitted by grid search on the mean tuning MRR of the article's questions, XQuAD-ru and XQuAD asked in
-English: chunking, stem prefix, BM25's k1 and b, the dense and article weights. Then the no-answer
+English: chunking, stem prefix, BM25's k1 and b, the dense and article weights; then, by the real search,
+how the best passages are re-scored by their sentence closest to the question. Then the no-answer
 thresholds on the best passage's score (one for questions in the articles' Russian, one for questions
 in other languages, which are scored by meaning alone), and the key quote's weighting and answer-type
 rule by the answers `rag.answer` gives. The splits are fixed so that reruns agree: the article's
@@ -26,20 +27,25 @@ from rag import language, store, xquad
 from rag.answer import respond
 from rag.chunking import chunk_text
 from rag.corpus import load_corpus
-from rag.evaluation import Question, contains, hit_at, load_questions, mrr
+from rag.evaluation import Question, contains, first_hit, hit_at, load_questions, mrr
 from rag.fitted import Fitted
 from rag.models import Embedder, shared_model
 from rag.retrieval import Retriever, fuse
 
-CHUNKINGS = [(800, 200), (1000, 200), (1200, 200)]
+CHUNKINGS = [(1000, 200), (1200, 200), (1500, 300)]
 LEXICAL = [(prefix, k1, b) for prefix in (0, 5) for k1, b in ((1.2, 0.75), (1.2, 0.5), (0.9, 0.4))]
 DENSE_WEIGHTS = np.round(np.arange(0.3, 1.001, 0.05), 2)
 ARTICLE_WEIGHTS = [0.0, 0.25, 0.5, 1.0]
-QUOTE_DENSE_WEIGHTS = [0.5, 0.7, 0.85, 1.0]
+QUOTE_DENSE_WEIGHTS = [0.3, 0.5, 0.7, 0.85]
+QUOTE_MARGINS = [0.0, 0.02, 0.05]
+RERANK = [(0, 0.0), (3, 0.3), (3, 0.5), (5, 0.3), (5, 0.5), (5, 0.7)]
+"""(depth, weight) of re-scoring the best passages by their closest sentence."""
+ANSWER_TYPES = [(False, 1.0), (True, 0.02), (True, 0.05), (True, 1.0)]
+"""Answer-type rule off, or on with the number / date allowed this far under the best sentence's score."""
 XQUAD_TUNING_ARTICLES = 12
-MAX_DECLINED = 0.015
-"""At most this share of a tuning set's answerable questions (but one at least) may fall under the
-no-answer threshold."""
+MAX_DECLINED = 0.01
+"""At most this share of a tuning set's answerable questions (but one at least) may fall under each of
+the no-answer thresholds (the passage's, then the sentence's)."""
 
 
 def split_alternate(questions: list[Question]) -> tuple[list[Question], list[Question]]:
@@ -83,14 +89,6 @@ class Scored:
         found = np.take_along_axis(self.hits, order, axis=1)
         return [int(np.argmax(f)) + 1 if f.any() else None for f, q in zip(found, self.questions) if q.answerable]
 
-    def best(self, dense_weight: float, article_weight: float) -> np.ndarray:
-        """The best passage's score per question (what the no-answer thresholds are compared with)."""
-        return self.scores(dense_weight, article_weight).max(axis=1)
-
-    @property
-    def answerable(self) -> np.ndarray:
-        return np.array([q.answerable for q in self.questions], dtype=bool)
-
 
 def score(retriever: Retriever, questions: list[Question], vectors: np.ndarray) -> Scored:
     """The parts of every passage for every question, the questions' vectors given (encoded once)."""
@@ -121,21 +119,13 @@ def fit_threshold(answerable: list[np.ndarray], unanswerable: np.ndarray, max_de
     return float(min(limits)) if limits else float("-inf")
 
 
-@dataclass
-class Sets:
-    """The question sets of one chunking and lexical setting, scored: tuning and held-out halves."""
-
-    tuning: dict[str, Scored]
-    held: dict[str, Scored]
-
-
-def fit_weights(candidates: dict[tuple, Sets], ranked: tuple[str, ...]) -> tuple[Fitted, float]:
+def fit_weights(candidates: dict[tuple, dict[str, Scored]], ranked: tuple[str, ...]) -> tuple[Fitted, float]:
     """The chunking, lexical setting, dense and article weights with the best mean tuning MRR over the
     `ranked` sets; ties go to the first found (smaller article weight, smaller dense weight)."""
     best, objective = None, -1.0
     for (chunking, lexical), sets in candidates.items():
         for w, a in itertools.product(DENSE_WEIGHTS, ARTICLE_WEIGHTS):
-            value = float(np.mean([mrr(sets.tuning[name].ranks(w, a)) for name in ranked if name in sets.tuning]))
+            value = float(np.mean([mrr(sets[name].ranks(w, a)) for name in ranked if name in sets]))
             if value > objective + 1e-9:
                 prefix, k1, b = lexical
                 best = Fitted(chunk_size=chunking[0], chunk_overlap=chunking[1], prefix=prefix, k1=k1, b=b,
@@ -144,19 +134,73 @@ def fit_weights(candidates: dict[tuple, Sets], ranked: tuple[str, ...]) -> tuple
     return best, objective
 
 
-def fit_thresholds(settings: Fitted, sets: Sets) -> Fitted:
-    """The two no-answer thresholds for the fitted weights, from the tuning halves' best scores."""
-    same, cross = [], []
-    unanswerable_same, unanswerable_cross = [], []
-    for scored in sets.tuning.values():
-        tops = scored.best(settings.dense_weight, settings.article_weight)
-        for mask, answerable, unanswerable in ((scored.same_language, same, unanswerable_same),
-                                               (~scored.same_language, cross, unanswerable_cross)):
-            if (mask & scored.answerable).any():
-                answerable.append(tops[mask & scored.answerable])
-            unanswerable.extend(tops[mask & ~scored.answerable])
-    return replace(settings, no_answer_below=fit_threshold(same, np.array(unanswerable_same)),
-                   no_answer_below_cross=fit_threshold(cross, np.array(unanswerable_cross)))
+@dataclass
+class Values:
+    """A per-question value of a tuning set (a best score), with which questions are answerable and which
+    are asked in the articles' language."""
+
+    values: np.ndarray
+    answerable: np.ndarray
+    same_language: np.ndarray
+
+
+def _fit_pair(sets: dict[str, Values], keep: dict[str, np.ndarray] | None = None) -> tuple[float, float]:
+    """Thresholds on per-question values: one for questions in the articles' language, one for the rest,
+    each fitted on the answerable and unanswerable tuning questions of that kind (those in `keep`)."""
+    pair = []
+    for same in (True, False):
+        answerable, unanswerable = [], []
+        for name, v in sets.items():
+            mask = (v.same_language == same) & (keep[name] if keep else True)
+            if (mask & v.answerable).any():
+                answerable.append(v.values[mask & v.answerable])
+            unanswerable.extend(v.values[mask & ~v.answerable])
+        pair.append(fit_threshold(answerable, np.array(unanswerable)))
+    return pair[0], pair[1]
+
+
+def search_ranks(retriever: Retriever, questions: list[Question], k: int = 5) -> list[int | None]:
+    """Rank of the first of `retriever.search`'s passages holding the answer, per answerable question."""
+    return [first_hit([p.text for p in retriever.search(q.question, k)], q.answers) for q in questions if q.answerable]
+
+
+def fit_rerank(settings: Fitted, tuning: dict[str, tuple[Retriever, list[Question]]], ranked: tuple[str, ...]) -> Fitted:
+    """The re-scoring by closest sentence (depth, weight) with the best mean tuning MRR, by the real search."""
+    best, objective = settings, -1.0
+    for depth, weight in RERANK:
+        candidate = replace(settings, rerank_depth=depth, rerank_weight=weight)
+        values = []
+        for name in ranked:
+            retriever, questions = tuning[name]
+            retriever.fitted = candidate
+            values.append(mrr(search_ranks(retriever, questions)))
+        if np.mean(values) > objective + 1e-9:
+            best, objective = candidate, float(np.mean(values))
+    return best
+
+
+def fit_thresholds(settings: Fitted, tuning: dict[str, tuple[Retriever, list[Question]]]) -> Fitted:
+    """The no-answer thresholds from the tuning halves: on the best passage's score, then, for the questions
+    that pass it, on the best sentence's similarity in that passage; each for questions in the articles'
+    language and for the rest."""
+    passages, sentences = {}, {}
+    for name, (retriever, questions) in tuning.items():
+        retriever.fitted = settings
+        tops, closest = [], []
+        for q in questions:
+            query = retriever.query(q.question)
+            top = retriever.search(query, 1)[0]
+            tops.append(top.score)
+            closest.append(float((retriever.sentences(top).vectors @ query.vector).max()))
+        answerable = np.array([q.answerable for q in questions], dtype=bool)
+        same_language = np.array([language.detect(q.question) == language.ARTICLES for q in questions], dtype=bool)
+        passages[name] = Values(np.array(tops), answerable, same_language)
+        sentences[name] = Values(np.array(closest), answerable, same_language)
+    same, cross = _fit_pair(passages)
+    keep = {name: v.values >= np.where(v.same_language, same, cross) for name, v in passages.items()}
+    same_sentence, cross_sentence = _fit_pair(sentences, keep)
+    return replace(settings, no_answer_below=same, no_answer_below_cross=cross, sentence_below=same_sentence,
+                   sentence_below_cross=cross_sentence)
 
 
 @dataclass
@@ -191,10 +235,13 @@ def answer_all(retriever: Retriever, questions: list[Question]) -> Outcomes:
 
 
 def fit_answers(settings: Fitted, retrievers: dict[str, tuple[Retriever, list[Question]]]) -> Fitted:
-    """The key quote's dense weight and the answer-type rule with the most right answers on the tuning sets."""
+    """The key quote's weighting and margin and the answer-type rule with the most right answers (quotes holding
+    the answer, unanswerable questions declined) on the tuning sets."""
     best, goodness = settings, None
-    for quote_weight, types in itertools.product(QUOTE_DENSE_WEIGHTS, (False, True)):
-        candidate = replace(settings, quote_dense_weight=quote_weight, answer_types=types)
+    for quote_weight, margin, (types, type_margin) in itertools.product(QUOTE_DENSE_WEIGHTS, QUOTE_MARGINS,
+                                                                        ANSWER_TYPES):
+        candidate = replace(settings, quote_dense_weight=quote_weight, quote_margin=margin, answer_types=types,
+                            type_margin=type_margin)
         total = [0, 0]
         for retriever, questions in retrievers.values():
             retriever.fitted = candidate
@@ -205,9 +252,9 @@ def fit_answers(settings: Fitted, retrievers: dict[str, tuple[Retriever, list[Qu
     return best
 
 
-def report(name: str, scored: Scored, settings: Fitted) -> str:
-    """One line of retrieval results for the fitted weights."""
-    ranks = scored.ranks(settings.dense_weight, settings.article_weight)
+def report(name: str, retriever: Retriever, questions: list[Question]) -> str:
+    """One line of retrieval results with the retriever's settings."""
+    ranks = search_ranks(retriever, questions)
     return (f"{name:<24} n={len(ranks):>3} hit@1 {hit_at(ranks, 1):.3f} hit@3 {hit_at(ranks, 3):.3f} "
             f"hit@5 {hit_at(ranks, 5):.3f} MRR {mrr(ranks):.3f}")
 
@@ -248,10 +295,8 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], co
             if xquad_en is not None and xquad_en.is_file():
                 data["xquad-en"] = (xq_corpus, *split_xquad(xquad.load(xquad_ru, asked_in=xquad_en)))
         echo(f"encoding the questions of {', '.join(data)} with {embedder.name}")
-        vectors = {name: (embedder.encode_queries([q.question for q in tune_q]),
-                          embedder.encode_queries([q.question for q in held_q]))
-                   for name, (_, tune_q, held_q) in data.items()}
-        candidates: dict[tuple, Sets] = {}
+        vectors = {name: embedder.encode_queries([q.question for q in tune_q]) for name, (_, tune_q, _) in data.items()}
+        candidates: dict[tuple, dict[str, Scored]] = {}
         stored_by: dict[tuple, dict[Path, store.Stored]] = {}
         for chunking in CHUNKINGS:
             settings = Fitted(chunk_size=chunking[0], chunk_overlap=chunking[1])
@@ -261,18 +306,17 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], co
                 prefix, k1, b = lexical
                 lexical_settings = replace(settings, prefix=prefix, k1=k1, b=b)
                 retrievers = {folder: Retriever(s, embedder, lexical_settings) for folder, s in stored.items()}
-                sets = Sets({}, {})
-                for name, (folder, tune_q, held_q) in data.items():
-                    sets.tuning[name] = score(retrievers[folder], tune_q, vectors[name][0])
-                    sets.held[name] = score(retrievers[folder], held_q, vectors[name][1])
-                candidates[(chunking, lexical)] = sets
+                candidates[(chunking, lexical)] = {name: score(retrievers[folder], tune_q, vectors[name])
+                                                   for name, (folder, tune_q, _) in data.items()}
             echo(f"scored chunking {chunking[0]}/{chunking[1]}")
         ranked = tuple(name for name in ("questions", "xquad-ru", "xquad-en") if name in data)
         fitted, objective = fit_weights(candidates, ranked)
         key = ((fitted.chunk_size, fitted.chunk_overlap), (fitted.prefix, fitted.k1, fitted.b))
-        fitted = fit_thresholds(fitted, candidates[key])
         stored = stored_by[key[0]]
-        tuning = {name: (Retriever(stored[folder], embedder, fitted), tune_q) for name, (folder, tune_q, _) in data.items()}
+        by_folder = {folder: Retriever(s, embedder, fitted) for folder, s in stored.items()}
+        tuning = {name: (by_folder[folder], tune_q) for name, (folder, tune_q, _) in data.items()}
+        fitted = fit_rerank(fitted, tuning, ranked)
+        fitted = fit_thresholds(fitted, tuning)
         fitted = fit_answers(fitted, tuning)
         echo(f"\nfitted for {embedder.name} (mean tuning MRR@5 of {', '.join(ranked)}: {objective:.4f}):")
         for field, value in fitted.to_json().items():
@@ -280,8 +324,8 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], co
         for half, index in (("tuning", 0), ("held out", 1)):
             echo(f"\n{half}:")
             for name, (folder, tune_q, held_q) in data.items():
-                scored = (candidates[key].tuning if index == 0 else candidates[key].held)[name]
-                outcomes = answer_all(Retriever(stored[folder], embedder, fitted), (tune_q, held_q)[index])
-                echo(f"{report(name, scored, fitted)}; {outcomes.summary()}")
+                by_folder[folder].fitted = fitted
+                outcomes = answer_all(by_folder[folder], (tune_q, held_q)[index])
+                echo(f"{report(name, by_folder[folder], (tune_q, held_q)[index])}; {outcomes.summary()}")
     return fitted
 

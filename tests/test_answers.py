@@ -43,13 +43,37 @@ def test_no_answer_is_said_plainly(article_index: Path, question: str) -> None:
     assert reply.notice == "В статьях нет ответа на этот вопрос."
 
 
+CROSS_LINGUAL = [
+    ("With how many countries does Kazakhstan have diplomatic relations?", "186 государствами",
+     "The quote is in Russian, the language of the article."),
+    ("How many international organizations is Kazakhstan a permanent member of?", "более 40",
+     "The quote is in Russian, the language of the article."),
+    ("Қазақстан қанша мемлекетпен дипломатиялық қарым-қатынас орнатқан?", "186 государствами",
+     "Дәйексөз мақаланың тілінде, орыс тілінде берілген."),
+]
+
+
+@pytest.mark.parametrize("question, words, notice", CROSS_LINGUAL, ids=["english", "english-count", "kazakh"])
+def test_a_question_in_another_language_gets_the_russian_quote_and_is_told_so(
+        article_index: Path, question: str, words: str, notice: str) -> None:
+    reply = rag.answer(question, index=article_index)
+    assert reply.answer is not None and words in reply.answer
+    assert ARTICLE_TEXT[reply.quote_start:reply.quote_end] == reply.answer
+    assert reply.notice == notice
+
+
+def test_no_answer_is_said_in_the_language_of_the_question(article_index: Path) -> None:
+    reply = rag.answer("Who won the 2022 football World Cup?", index=article_index)
+    assert reply.answer is None and reply.notice == "The articles do not answer this question."
+
+
 def test_passages_are_exact_slices_best_first(article_index: Path) -> None:
     passages = rag.retrieve("многовекторность внешней политики", k=5, index=article_index)
     assert len(passages) == 5
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
     for p in passages:
         assert ARTICLE_TEXT[p.start:p.end] == p.text
-        assert len(p.text) <= 1000
+        assert len(p.text) <= rag.store.load(article_index).fitted.chunk_size
         assert p.source == ARTICLE.name and p.date == "2026-03-04" and p.publisher == "Zakon.kz"
 
 

@@ -76,7 +76,7 @@ def test_human_output_quotes_then_lists_sources_and_status_describes_the_index(a
     assert declined.output.startswith("В статьях нет ответа на этот вопрос.\n\nБлижайшие отрывки:")
     status = runner.invoke(cli, ["status", "--index", str(article_index)])
     assert status.exit_code == 0
-    assert "articles: 1" in status.output and "navec-news-v1-static (300 dimensions)" in status.output
+    assert "articles: 1" in status.output and "multilingual-e5-small-q4 (384 dimensions)" in status.output
     assert ARTICLE.name in status.output and "2026-03-04" in status.output
 
 

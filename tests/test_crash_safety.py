@@ -13,6 +13,7 @@ from pathlib import Path
 
 import rag
 from rag import store
+from rag.models import navec
 from tests.conftest import ARTICLE, ROOT
 
 QUESTIONS = [
@@ -36,7 +37,7 @@ def test_an_update_killed_at_any_step_loses_nothing(corpus: Path, tmp_path: Path
     (corpus / "museum.md").write_text("---\ntitle: Музей\n---\nМузей угля в Караганде открыт с 2020 года.\n")
     (corpus / "old.txt").write_text("Старая заметка о погоде, которую удалят.")
     base = tmp_path / "base"
-    rag.build_index(corpus, base)
+    rag.build_index(corpus, base, model=navec.NAME)  # the word-vector model: 36 child processes start fast
     before_version, before = store.current_version(base), _answers(base)
 
     # the update: one article changed, one added, one deleted

@@ -1,7 +1,7 @@
 """Measured quality: the metrics on hand-made cases, the article's targets through `rag eval`, XQuAD.
 
 A question's answer is an exact piece of the article; a passage "hits" when it contains it, so every
-number is reproducible. Targets the offline model does not reach yet are strict xfails: the day they
+number is reproducible. Targets the default model does not reach yet are strict xfails: the day they
 pass, the marker has to go (see docs/benchmarks.md for the measurements).
 """
 
@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import rag
-from rag import offline_model, xquad
+from rag import xquad
 from rag.evaluation import (TARGETS, Outcome, Question, Report, evaluate, first_hit, hit_at, load_questions, mrr,
                             precision_recall)
 from rag.tune import fit_threshold
@@ -23,6 +23,7 @@ from tests.conftest import ARTICLE, ROOT, SHARED
 
 QUESTIONS = ROOT / "corpus" / "eval" / "questions.jsonl"
 XQUAD = SHARED / "data" / "xquad-ru-dev.json"
+XQUAD_EN = SHARED / "data" / "xquad-en-dev.json"
 
 
 # ---- the metrics -----------------------------------------------------------------------------------
@@ -57,7 +58,7 @@ def test_a_report_checks_the_article_targets() -> None:
     assert report.retrieval("paraphrase") == pytest.approx(
         {"n": 3, "hit@1": 1 / 3, "hit@3": 2 / 3, "MRR": (1 + 1 / 3) / 3, "quote": 1 / 3})
     assert report.abstention() == {"precision": 1 / 3, "recall": 0.5, "wrongly declined": 2}
-    assert report.missed_targets() == ["paraphrase hit@1: 0.333 < 0.70", "paraphrase hit@3: 0.667 < 0.90",
+    assert report.missed_targets() == ["paraphrase hit@1: 0.333 < 0.90", "paraphrase hit@3: 0.667 < 0.90",
                                        "unanswerable declined: 0.500 < 0.80", "answerable questions declined: 2 > 1"]
     assert "MISSED" in report.format() and "paraphrase" in report.format()
 
@@ -98,20 +99,19 @@ def test_rag_eval_prints_retrieval_quotes_and_abstention(article_index: Path) ->
         assert words in result.output
 
 
-NOT_YET = "not reached with the offline navec model; see docs/benchmarks.md"
+NOT_YET = "not reached with multilingual-e5-small yet; see docs/benchmarks.md"
 
 
 @pytest.mark.parametrize("target", [
     "plain hit@1",
-    "paraphrase hit@1",
-    pytest.param("paraphrase hit@3", marks=pytest.mark.xfail(strict=True, reason=NOT_YET)),
+    pytest.param("paraphrase hit@1", marks=pytest.mark.xfail(strict=True, reason=NOT_YET)),
+    "paraphrase hit@3",
     pytest.param("unanswerable declined", marks=pytest.mark.xfail(strict=True, reason=NOT_YET)),
 ])
 def test_the_article_meets_its_target(article_report: Report, target: str) -> None:
     assert article_report.measured()[target] >= TARGETS[target]
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET)
 def test_at_most_one_answerable_question_is_declined(article_report: Report) -> None:
     assert article_report.abstention()["wrongly declined"] <= 1
 
@@ -119,9 +119,8 @@ def test_at_most_one_answerable_question_is_declined(article_report: Report) -> 
 def test_the_article_does_not_slip_below_what_it_reaches_now(article_report: Report) -> None:
     """Where a target is still missed, today's level is the floor, so that a regression fails."""
     measured = article_report.measured()
-    assert measured["paraphrase hit@3"] >= 0.87
+    assert measured["paraphrase hit@1"] >= 0.77
     assert measured["unanswerable declined"] >= 0.58
-    assert article_report.abstention()["wrongly declined"] <= 2
 
 
 def test_the_no_answer_threshold_declines_at_most_one_answerable_tuning_question() -> None:
@@ -138,12 +137,18 @@ def test_xquad_articles_become_a_corpus_whose_passages_hold_the_answers(tmp_path
     articles = xquad.load(XQUAD, articles=3)
     assert len(articles) == 3 and all("\n\n" in a.text for a in articles)
     corpus = xquad.write_corpus(articles, tmp_path / "corpus")
-    rag.build_index(corpus, tmp_path / "index", model=offline_model.NAME)
+    rag.build_index(corpus, tmp_path / "index")
     questions = xquad.questions(articles)
     assert all(any(ans in a.text for ans in q.answers) for a in articles for q in a.questions)
     ranks = [first_hit([p.text for p in rag.retrieve(q.question, k=5, index=tmp_path / "index")], q.answers)
              for q in questions]
-    assert hit_at(ranks, 1) >= 0.85 and hit_at(ranks, 5) >= 0.97
+    assert hit_at(ranks, 1) >= 0.9 and hit_at(ranks, 5) >= 0.97
+    if XQUAD_EN.is_file():  # the same questions asked in English, over the Russian articles
+        english = xquad.questions(xquad.load(XQUAD, articles=3, asked_in=XQUAD_EN))
+        assert [q.answers for q in english] == [q.answers for q in questions] and english[0].question.isascii()
+        ranks = [first_hit([p.text for p in rag.retrieve(q.question, k=5, index=tmp_path / "index")], q.answers)
+                 for q in english]
+        assert hit_at(ranks, 1) >= 0.75 and hit_at(ranks, 5) >= 0.95
 
 
 @pytest.mark.skipif(not XQUAD.is_file(), reason=f"no XQuAD file at {XQUAD}")
@@ -158,3 +163,20 @@ def test_a_benchmark_worker_measures_quality_time_and_memory(tmp_path: Path) -> 
     assert len(result["latencies"]) == len(result["ranks"]) == 20 and result["build_seconds"] > 0
     assert hit_at(result["ranks"], 5) >= 0.9
     assert result["memory_mib"] is None or result["memory_mib"] >= 0
+
+
+def test_rag_tune_fits_a_model_and_records_what_new_indexes_take(tmp_path: Path, monkeypatch, article_corpus: Path) -> None:
+    """On the article's questions alone (XQuAD left out to stay quick): every setting fitted, then recorded."""
+    from rag import fitted
+    from rag.cli import cli
+    from rag.models import navec
+
+    monkeypatch.setattr(fitted, "FILE", tmp_path / "fitted.json")
+    result = CliRunner().invoke(cli, ["tune", "--model", navec.NAME, "--xquad", str(tmp_path / "none.json"),
+                                      "--questions", str(QUESTIONS), "--corpus", str(article_corpus), "--write"])
+    assert result.exit_code == 0, result.output
+    assert "held out:" in result.output and f"recorded in {tmp_path / 'fitted.json'}" in result.output
+    values = fitted.for_model(navec.NAME)
+    assert fitted.is_fitted(navec.NAME) and values.no_answer_below > 0 and values.sentence_below > 0
+    rag.build_index(article_corpus, tmp_path / "index", model=navec.NAME)
+    assert rag.store.load(tmp_path / "index").fitted == values

@@ -46,7 +46,7 @@ def test_damage_is_reported_with_the_fix(index: Path, damage: str) -> None:
     elif damage == "garble-manifest":
         (folder / "manifest.json").write_text('{"model": "x"')
     elif damage == "wrong-dimension":
-        text = (folder / "manifest.json").read_text().replace('"dimension": 300', '"dimension": 384')
+        text = (folder / "manifest.json").read_text().replace('"dimension": 384', '"dimension": 300')
         (folder / "manifest.json").write_text(text)
     else:
         (index / "CURRENT").write_text("v-gone")
@@ -68,7 +68,7 @@ def test_a_server_keeps_answering_from_the_last_good_index(index: Path, caplog: 
 
 
 def test_a_full_disk_during_an_update_keeps_the_old_index(index: Path, corpus: Path) -> None:
-    (corpus / "long.txt").write_text("Новая длинная статья о степи и реках. " * 3000, encoding="utf-8")
+    (corpus / "long.txt").write_text("Новая длинная статья о степи и реках. " * 1000, encoding="utf-8")
     before_version, before = store.current_version(index), rag.answer(QUESTION, index=index)
 
     def small_disk() -> None:  # writes past 64 KiB fail with EFBIG, as on a full disk, even for root

@@ -141,3 +141,39 @@ def test_a_hand_edited_manifest_is_caught(corpus: Path, tmp_path: Path) -> None:
     with pytest.raises(rag.IndexDamaged, match="rag index --rebuild"):
         rag.build_index(corpus, index)
     assert rag.build_index(corpus, index, rebuild=True).chunks > 0
+
+
+def test_an_index_answers_with_the_settings_fitted_for_its_model_when_it_was_built(
+        corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from rag import fitted
+    from rag.retrieval import open_index
+
+    before = fitted.for_model(fitted_model := shared_model(None).name)
+    old = tmp_path / "old"
+    rag.build_index(corpus, old)
+    assert store.load(old).fitted == before and store.load(old).manifest["chunking"] == before.chunking
+    # `rag tune --write` records new values for the model: new indexes take them, the old one keeps its own
+    monkeypatch.setattr(fitted, "FILE", tmp_path / "fitted.json")
+    changed = replace(before, chunk_size=400, chunk_overlap=100, dense_weight=0.5, no_answer_below=0.99)
+    fitted.record(fitted_model, changed)
+    new = tmp_path / "new"
+    rag.build_index(corpus, new)
+    assert store.load(new).fitted == changed and open_index(new).fitted == changed
+    assert max(p.end - p.start for p in rag.retrieve("музей угля", k=20, index=new)) <= 400
+    assert rag.answer("Где открылся музей угля?", index=new).answer is None  # the new threshold declines all
+    assert open_index(old).fitted == before
+    (corpus / "third.txt").write_text("Третья заметка: в Астане прошел форум.", encoding="utf-8")
+    rag.build_index(corpus, old)  # an update keeps the index's own settings
+    assert store.load(old).fitted == before
+
+
+def test_a_model_never_tuned_gets_generic_settings_that_never_decline(tmp_path: Path, corpus: Path,
+                                                                     tiny_model: Path) -> None:
+    from rag.fitted import Fitted
+
+    index = tmp_path / "index"
+    rag.build_index(corpus, index, model=str(tiny_model))
+    assert store.load(index).fitted == Fitted()
+    assert rag.answer("Как приготовить бешбармак?", index=index).answer is not None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import bm25s
 import numpy as np
+import pytest
 
 from rag.chunking import chunk_text
 from rag.corpus import parse_article
-from rag.lexical import B, K1, LexicalIndex
-from rag.text import terms
+from rag.lexical import LexicalIndex
 from tests.conftest import ARTICLE
 
 TEXTS = [c.text for c in chunk_text("a", parse_article("a", ARTICLE.read_text(encoding="utf-8")).text, 300, 50)]
@@ -16,20 +16,21 @@ QUESTIONS = ["Сколько составили глобальные военн�
              "миротворцы ООН на Голанских высотах", "рецепт бешбармака", "и в на"]
 
 
-def test_scores_are_bm25s_lucene_scores_divided_by_the_questions_idf() -> None:
+@pytest.mark.parametrize("k1, b, prefix", [(1.2, 0.75, 0), (0.9, 0.4, 5)])
+def test_scores_are_bm25s_lucene_scores_divided_by_the_questions_idf(k1: float, b: float, prefix: int) -> None:
     """The numpy postings table gives bm25s's own scores, at a fraction of its per-question cost."""
-    ours = LexicalIndex(TEXTS)
-    reference = bm25s.BM25(method="lucene", k1=K1, b=B)
-    reference.index([terms(t) for t in TEXTS], show_progress=False)
+    ours = LexicalIndex(TEXTS, k1, b, prefix)
+    reference = bm25s.BM25(method="lucene", k1=k1, b=b)
+    reference.index([ours.terms(t) for t in TEXTS], show_progress=False)
     for question in QUESTIONS:
-        query = list(dict.fromkeys(terms(question)))
+        query = list(dict.fromkeys(ours.terms(question)))
         known = [t for t in query if t in reference.vocab_dict]
         expected = reference.get_scores(known) / ours.weight(query) if known else np.zeros(len(TEXTS))
         assert np.allclose(ours.scores(question), expected, atol=1e-5), question
 
 
 def test_word_forms_match_and_unknown_words_lower_the_score() -> None:
-    index = LexicalIndex(TEXTS)
+    index = LexicalIndex(TEXTS, prefix=5)
     best = int(np.argmax(index.scores("военных расходов")))
     assert "военные расходы" in TEXTS[best]
     known, with_unknown = index.scores("военные расходы").max(), index.scores("военные расходы бешбармак").max()
