@@ -6,7 +6,11 @@ the bundled weights, a hub model, a local folder, navec word vectors) is the onl
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
+from pathlib import Path
 from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
@@ -35,14 +39,42 @@ class Embedder(Protocol):
     def encode_sentences(self, texts: list[str]) -> np.ndarray: ...
 
 
-def sentence_transformer(path_or_name: str, prompts: dict[str, str] | None = None, **kwargs) -> object:
-    """A `SentenceTransformer` on the CPU, without the per-load progress bars of the hub libraries."""
+def built_once(target: Path, build: Callable[[Path], None], announce: Callable[[], None] | None = None) -> Path:
+    """The model folder `target`, made by `build(folder)` on first use: written aside and renamed, so a
+    killed build leaves nothing half-made, and two processes building at once both end with a whole folder."""
+    if (target / "modules.json").exists():
+        return target
+    if announce:
+        announce()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        build(tmp / "model")
+        try:
+            os.rename(tmp / "model", target)
+        except OSError:  # another process finished first: its copy is as good as ours
+            if not (target / "modules.json").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def quiet_hub_libraries() -> None:
+    """No "Loading weights" / "Writing shards" bars nor load reports: on every start they say nothing to a user."""
     from huggingface_hub.utils import disable_progress_bars
-    from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
-    disable_progress_bars()  # "Loading weights" bars on every start say nothing to a user
+    disable_progress_bars()
     transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+
+
+def sentence_transformer(path_or_name: str, prompts: dict[str, str] | None = None, **kwargs) -> object:
+    """A `SentenceTransformer` on the CPU, quietly."""
+    from sentence_transformers import SentenceTransformer
+
+    quiet_hub_libraries()
     return SentenceTransformer(path_or_name, device="cpu", prompts=prompts, **kwargs)
 
 

