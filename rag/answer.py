@@ -77,12 +77,12 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
     None when even the closest sentence is under the model's sentence threshold, or when the question asks
     "how many" / "when" (with answer types on) and no sentence scoring near the best holds a number / date.
     A neighbouring sentence of the same paragraph scoring within `quote_margin` of the best joins the quote,
-    as does the next one of a sentence too short to stand alone.
+    as does the next one of the paragraph when the quote is too short to stand alone.
     """
     fitted = retriever.fitted
     sentences = retriever.sentences(passage)
     spans = sentences.spans
-    dense = sentences.vectors @ query.vector
+    dense = retriever.similarities(query, passage)
     if not len(spans) or dense.max() < retriever.no_answer_below(query, sentence=True):
         return None
     asked = set(query.terms)
@@ -96,20 +96,17 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
     if not fits.any():
         return None
     first = last = int(np.argmax(np.where(fits, scores, -np.inf)))
-    neighbours = [i for i in (first - 1, first + 1) if 0 <= i < len(spans)
-                  and "\n" not in _between(passage, spans[min(i, first)], spans[max(i, first)])]
+    def same_paragraph(a: int, b: int) -> bool:  # sentences a < b: no line break between them
+        return "\n" not in passage.text[spans[a][1] - passage.start:spans[b][0] - passage.start]
+
+    neighbours = [i for i in (first - 1, first + 1) if 0 <= i < len(spans) and same_paragraph(min(i, first), max(i, first))]
     if neighbours:
         other = max(neighbours, key=lambda i: scores[i])
         if scores[first] - scores[other] <= fitted.quote_margin:
             first, last = min(first, other), max(first, other)
-    while spans[last][1] - spans[first][0] < MIN_QUOTE and last + 1 < len(spans):
+    while spans[last][1] - spans[first][0] < MIN_QUOTE and last + 1 < len(spans) and same_paragraph(last, last + 1):
         last += 1
     return spans[first][0], spans[last][1]
-
-
-def _between(passage: Passage, before: tuple[int, int], after: tuple[int, int]) -> str:
-    """The passage's text between two of its sentences (a line break there ends a paragraph)."""
-    return passage.text[before[1] - passage.start:after[0] - passage.start]
 
 
 def answer(question: str, k: int = 3, index: str | Path = "index") -> Answer:

@@ -138,8 +138,8 @@ def status_command(index: Path | None) -> None:
     click.echo(f"index:    {index.resolve()} ({stored.version})")
     click.echo(f"model:    {m['model']} ({m['dimension']} dimensions)")
     click.echo(f"articles: {len(m['articles'])}")
-    click.echo(f"passages: {m['chunks']} (chunks of {m['chunking']['size']} characters, "
-               f"{m['chunking']['overlap']} overlap)")
+    fitted = stored.fitted
+    click.echo(f"passages: {m['chunks']} (chunks of {fitted.chunk_size} characters, {fitted.chunk_overlap} overlap)")
     click.echo(f"built:    {m['built_at']}")
     for source, a in m["articles"].items():
         click.echo(f"  {source}: {a['title']}{' (' + a['date'] + ')' if a.get('date') else ''}, "

@@ -57,11 +57,6 @@ class Fitted:
     sentence_below_cross: float = float("-inf")
     """The same for a question in another language."""
 
-    @property
-    def chunking(self) -> dict[str, int]:
-        """The chunking as the index records it."""
-        return {"size": self.chunk_size, "overlap": self.chunk_overlap}
-
     def to_json(self) -> dict:
         """A plain dict for an index manifest (infinities as None: JSON has no infinity)."""
         return {k: (None if v == float("-inf") else v) for k, v in asdict(self).items()}

@@ -92,12 +92,11 @@ def build_index(
         embedder = _model_for(previous, model)
         # an index keeps the settings it was built with; a new one takes those fitted for its model
         settings = previous.fitted if previous is not None else fitted.for_model(embedder.name)
-        reusable = previous is not None and previous.manifest.get("chunking") == settings.chunking
         old_articles = previous.manifest["articles"] if previous else {}
         report = BuildReport(embedder.name, skipped=scan.skipped, notes=scan.notes)
 
         old_rows: dict[str, list[int]] = {}
-        if reusable:
+        if previous is not None:
             for row, chunk in enumerate(previous.chunks):
                 old_rows.setdefault(chunk.source, []).append(row)
         chunks: list[Chunk] = []
@@ -107,7 +106,7 @@ def build_index(
             old = old_articles.get(article.source)
             if old is None:
                 report.added.append(article.source)
-            elif reusable and old.get("hash") == article.digest:
+            elif old.get("hash") == article.digest:
                 report.unchanged.append(article.source)
                 rows = old_rows.get(article.source, [])
                 chunks.extend(previous.chunks[r] for r in rows)
@@ -129,7 +128,6 @@ def build_index(
             manifest = {
                 "model": embedder.name,
                 "dimension": embedder.dimension,
-                "chunking": settings.chunking,
                 "fitted": settings.to_json(),
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "corpus": str(Path(corpus).resolve()),

@@ -113,9 +113,11 @@ class Retriever:
     def version(self) -> str:
         return self.stored.version
 
-    def query(self, question: str) -> Query:
-        """The question's terms, vector and language, computed once for ranking and for the key quote."""
-        vector = self.embedder.encode_queries([question])[0]
+    def query(self, question: str, vector: np.ndarray | None = None) -> Query:
+        """The question's terms, vector (encoded unless given) and language, computed once for ranking and
+        for the key quote."""
+        if vector is None:
+            vector = self.embedder.encode_queries([question])[0]
         return Query(question, self.lexical.terms(question), vector, language.detect(question))
 
     def parts(self, query: Query) -> np.ndarray:
@@ -167,12 +169,18 @@ class Retriever:
             return []
         best = np.argpartition(-scores, depth - 1)[:depth]
         best = best[np.lexsort((best, -scores[best]))]  # best first, ties in index order
+        final = scores[best]
         if self.fitted.rerank_weight and self.fitted.rerank_depth:
-            closest = np.array([(self._sentences(int(row)).vectors @ query.vector).max(initial=-1.0) for row in best])
-            blended = (1 - self.fitted.rerank_weight) * scores[best] + self.fitted.rerank_weight * closest
-            order = np.lexsort((np.arange(len(best)), -blended))
-            best, scores = best[order], dict(zip(best[order], blended[order]))
-        return [self.passage(int(i), scores[i]) for i in best[:k]]
+            closest = np.array([self.similarities(query, int(row)).max(initial=-1.0) for row in best])
+            final = (1 - self.fitted.rerank_weight) * final + self.fitted.rerank_weight * closest
+            order = np.lexsort((np.arange(len(best)), -final))  # stable: ties keep the fused order
+            best, final = best[order], final[order]
+        return [self.passage(int(row), score) for row, score in zip(best[:k], final[:k])]
+
+    def similarities(self, query: Query, passage: Passage | int) -> np.ndarray:
+        """Cosine of the question with each sentence of a passage (given, or by its row)."""
+        row = passage if isinstance(passage, int) else self._rows[(passage.source, passage.start)]
+        return self._sentences(row).vectors @ query.vector
 
     def sentences(self, passage: Passage) -> Sentences:
         """The sentences of a passage of this index (analysed once, then cached)."""
@@ -180,11 +188,21 @@ class Retriever:
 
     def _analyse(self, row: int) -> Sentences:
         chunk = self.stored.chunks[row]
-        pieces = list(sentenize(chunk.text))
-        texts = [s.text for s in pieces]
-        return Sentences([(chunk.start + s.start, chunk.start + s.stop) for s in pieces],
+        spans = sentence_spans(chunk.text)
+        texts = [chunk.text[a:b] for a, b in spans]
+        return Sentences([(chunk.start + a, chunk.start + b) for a, b in spans],
                          [frozenset(self.lexical.terms(t)) for t in texts], self.embedder.encode_sentences(texts),
                          [answer_type.held(t) for t in texts])
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Offsets of the sentences of `text`: razdel's sentences within each line, so that a heading or a
+    paragraph without a final full stop never runs into the next one (blank lines give no sentence)."""
+    spans, start = [], 0
+    for line in text.split("\n"):
+        spans += [(start + s.start, start + s.stop) for s in sentenize(line) if s.text.strip()]
+        start += len(line) + 1
+    return spans
 
 
 _keys: dict[str | Path, Path] = {}

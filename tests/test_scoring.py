@@ -1,0 +1,96 @@
+"""How the fitted settings steer an answer: language, re-scoring by the closest sentence, quotes, thresholds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import language, store
+from rag.answer import respond
+from rag.evaluation import load_questions
+from rag.models import shared_model
+from rag.retrieval import Retriever
+from tests.conftest import ROOT
+
+QUESTIONS = [q.question for q in load_questions(ROOT / "corpus" / "eval" / "questions.jsonl")][:20]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Со сколькими государствами у Казахстана отношения?", language.RU),
+    ("With how many countries does Kazakhstan have relations?", language.EN),
+    ("Қазақстан қанша мемлекетпен қарым-қатынас орнатқан?", language.KK),
+    ("Ile krajów uznaje Kazachstan? 日本", language.EN),
+    ("日本はどこですか", language.OTHER),
+    ("2025?", language.RU),
+    ("Что такое OPEC+?", language.RU),
+])
+def test_the_language_of_a_question_is_told_by_its_letters(text: str, expected: str) -> None:
+    assert language.detect(text) == expected
+
+
+def test_sentences_are_split_within_lines_and_never_empty() -> None:
+    from rag.retrieval import sentence_spans
+
+    text = "Заголовок без точки\n\n  \nПервое предложение. Второе!\r\nТретье"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "Заголовок без точки", "Первое предложение.", "Второе!", "Третье"]
+
+
+@pytest.fixture(scope="module")
+def retriever(article_index: Path) -> Retriever:
+    stored = store.load(article_index)
+    return Retriever(stored, shared_model(stored.manifest["model"]))
+
+
+def test_lexical_matches_count_only_for_questions_in_the_articles_language(retriever: Retriever) -> None:
+    russian, english = retriever.query("военные расходы"), retriever.query("military spending 2,7")
+    assert retriever.dense_weight(russian) == retriever.fitted.dense_weight < 1
+    assert retriever.dense_weight(english) == 1.0
+    assert retriever.no_answer_below(english) == retriever.fitted.no_answer_below_cross
+
+
+def test_passages_are_reranked_by_their_closest_sentence_as_fitted(retriever: Retriever) -> None:
+    n, base = len(retriever.stored.chunks), retriever.stored.fitted
+    retriever.fitted = replace(base, rerank_depth=n, rerank_weight=1.0)
+    try:
+        for question in QUESTIONS:
+            query = retriever.query(question)
+            passages = retriever.search(query, n)
+            closest = [float(retriever.similarities(query, p).max()) for p in passages]
+            assert closest == sorted(closest, reverse=True)
+            assert [p.score for p in passages] == pytest.approx(closest, abs=1e-4)
+        retriever.fitted = replace(retriever.fitted, rerank_weight=0.0)
+        query = retriever.query(QUESTIONS[0])
+        fused = retriever.scores(query)
+        assert [p.score for p in retriever.search(query, 3)] == pytest.approx(np.sort(fused)[::-1][:3], abs=1e-4)
+    finally:
+        retriever.fitted = base
+
+
+def test_a_quote_joins_its_neighbour_only_within_a_paragraph(retriever: Retriever) -> None:
+    base = retriever.stored.fitted
+    try:
+        retriever.fitted = replace(base, quote_margin=0.0, answer_types=False, sentence_below=float("-inf"),
+                                   no_answer_below=float("-inf"))
+        single = [respond(retriever, q) for q in QUESTIONS]
+        retriever.fitted = replace(retriever.fitted, quote_margin=10.0)
+        joined = [respond(retriever, q) for q in QUESTIONS]
+    finally:
+        retriever.fitted = base
+    assert all(a.answer and "\n" not in a.answer for a in single + joined)
+    assert all(s.answer in j.answer for s, j in zip(single, joined))
+    assert sum(len(j.answer) > len(s.answer) for s, j in zip(single, joined)) >= len(QUESTIONS) // 2
+
+
+def test_no_sentence_close_enough_means_no_answer(retriever: Retriever) -> None:
+    base = retriever.stored.fitted
+    try:
+        retriever.fitted = replace(base, no_answer_below=float("-inf"), sentence_below=1.01)
+        assert all(respond(retriever, q).answer is None for q in QUESTIONS)
+        retriever.fitted = replace(retriever.fitted, sentence_below=float("-inf"))
+        assert all(respond(retriever, q).answer is not None for q in QUESTIONS)
+    finally:
+        retriever.fitted = base
