@@ -1,4 +1,5 @@
 # Two commands: `make run` (set up, build the index, open the chat) and `make test`.
+# The tooling (eval, bench, tune) lives in bench/ and its `rag-bench` command.
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -26,16 +27,16 @@ test: $(STAMP) browser
 	$(VENV)/bin/pytest
 
 eval: $(STAMP)
-	$(VENV)/bin/rag eval
+	$(VENV)/bin/rag-bench eval
 
 # Quality, speed and memory against LangChain (docs/benchmarks.md), then load (docs/load.md).
 bench: $(STAMP)
-	$(PY) -m rag.bench --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json --out docs/benchmarks.md
-	$(PY) -m ui.loadbench --out docs/load.md
+	$(PY) -m bench.quality --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json --out docs/benchmarks.md
+	$(PY) -m bench.load --out docs/load.md
 
 # Refit chunking, BM25, fusion weights, no-answer thresholds and quote choice for the default model.
 tune: $(STAMP)
-	$(VENV)/bin/rag tune --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json --write
+	$(VENV)/bin/rag-bench tune --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json --write
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/v-* index/.tmp-* index/.lock

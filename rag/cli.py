@@ -1,5 +1,7 @@
 """The `rag` command: index a corpus, ask questions, show the index status, serve the chat.
 
+Tuning, evaluation and benchmarks are a separate command, `rag-bench` (`bench.cli`).
+
 Each command is a thin layer over the Python API (`rag.build_index`, `rag.answer`, ...); errors a
 user can act on are printed as one line, never as a traceback.
 """
@@ -21,7 +23,8 @@ EXIT_SKIPPED = 3
 """`rag index` exit status when the index was updated but some corpus files were skipped."""
 
 
-def _setup_logging() -> None:
+def setup_logging() -> None:
+    """Log records of the `rag` logger to standard error, as bare lines (shared with `rag-bench`)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     log = logging.getLogger("rag")
@@ -40,8 +43,8 @@ index_option = click.option(
 )
 
 
-class _Group(click.Group):
-    """Turns errors a user can act on into click's one-line "Error: ..." and exit status 1."""
+class Group(click.Group):
+    """Turns errors a user can act on into click's one-line "Error: ..." and exit status 1 (shared with `rag-bench`)."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -53,10 +56,10 @@ class _Group(click.Group):
             raise click.ClickException(f"{exc.strerror or exc}{where}") from None
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Answer questions about Russian news articles with verbatim quotes."""
-    _setup_logging()
+    setup_logging()
 
 
 @cli.command("index")
@@ -157,42 +160,6 @@ def serve_command(corpus: Path | None, index: Path | None, host: str, port: int,
     from ui.app import serve
 
     serve(index=index or default_index(), corpus=corpus or default_corpus(), host=host, port=port, share=share)
-
-
-@cli.command("tune")
-@click.option("--xquad", type=click.Path(path_type=Path), default=Path("../shared/data/xquad-ru-dev.json"),
-              show_default=True, help="XQuAD-ru dev file (SQuAD format); skipped when absent.")
-@click.option("--xquad-en", type=click.Path(path_type=Path), default=Path("../shared/data/xquad-en-dev.json"),
-              show_default=True, help="The same questions in English, asked over the Russian articles.")
-@click.option("--questions", type=click.Path(path_type=Path), multiple=True, show_default=True,
-              default=[Path("corpus/eval/questions.jsonl"), Path("corpus/eval/questions-cross.jsonl")],
-              help="Question sets over --corpus (JSON lines); repeat the option for several.")
-@corpus_option
-@click.option("--model", default=None, help="The model to fit (default: the default model).")
-@click.option("--write", is_flag=True, help="Record the fitted values for the model; new indexes take them.")
-def tune_command(xquad: Path, xquad_en: Path, questions: tuple[Path, ...], corpus: Path | None, model: str | None,
-                 write: bool) -> None:
-    """Fit chunking, fusion weights, no-answer thresholds and quote choice for a model on development data."""
-    from rag.fitted import record
-    from rag.tune import tune
-
-    fitted = tune(xquad, xquad_en, list(questions), corpus or default_corpus(), model, echo=click.echo)
-    if write:
-        from rag.models import shared_model
-
-        click.echo(f"recorded in {record(shared_model(model).name, fitted)}")
-
-
-@cli.command("eval")
-@index_option
-@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=Path("corpus/eval/questions.jsonl"), show_default=True,
-              help="JSON lines: question, answer (exact words from the article, or null), kind.")
-def eval_command(index: Path | None, questions: Path) -> None:
-    """Measure retrieval, quotes and abstention on an evaluation question set."""
-    from rag.evaluation import evaluate
-
-    click.echo(evaluate(questions, index=index or default_index()).format())
 
 
 main = cli

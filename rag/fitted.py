@@ -1,6 +1,6 @@
 """The free parameters of retrieval, fitted per embedding model, and kept in each index beside its model.
 
-`rag tune` fits them on development data for a model and records them in `fitted.json` (shipped with
+`rag-bench tune` fits them on development data for a model and records them in `fitted.json` (shipped with
 the package); `rag index` copies the model's values into the index it builds, so an index answers with
 the values its model was fitted with, whatever the defaults are later. A model that was never tuned
 gets `Fitted()`: the chunking and weights are generic, and it never declines (no calibrated threshold).
@@ -85,7 +85,7 @@ def for_model(name: str) -> Fitted:
 
 
 def is_fitted(name: str) -> bool:
-    """Whether `rag tune` has fitted values for the model `name`."""
+    """Whether `rag-bench tune` has fitted values for the model `name`."""
     return name in _table()
 
 

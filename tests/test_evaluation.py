@@ -1,4 +1,4 @@
-"""Measured quality: the metrics on hand-made cases, the article's targets through `rag eval`, XQuAD.
+"""Measured quality: the metrics on hand-made cases, the article's targets through `rag-bench eval`, XQuAD.
 
 A question's answer is an exact piece of the article; a passage "hits" when it contains it, so every
 number is reproducible. Targets the default model does not reach yet are strict xfails: the day they
@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 import rag
-from rag import xquad
-from rag.evaluation import (TARGETS, Outcome, Question, Report, evaluate, first_hit, hit_at, load_questions, mrr,
-                            precision_recall)
-from rag.tune import fit_threshold
+from bench import xquad
+from bench.evaluation import (TARGETS, Outcome, Question, Report, evaluate, first_hit, hit_at, load_questions, mrr,
+                              precision_recall)
+from bench.tune import fit_threshold
 from tests.conftest import ARTICLE, ROOT, SHARED
 
 QUESTIONS = ROOT / "corpus" / "eval" / "questions.jsonl"
@@ -90,8 +90,8 @@ def article_report(article_index: Path) -> Report:
     return evaluate(QUESTIONS, index=article_index)
 
 
-def test_rag_eval_prints_retrieval_quotes_and_abstention(article_index: Path) -> None:
-    from rag.cli import cli
+def test_rag_bench_eval_prints_retrieval_quotes_and_abstention(article_index: Path) -> None:
+    from bench.cli import cli
 
     result = CliRunner().invoke(cli, ["eval", "--index", str(article_index), "--questions", str(QUESTIONS)])
     assert result.exit_code == 0, result.output
@@ -153,7 +153,7 @@ def test_xquad_articles_become_a_corpus_whose_passages_hold_the_answers(tmp_path
 
 @pytest.mark.skipif(not XQUAD.is_file(), reason=f"no XQuAD file at {XQUAD}")
 def test_a_benchmark_worker_measures_quality_time_and_memory(tmp_path: Path) -> None:
-    from rag.bench import run_worker
+    from bench.quality import run_worker
 
     articles = xquad.load(XQUAD, articles=2)
     corpus = xquad.write_corpus(articles, tmp_path / "corpus")
@@ -165,10 +165,10 @@ def test_a_benchmark_worker_measures_quality_time_and_memory(tmp_path: Path) -> 
     assert result["memory_mib"] is None or result["memory_mib"] >= 0
 
 
-def test_rag_tune_fits_a_model_and_records_what_new_indexes_take(tmp_path: Path, monkeypatch, article_corpus: Path) -> None:
+def test_rag_bench_tune_fits_a_model_and_records_what_new_indexes_take(tmp_path: Path, monkeypatch, article_corpus: Path) -> None:
     """On the article's questions alone (XQuAD left out to stay quick): every setting fitted, then recorded."""
+    from bench.cli import cli
     from rag import fitted
-    from rag.cli import cli
     from rag.models import navec
 
     monkeypatch.setattr(fitted, "FILE", tmp_path / "fitted.json")

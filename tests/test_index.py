@@ -154,7 +154,7 @@ def test_an_index_answers_with_the_settings_fitted_for_its_model_when_it_was_bui
     old = tmp_path / "old"
     rag.build_index(corpus, old)
     assert store.load(old).fitted == before
-    # `rag tune --write` records new values for the model: new indexes take them, the old one keeps its own
+    # `rag-bench tune --write` records new values for the model: new indexes take them, the old one keeps its own
     monkeypatch.setattr(fitted, "FILE", tmp_path / "fitted.json")
     changed = replace(before, chunk_size=400, chunk_overlap=100, dense_weight=0.5, no_answer_below=0.99)
     fitted.record(fitted_model, changed)

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from razdel import sentenize
 
+from bench.evaluation import load_questions
 from rag.errors import ModelUnavailable
-from rag.evaluation import load_questions
 from rag.models import DEFAULT_MODEL, Embedder, e5, e5_weights, hub_reachable, load_model, navec, shared_model
 from tests.conftest import ARTICLE, ROOT, SHARED
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.evaluation import load_questions
 from rag import language, store
 from rag.answer import respond
-from rag.evaluation import load_questions
 from rag.models import shared_model
 from rag.retrieval import Retriever
 from tests.conftest import ROOT

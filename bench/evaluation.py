@@ -3,7 +3,7 @@
 A passage or quote "hits" when its text contains one of the question's answers, so every number is
 reproducible without judgement calls. Unanswerable questions (answer null) measure abstention: the
 system should decline them (`Answer.answer is None`) and answer the rest. The metric functions are
-shared with `rag.bench`, which applies them to other retrievers too.
+shared with `bench.quality`, which applies them to other retrievers too.
 """
 
 from __future__ import annotations

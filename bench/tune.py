@@ -1,6 +1,6 @@
 """Fitting retrieval's free parameters for an embedding model, and measuring them on held-out questions.
 
-    rag tune --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json [--model M] [--write]
+    rag-bench tune --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json [--model M] [--write]
 
 Fitted by grid search on the mean tuning MRR of the article's questions, XQuAD-ru and XQuAD asked in
 English: chunking, stem prefix, BM25's k1 and b, the dense and article weights; then, by the real search,
@@ -23,11 +23,12 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from rag import store, xquad
+from bench import xquad
+from bench.evaluation import Question, contains, first_hit, hit_at, load_questions, mrr
+from rag import store
 from rag.answer import respond
 from rag.chunking import chunk_text
 from rag.corpus import load_corpus
-from rag.evaluation import Question, contains, first_hit, hit_at, load_questions, mrr
 from rag.fitted import Fitted
 from rag.models import Embedder, shared_model
 from rag.retrieval import Retriever, fuse

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.evaluation import Question
+from bench.evaluation import Question
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Load benchmark: many threads through the Python API and many clients through the `/ask` endpoint.
 
-    python -m ui.loadbench [--threads 32] [--per-thread 50] [--clients 16] [--per-client 20] [--out docs/load.md]
+    python -m bench.load [--threads 32] [--per-thread 50] [--clients 16] [--per-client 20] [--out docs/load.md]
 
 Works on a temporary copy of the corpus and index, with the server in a child process (`rag serve`). Checks as it measures: every reply must equal the
 one-at-a-time reply, and an article added mid-run must switch replies without a failed request.
@@ -183,16 +183,17 @@ def report(results: dict, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str = "python -m bench.load") -> None:
+    """Run the load benchmark with command-line options `argv` (default: `sys.argv[1:]`), as the command `prog`."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--per-thread", type=int, default=50)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--per-client", type=int, default=20)
     parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
-    command = (f"python -m ui.loadbench --threads {args.threads} --per-thread {args.per_thread} "
+    args = parser.parse_args(argv)
+    command = (f"{prog} --threads {args.threads} --per-thread {args.per_thread} "
                f"--clients {args.clients} --per-client {args.per_client}")
     text = report(run(args.corpus, args.threads, args.per_thread, args.clients, args.per_client), command)
     print(text)

