@@ -165,7 +165,7 @@ class Report:
 
 def evaluate(questions_path: str | Path, index: str | Path = "index", k: int = K) -> Report:
     """Ask every question of the set through `rag.answer` and compare with the known answers."""
-    from rag.answer import answer
+    from rag.search.answer import answer
 
     outcomes = []
     for q in load_questions(questions_path):

@@ -78,8 +78,9 @@ def _project(system: str, corpus: Path, index: Path) -> Ask:
     from dataclasses import replace
 
     import rag
-    from rag import store
-    from rag.retrieval import Retriever, open_index
+    from rag.index import store
+    from rag.search.live import open_index
+    from rag.search.retriever import Retriever
 
     rag.build_index(corpus, index, model=DEFAULT_MODEL, rebuild=True)
     if system == "rag":
@@ -92,7 +93,7 @@ def _project(system: str, corpus: Path, index: Path) -> Ask:
     from rag.models import shared_model
 
     stored = store.load(index)
-    only = replace(stored.fitted, dense_weight={"bm25": 0.0, "dense": 1.0}[system], article_weight=0.0)
+    only = replace(stored.manifest.fitted, dense_weight={"bm25": 0.0, "dense": 1.0}[system])
     retriever = Retriever(stored, shared_model(DEFAULT_MODEL), only)
     return lambda question: ([p.text for p in retriever.search(question, K)], None, False)
 
@@ -334,14 +335,14 @@ def write_report(out: Path, sets: dict[str, list[Result]], command: str, n_xq_tu
         "`HuggingFaceEmbeddings(model_name=<its folder>)` and e5's `query: ` / `passage: ` prompts. Chunks of "
         f"{fitted.chunk_size} characters with {fitted.chunk_overlap} overlap (fitted) for everyone; {K} passages "
         "per question. XQuAD-en over ru: XQuAD's English questions over the same Russian articles.", "",
-        "- **rag**: `rag.build_index` + `rag.answer` — hybrid (dense + BM25 over stems, blended with the article's "
-        "match), key quote, no-answer check; **bm25** / **dense**: the same index with one score only; "
+        "- **rag**: `rag.build_index` + `rag.answer` — hybrid (dense top-100 from FAISS segments and BM25 top-100 "
+        "from tantivy over stems, fused), key quote, no-answer check; **bm25** / **dense**: the same index with one score only; "
         "**langchain**: `RecursiveCharacterTextSplitter` + `FAISS.from_texts` + `HuggingFaceEmbeddings` + "
         "`similarity_search(k)`.",
         "- Quality: hit@k = a passage among the first k contains the answer verbatim; MRR over the 5 passages; "
         "quote hit = the key quote itself contains it. Answerable questions only.",
         "- Build: from the corpus folder to an index ready for questions (rag: rebuilt from scratch, written to "
-        f"disk crash-safely and loaded, BM25 included), the model already loaded; median of {BUILDS} builds.",
+        f"disk crash-safely and opened), the model already loaded; median of {BUILDS} builds.",
         f"- Latency: every question once, in process, after {len(WARMUP)} warm-up questions; rag's includes the "
         "key quote (its passage's sentences are analysed on first use, then cached: the p95) and the index "
         "version check.",

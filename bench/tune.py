@@ -3,7 +3,8 @@
     rag-bench tune --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json [--model M] [--write]
 
 Fitted by grid search on the mean tuning MRR of the article's questions, XQuAD-ru and XQuAD asked in
-English: chunking, stem prefix, BM25's k1 and b, the dense and article weights; then, by the real search,
+English: chunking, stem prefix and the dense weight (over each question's pooled candidates, as the search
+fuses them); then, by the real search,
 how the best passages are re-scored by their sentence closest to the question. Then the no-answer
 thresholds on the best passage's score (one for questions in the articles' Russian, one for questions
 in other languages, which are scored by meaning alone), and the key quote's weighting and answer-type
@@ -20,23 +21,24 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from bench import xquad
 from bench.evaluation import Question, contains, first_hit, hit_at, load_questions, mrr
-from rag import store
-from rag.answer import respond
 from rag.chunking import chunk_text
 from rag.corpus import load_corpus
 from rag.fitted import Fitted
+from rag.index import store
+from rag.index.manifest import ArticleEntry, Manifest
 from rag.models import Embedder, shared_model
-from rag.retrieval import Retriever, fuse
+from rag.search.answer import respond
+from rag.search.candidates import Candidates
+from rag.search.retriever import Retriever
 
 CHUNKINGS = [(1000, 200), (1200, 200), (1500, 300)]
-LEXICAL = [(prefix, k1, b) for prefix in (0, 5) for k1, b in ((1.2, 0.75), (1.2, 0.5), (0.9, 0.4))]
+PREFIXES = [0, 5]
+"""Stem prefixes tried (0: whole Snowball stems); BM25's k1 and b are tantivy's."""
 DENSE_WEIGHTS = np.round(np.arange(0.3, 1.001, 0.05), 2)
-ARTICLE_WEIGHTS = [0.0, 0.25, 0.5, 1.0]
 QUOTE_DENSE_WEIGHTS = [0.3, 0.5, 0.7, 0.85]
 QUOTE_MARGINS = [0.0, 0.02, 0.05]
 RERANK = [(0, 0.0), (3, 0.3), (3, 0.5), (5, 0.3), (5, 0.5), (5, 0.7)]
@@ -59,46 +61,52 @@ def split_xquad(articles: list[xquad.Article]) -> tuple[list[Question], list[Que
     return xquad.questions(articles[:XQUAD_TUNING_ARTICLES]), xquad.questions(articles[XQUAD_TUNING_ARTICLES:])
 
 
-def memory_stored(corpus: Path, embedder: Embedder, settings: Fitted) -> store.Stored:
-    """An index of `corpus` in memory, chunked and embedded as `rag.build_index` would with `settings`."""
+def indexed(corpus: Path, folder: Path, embedder: Embedder, settings: Fitted, encoded: dict) -> store.Stored:
+    """An index of `corpus` in `folder`, chunked and embedded as `rag.build_index` would with `settings` (the
+    passages' vectors kept in `encoded` by chunking, so other stem prefixes reuse them)."""
     articles = load_corpus(corpus).articles
-    chunks = [c for a in articles for c in chunk_text(a.source, a.text, settings.chunk_size, settings.chunk_overlap)]
-    vectors = faiss.IndexFlatIP(embedder.dimension)
-    if chunks:
-        vectors.add(embedder.encode_passages([c.text for c in chunks], progress=True))
-    manifest = {"model": embedder.name, "articles": {a.source: {"title": a.title} for a in articles},
-                "fitted": settings.to_json()}
-    return store.Stored("memory", manifest, chunks, vectors)
+    chunks = [chunk_text(a.source, a.text, settings.chunk_size, settings.chunk_overlap) for a in articles]
+    key = (str(corpus), settings.chunk_size, settings.chunk_overlap)
+    if key not in encoded:
+        encoded[key] = embedder.encode_passages([c.text for cs in chunks for c in cs], progress=True)
+    update = store.Update(folder, None, Manifest(embedder.name, embedder.dimension, settings, "", str(corpus)))
+    at = 0
+    for article, cs in zip(articles, chunks):
+        update.add(article.source, ArticleEntry(article.digest, article.title, 0, 0),
+                   [(c.start, c.end, c.text) for c in cs], encoded[key][at:at + len(cs)])
+        at += len(cs)
+    update.commit()
+    return store.load(folder)
 
 
 @dataclass
 class Scored:
-    """Every passage's parts for every question of a set (see `Retriever.parts`), and where the answers are."""
+    """Each question's pooled candidates with their scores (`Retriever.candidates`), and which hold the answer."""
 
     questions: list[Question]
-    parts: np.ndarray  # questions x 4 x passages
-    hits: np.ndarray  # questions x passages: the passage contains an answer
+    candidates: list[Candidates]
+    hits: list[dict[int, bool]]  # per question: candidate id -> the passage contains an answer
     same_language: np.ndarray  # questions: asked in the articles' language
 
-    def scores(self, dense_weight: float, article_weight: float) -> np.ndarray:
-        """Fused scores, questions x passages, as `Retriever.scores` computes them."""
-        return fuse(self.parts, np.where(self.same_language, dense_weight, 1.0)[:, None], article_weight)
-
-    def ranks(self, dense_weight: float, article_weight: float, k: int = 5) -> list[int | None]:
+    def ranks(self, dense_weight: float, k: int = 5) -> list[int | None]:
         """Rank of the first passage holding the answer among the top `k`, per answerable question."""
-        order = np.argsort(-self.scores(dense_weight, article_weight), axis=1, kind="stable")[:, :k]
-        found = np.take_along_axis(self.hits, order, axis=1)
-        return [int(np.argmax(f)) + 1 if f.any() else None for f, q in zip(found, self.questions) if q.answerable]
+        ranks = []
+        for question, candidates, hits, same in zip(self.questions, self.candidates, self.hits, self.same_language):
+            if question.answerable:
+                ids, _ = candidates.best(dense_weight if same else 1.0, k)
+                ranks.append(next((n for n, i in enumerate(ids, 1) if hits[int(i)]), None))
+        return ranks
 
 
 def score(retriever: Retriever, questions: list[Question], vectors: np.ndarray) -> Scored:
-    """The parts of every passage for every question, the questions' vectors given (encoded once)."""
-    texts = [c.text for c in retriever.stored.chunks]
+    """The candidates of every question, the questions' vectors given (encoded once)."""
     queries = [retriever.query(q.question, v) for q, v in zip(questions, vectors)]
-    parts = np.stack([retriever.parts(q) for q in queries]).reshape(len(questions), 4, len(texts))
-    hits = np.array([[contains(t, q.answers) for t in texts] for q in questions], dtype=bool)
-    return Scored(questions, parts, hits.reshape(len(questions), len(texts)),
-                  np.array([q.same_language for q in queries], dtype=bool))
+    candidates = [retriever.candidates(q) for q in queries]
+    hits = []
+    for question, found in zip(questions, candidates):
+        passages = retriever.words.passages(found.ids)
+        hits.append({i: contains(p.text, question.answers) for i, p in passages.items()})
+    return Scored(questions, candidates, hits, np.array([q.same_language for q in queries], dtype=bool))
 
 
 def fit_threshold(answerable: list[np.ndarray], unanswerable: np.ndarray, max_declined: float = MAX_DECLINED) -> float:
@@ -118,16 +126,14 @@ def fit_threshold(answerable: list[np.ndarray], unanswerable: np.ndarray, max_de
 
 
 def fit_weights(candidates: dict[tuple, dict[str, Scored]], ranked: tuple[str, ...]) -> tuple[Fitted, float]:
-    """The chunking, lexical setting, dense and article weights with the best mean tuning MRR over the
-    `ranked` sets; ties go to the first found (smaller article weight, smaller dense weight)."""
+    """The chunking, stem prefix and dense weight with the best mean tuning MRR over the `ranked` sets; ties go
+    to the first found (smaller dense weight)."""
     best, objective = None, -1.0
-    for (chunking, lexical), sets in candidates.items():
-        for w, a in itertools.product(DENSE_WEIGHTS, ARTICLE_WEIGHTS):
-            value = float(np.mean([mrr(sets[name].ranks(w, a)) for name in ranked if name in sets]))
+    for (chunking, prefix), sets in candidates.items():
+        for w in DENSE_WEIGHTS:
+            value = float(np.mean([mrr(sets[name].ranks(w)) for name in ranked if name in sets]))
             if value > objective + 1e-9:
-                prefix, k1, b = lexical
-                best = Fitted(chunk_size=chunking[0], chunk_overlap=chunking[1], prefix=prefix, k1=k1, b=b,
-                              dense_weight=float(w), article_weight=float(a))
+                best = Fitted(chunk_size=chunking[0], chunk_overlap=chunking[1], prefix=prefix, dense_weight=float(w))
                 objective = value
     return best, objective
 
@@ -297,21 +303,20 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], co
         vectors = {name: embedder.encode_queries([q.question for q in tune_q]) for name, (_, tune_q, _) in data.items()}
         candidates: dict[tuple, dict[str, Scored]] = {}
         stored_by: dict[tuple, dict[Path, store.Stored]] = {}
-        for chunking in CHUNKINGS:
-            settings = Fitted(chunk_size=chunking[0], chunk_overlap=chunking[1])
-            stored = {folder: memory_stored(folder, embedder, settings) for folder in {d[0] for d in data.values()}}
-            stored_by[chunking] = stored
-            for lexical in LEXICAL:
-                prefix, k1, b = lexical
-                lexical_settings = replace(settings, prefix=prefix, k1=k1, b=b)
-                retrievers = {folder: Retriever(s, embedder, lexical_settings) for folder, s in stored.items()}
-                candidates[(chunking, lexical)] = {name: score(retrievers[folder], tune_q, vectors[name])
-                                                   for name, (folder, tune_q, _) in data.items()}
-            echo(f"scored chunking {chunking[0]}/{chunking[1]}")
+        encoded: dict = {}
+        corpora = sorted({d[0] for d in data.values()})
+        for chunking, prefix in itertools.product(CHUNKINGS, PREFIXES):
+            settings = Fitted(chunk_size=chunking[0], chunk_overlap=chunking[1], prefix=prefix)
+            stored = stored_by[(chunking, prefix)] = {
+                folder: indexed(folder, Path(tmp) / f"index-{n}-{chunking[0]}-{prefix}", embedder, settings, encoded)
+                for n, folder in enumerate(corpora)}
+            retrievers = {folder: Retriever(s, embedder, settings) for folder, s in stored.items()}
+            candidates[(chunking, prefix)] = {name: score(retrievers[folder], tune_q, vectors[name])
+                                              for name, (folder, tune_q, _) in data.items()}
+            echo(f"scored chunking {chunking[0]}/{chunking[1]}, stem prefix {prefix}")
         ranked = tuple(name for name in ("questions", "xquad-ru", "xquad-en") if name in data)
         fitted, objective = fit_weights(candidates, ranked)
-        key = ((fitted.chunk_size, fitted.chunk_overlap), (fitted.prefix, fitted.k1, fitted.b))
-        stored = stored_by[key[0]]
+        stored = stored_by[((fitted.chunk_size, fitted.chunk_overlap), fitted.prefix)]
         by_folder = {folder: Retriever(s, embedder, fitted) for folder, s in stored.items()}
         tuning = {name: (by_folder[folder], tune_q) for name, (folder, tune_q, _) in data.items()}
         fitted = fit_rerank(fitted, tuning, ranked)

@@ -6,11 +6,11 @@
     rag.retrieve("военные расходы", k=3)[0].text
 """
 
-from rag.answer import Answer, answer, retrieve
+from rag.search.answer import Answer, answer, retrieve
 from rag.articles import ArticleInfo, add_article, list_articles
 from rag.errors import IndexDamaged, IndexMissing, ModelMismatch, ModelUnavailable, RagError
-from rag.indexer import BuildReport, build_index
-from rag.retrieval import Passage
+from rag.index.update import BuildReport, build_index
+from rag.search.retriever import Passage
 
 __all__ = [
     "Answer", "ArticleInfo", "BuildReport", "IndexDamaged", "IndexMissing", "ModelMismatch", "ModelUnavailable", "Passage",

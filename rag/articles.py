@@ -19,7 +19,7 @@ import yaml
 
 from rag.corpus import ARTICLE_SUFFIXES, decode, load_corpus, parse_article
 from rag.errors import RagError
-from rag.retrieval import open_index
+from rag.search.live import open_index
 
 MAX_ADD_BYTES = 1024 * 1024
 """Largest article accepted by `add_article` (1 MiB): a news article is a few KiB."""
@@ -178,8 +178,5 @@ def add_article(
 
 def list_articles(index: str | Path) -> list[ArticleInfo]:
     """The articles of the index version now answering questions, in corpus order."""
-    manifest = open_index(index, build_if_missing=False).stored.manifest
-    return [
-        ArticleInfo(source, meta["title"], meta.get("date"), meta.get("publisher"), meta.get("url"), meta["chunks"])
-        for source, meta in manifest["articles"].items()
-    ]
+    manifest = open_index(index).stored.manifest
+    return [ArticleInfo(source, a.title, a.date, a.publisher, a.url, a.passages) for source, a in manifest.articles.items()]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from rag import store
+from rag.index import store
 from rag.errors import RagError
 from rag.settings import default_corpus, default_index
 
@@ -67,12 +67,13 @@ def cli() -> None:
 @index_option
 @click.option("--model", default=None, help="Embedding model: hub id or local folder (new index or --rebuild).")
 @click.option("--rebuild", is_flag=True, help="Re-embed everything instead of updating incrementally.")
-def index_command(corpus: Path | None, index: Path | None, model: str | None, rebuild: bool) -> None:
+@click.option("--optimize", is_flag=True, help="Also merge the vector segments into one (dropping deleted vectors).")
+def index_command(corpus: Path | None, index: Path | None, model: str | None, rebuild: bool, optimize: bool) -> None:
     """Build or update the index from the corpus folder."""
-    from rag.indexer import build_index
+    from rag.index.update import build_index
 
     report = build_index(corpus or default_corpus(), index or default_index(), model=model, rebuild=rebuild,
-                         progress=True)
+                         progress=True, optimize=optimize)
     for note in report.notes:
         click.echo(f"note: {note.source}: {note.reason}", err=True)
     for skipped in report.skipped:
@@ -108,7 +109,7 @@ def _format(reply) -> str:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
 def ask_command(question: str | None, index: Path | None, k: int, as_json: bool) -> None:
     """Answer QUESTION, or each line of standard input when QUESTION is left out."""
-    from rag.answer import answer
+    from rag.search.answer import answer
 
     index = index or default_index()
 
@@ -133,20 +134,25 @@ def ask_command(question: str | None, index: Path | None, k: int, as_json: bool)
 
 @cli.command("status")
 @index_option
-def status_command(index: Path | None) -> None:
-    """Show what the index holds: model, articles, passages, build time."""
+@click.option("--json", "as_json", is_flag=True, help="The whole manifest as JSON: model, fitted settings, "
+              "articles with content hashes, passages, segments.")
+def status_command(index: Path | None, as_json: bool) -> None:
+    """Show what the index holds: model, articles, passages, segments, build time (reads only the manifest)."""
     index = index or default_index()
-    stored = store.load(index)
-    m = stored.manifest
-    click.echo(f"index:    {index.resolve()} ({stored.version})")
-    click.echo(f"model:    {m['model']} ({m['dimension']} dimensions)")
-    click.echo(f"articles: {len(m['articles'])}")
-    fitted = stored.fitted
-    click.echo(f"passages: {m['chunks']} (chunks of {fitted.chunk_size} characters, {fitted.chunk_overlap} overlap)")
-    click.echo(f"built:    {m['built_at']}")
-    for source, a in m["articles"].items():
-        click.echo(f"  {source}: {a['title']}{' (' + a['date'] + ')' if a.get('date') else ''}, "
-                   f"{a['chunks']} passages")
+    version, m = store.read_manifest(index)
+    if as_json:
+        click.echo(json.dumps({"index": str(index.resolve()), "version": version, **m.to_json()}, ensure_ascii=False,
+                              indent=1))
+        return
+    click.echo(f"index:    {index.resolve()} ({version})")
+    click.echo(f"model:    {m.model} ({m.dimension} dimensions)")
+    click.echo(f"articles: {len(m.articles)}")
+    click.echo(f"passages: {m.passages} (chunks of {m.fitted.chunk_size} characters, {m.fitted.chunk_overlap} overlap)")
+    approximate = sum(s.approximate for s in m.segments)
+    click.echo(f"segments: {len(m.segments)} vector segment(s), {approximate} of them HNSW")
+    click.echo(f"built:    {m.built_at}")
+    for source, a in m.articles.items():
+        click.echo(f"  {source}: {a.title}{' (' + a.date + ')' if a.date else ''}, {a.passages} passages")
 
 
 @cli.command("serve")

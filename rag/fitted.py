@@ -19,7 +19,7 @@ FILE = Path(__file__).with_name("fitted.json")
 
 @dataclass(frozen=True)
 class Fitted:
-    """Retrieval settings for one model. Scores are on a 0-1 scale (cosine, BM25 / question's total IDF)."""
+    """Retrieval settings for one model. Scores are on a 0-1 scale (cosine, BM25 / the most the question's words can score)."""
 
     chunk_size: int = CHUNK_SIZE
     """Target passage length in characters."""
@@ -27,14 +27,8 @@ class Fitted:
     """Characters of whole sentences repeated between neighbouring passages."""
     prefix: int = 5
     """Letters of a Snowball stem kept as a search term (0: whole stems)."""
-    k1: float = 1.2
-    """BM25 term-frequency saturation."""
-    b: float = 0.5
-    """BM25 length normalisation."""
     dense_weight: float = 0.5
     """Share of the dense score next to BM25 for a question in the articles' language (Russian)."""
-    article_weight: float = 0.5
-    """Weight of the whole article's match in a passage's score, next to the passage's own 1."""
     rerank_depth: int = 0
     """How many of the best passages are re-scored by their sentence closest to the question (0: none)."""
     rerank_weight: float = 0.0

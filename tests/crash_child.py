@@ -1,8 +1,8 @@
 """Runs one index update and kills itself with SIGKILL at its Nth step: `python -m tests.crash_child CORPUS INDEX N`.
 
 A step is a call to one of the file-system operations an update makes (directory creation, file writes,
-fsync, rename, pointer replacement, clean-up) or to embedding; odd N kill just before the step's call,
-even N just after it. N = 0 runs the update to the end and prints the number of kill points.
+fsync, rename, pointer replacement, clean-up), to the word index's commit, or to embedding; odd N kill just
+before the step's call, even N just after it. N = 0 runs the update to the end and prints the number of kill points.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import signal
 import sys
 
 import rag
-from rag import store
+from rag.index import files, words
 from rag.models.base import SentenceTransformerEmbedder
 
 target = int(sys.argv[3])
@@ -39,7 +39,8 @@ def killing(fn):
 
 
 for module, name in [(os, "mkdir"), (os, "fsync"), (os, "rename"), (os, "replace"), (shutil, "rmtree"),
-                     (store, "_write"), (SentenceTransformerEmbedder, "encode_passages")]:
+                     (files, "write_bytes"), (words.WordsWriter, "commit"),
+                     (SentenceTransformerEmbedder, "encode_passages")]:
     setattr(module, name, killing(getattr(module, name)))
 
 rag.build_index(sys.argv[1], sys.argv[2])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag.answer_type import DATE, NUMBER, expected, held
+from rag.search.answer_type import DATE, NUMBER, expected, held
 
 
 @pytest.mark.parametrize("question, kind", [

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import rag
+from rag.index import store
 from tests.conftest import ARTICLE
 
 ARTICLE_TEXT = rag.corpus.parse_article(ARTICLE.name, ARTICLE.read_text(encoding="utf-8")).text
@@ -73,7 +74,7 @@ def test_passages_are_exact_slices_best_first(article_index: Path) -> None:
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
     for p in passages:
         assert ARTICLE_TEXT[p.start:p.end] == p.text
-        assert len(p.text) <= rag.store.load(article_index).fitted.chunk_size
+        assert len(p.text) <= store.read_manifest(article_index)[1].fitted.chunk_size
         assert p.source == ARTICLE.name and p.date == "2026-03-04" and p.publisher == "Zakon.kz"
 
 
@@ -86,6 +87,6 @@ def test_empty_and_overlong_questions_get_notices(article_index: Path) -> None:
 
 
 def test_the_loaded_index_is_cached(article_index: Path) -> None:
-    from rag.retrieval import open_index
+    from rag.search.live import open_index
 
     assert open_index(article_index) is open_index(article_index)

@@ -50,13 +50,13 @@ def test_batch_json_answers_one_line_per_question(article_index: Path) -> None:
     assert declined["answer"] is None and declined["passages"]
 
 
-def test_ask_builds_a_missing_index_from_the_default_corpus(corpus: Path, tmp_path: Path) -> None:
+def test_asking_never_builds_an_index_and_says_how_to(corpus: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     result = run("ask", "Где выступал Токаев в декабре 2025 года?",
                  env={"RAG_CORPUS": str(corpus), "RAG_INDEX": str(index)})
-    assert result.returncode == 0, result.stderr
-    assert "building it from" in result.stderr and "Токио" in result.stdout
-    assert "Источники:" in result.stdout and f"{ARTICLE.name}:" in result.stdout
+    assert result.returncode == 1 and not index.exists()
+    assert result.stderr.strip() == f"Error: no index in {index}: run: rag index --index {index}"
+    assert run("status", "--index", str(index)).stderr == result.stderr
 
 
 def test_human_output_quotes_then_lists_sources_and_status_describes_the_index(article_index: Path) -> None:

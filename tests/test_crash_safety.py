@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 import rag
-from rag import store
+from rag.index import store
 from rag.models import navec
 from tests.conftest import ARTICLE, ROOT
 
@@ -63,14 +63,14 @@ def test_an_update_killed_at_any_step_loses_nothing(corpus: Path, tmp_path: Path
         for point, child, index in pool.map(kill_at, range(1, points + 1)):
             assert child.returncode == -9, f"point {point}: the child was not killed: {child.stderr[-500:]}"
             live = store.load(index)  # loads, whatever moment the kill hit
-            if live.manifest == store.load(base).manifest:
+            if live.manifest.articles == store.load(base).manifest.articles:
                 outcomes["old"] += 1
                 assert _answers(index) == before, f"point {point}: the old index answers differently"
             else:
                 outcomes["new"] += 1
                 assert _answers(index) == after, f"point {point}: a half-made index went live"
             report = rag.build_index(corpus, index)  # the next update completes the job
-            assert sorted(store.load(index).manifest["articles"]) == [ARTICLE.name, "museum.md", "new.txt"]
+            assert sorted(store.load(index).manifest.articles) == [ARTICLE.name, "museum.md", "new.txt"]
             assert _answers(index) == after, f"point {point}: the resumed update differs"
             assert not list(index.glob(".tmp-*")), "half-written versions are cleaned up"
             assert report.removed in ([], ["old.txt"])

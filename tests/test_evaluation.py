@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import rag
+from rag.index import store
 from bench import xquad
 from bench.evaluation import (TARGETS, Outcome, Question, Report, evaluate, first_hit, hit_at, load_questions, mrr,
                               precision_recall)
@@ -179,4 +180,4 @@ def test_rag_bench_tune_fits_a_model_and_records_what_new_indexes_take(tmp_path:
     values = fitted.for_model(navec.NAME)
     assert fitted.is_fitted(navec.NAME) and values.no_answer_below > 0 and values.sentence_below > 0
     rag.build_index(article_corpus, tmp_path / "index", model=navec.NAME)
-    assert rag.store.load(tmp_path / "index").fitted == values
+    assert store.read_manifest(tmp_path / "index")[1].fitted == values

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag import store
-from rag.retrieval import open_index
+from rag.index import store
+from rag.search.live import open_index
 from tests.conftest import ROOT
 
 QUESTION = "Со сколькими государствами у Казахстана дипломатические отношения?"
@@ -32,24 +32,28 @@ def live(index: Path) -> Path:
     return index / store.current_version(index)
 
 
-@pytest.mark.parametrize("damage", ["truncate-vectors", "delete-vectors", "delete-chunks", "garble-manifest",
-                                    "wrong-dimension", "pointer-to-nowhere"])
+@pytest.mark.parametrize("damage", ["truncate-vectors", "delete-vectors", "delete-ids", "delete-words",
+                                    "garble-manifest", "wrong-dimension", "pointer-to-nowhere", "pointer-outside"])
 def test_damage_is_reported_with_the_fix(index: Path, damage: str) -> None:
     folder = live(index)
+    segment = index / "segments" / "s-00000001.faiss"
     if damage == "truncate-vectors":
-        data = (folder / "vectors.faiss").read_bytes()
-        (folder / "vectors.faiss").write_bytes(data[: len(data) // 2])
+        segment.write_bytes(segment.read_bytes()[: segment.stat().st_size // 2])
     elif damage == "delete-vectors":
-        (folder / "vectors.faiss").unlink()
-    elif damage == "delete-chunks":
-        (folder / "chunks.jsonl").unlink()
+        segment.unlink()
+    elif damage == "delete-ids":
+        (index / "segments" / "s-00000001.ids.npy").unlink()
+    elif damage == "delete-words":
+        (folder / "words" / "meta.json").unlink()
     elif damage == "garble-manifest":
         (folder / "manifest.json").write_text('{"model": "x"')
     elif damage == "wrong-dimension":
         text = (folder / "manifest.json").read_text().replace('"dimension": 384', '"dimension": 300')
         (folder / "manifest.json").write_text(text)
+    elif damage == "pointer-to-nowhere":
+        (index / "CURRENT").write_text("v-99999999")
     else:
-        (index / "CURRENT").write_text("v-gone")
+        (index / "CURRENT").write_text(str(folder.resolve()))
     with pytest.raises(rag.IndexDamaged, match=r"run: rag index --rebuild"):
         store.load(index)
 
@@ -57,9 +61,9 @@ def test_damage_is_reported_with_the_fix(index: Path, damage: str) -> None:
 def test_a_server_keeps_answering_from_the_last_good_index(index: Path, caplog: pytest.LogCaptureFixture) -> None:
     before = rag.answer(QUESTION, index=index)
     good = live(index)
-    broken = index / "v-99999999T999999-broken"
+    broken = index / "v-99999999"
     shutil.copytree(good, broken)
-    (broken / "vectors.faiss").write_bytes(b"not a faiss file")
+    (broken / "manifest.json").write_text((broken / "manifest.json").read_text().replace("s-00000001", "s-gone"))
     (index / "CURRENT").write_text(broken.name)
     assert rag.answer(QUESTION, index=index) == before
     assert "keeping the previous index" in caplog.text

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag import store
+from rag.index import store
 from rag.models import shared_model
 from tests.conftest import ARTICLE
 
@@ -104,14 +104,14 @@ def test_a_second_writer_waits_for_the_first(corpus: Path, tmp_path: Path, caplo
         worker.join(timeout=60)
     assert not worker.is_alive()
     assert "another update" in caplog.text
-    assert "new.txt" in store.load(index).manifest["articles"]
+    assert "new.txt" in store.load(index).manifest.articles
 
 
 def test_the_index_remembers_its_model(corpus: Path, tmp_path: Path, tiny_model: Path) -> None:
     index = tmp_path / "index"
     report = rag.build_index(corpus, index, model=str(tiny_model))
     manifest = store.load(index).manifest
-    assert manifest["model"] == str(tiny_model) == report.model and manifest["dimension"] == 32
+    assert manifest.model == str(tiny_model) == report.model and manifest.dimension == 32
     with pytest.raises(rag.ModelMismatch, match="rag index --rebuild --model navec"):
         rag.build_index(corpus, index, model="navec-news-v1-static")
     # questions are embedded with the index's model, whatever the default is
@@ -122,8 +122,7 @@ def test_a_faiss_file_from_another_model_is_caught(corpus: Path, tmp_path: Path,
     small, large = tmp_path / "small", tmp_path / "large"
     rag.build_index(corpus, small, model=str(tiny_model))
     rag.build_index(corpus, large)
-    shutil.copy(large / store.current_version(large) / "vectors.faiss",
-                small / store.current_version(small) / "vectors.faiss")
+    shutil.copy(large / "segments" / "s-00000001.faiss", small / "segments" / "s-00000001.faiss")
     with pytest.raises(rag.IndexDamaged, match="rag index --rebuild"):
         store.load(small)
 
@@ -148,7 +147,7 @@ def test_an_index_answers_with_the_settings_fitted_for_its_model_when_it_was_bui
     from dataclasses import replace
 
     from rag import fitted
-    from rag.retrieval import open_index
+    from rag.search.live import open_index
 
     before = fitted.for_model(fitted_model := shared_model(None).name)
     old = tmp_path / "old"
@@ -177,3 +176,86 @@ def test_a_model_never_tuned_gets_generic_settings_that_never_decline(tmp_path: 
     rag.build_index(corpus, index, model=str(tiny_model))
     assert store.load(index).fitted == Fitted()
     assert rag.answer("Как приготовить бешбармак?", index=index).answer is not None
+
+
+# --- the store: segments, deletions, merges, the commit point ------------------------------------------
+
+def _files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `folder` with its inode and modification time: what an update must leave alone."""
+    return {str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_an_update_writes_only_the_change(corpus: Path, tmp_path: Path) -> None:
+    from rag.models import navec
+
+    index = tmp_path / "index"
+    rag.build_index(corpus, index, model=navec.NAME)
+    old_version = store.current_version(index)
+    before, segments = _files(index / old_version), _files(index / "segments")
+    answer = rag.answer("Когда открылся музей угля?", index=index)
+
+    (corpus / "port.txt").write_text("В Актау построят порт для контейнеров.", encoding="utf-8")
+    rag.build_index(corpus, index)
+    assert _files(index / old_version) == before, "the old version is never touched: readers may hold it"
+    added = set(_files(index / "segments")) - set(segments)
+    assert {name.split(".")[0] for name in added} == {"s-00000002"}, "one new segment, the old ones kept"
+    assert all(_files(index / "segments")[name] == stamp for name, stamp in segments.items())
+    assert store.load(tmp_path / "index").manifest.segments[-1].rows == 1
+
+    (corpus / "steppe.md").unlink()
+    report = rag.build_index(corpus, index)
+    assert report.removed == ["steppe.md"] and set(_files(index / "segments")) == set(segments) | added
+    assert all(p.source != "steppe.md" for p in rag.retrieve("музей угля Караганда", k=50, index=index))
+    assert rag.answer("Когда открылся музей угля?", index=index).answer != answer.answer
+
+
+def test_segments_merge_by_size_class_and_optimize_leaves_one(corpus: Path, tmp_path: Path) -> None:
+    from rag.index import vectors
+    from rag.models import navec
+
+    index = tmp_path / "index"
+    rag.build_index(corpus, index, model=navec.NAME)
+    question = "Когда открылся музей угля?"
+    for n in range(vectors.MERGE_FACTOR + 2):
+        (corpus / f"note{n}.txt").write_text(f"Заметка {n}: в Алматы прошел форум номер {n}.", encoding="utf-8")
+        rag.build_index(corpus, index)
+        assert len(store.load(index).manifest.segments) < vectors.MERGE_FACTOR
+    (corpus / "note0.txt").unlink()
+    rag.build_index(corpus, index)
+    found = [(p.source, p.start, p.score) for p in rag.retrieve(question, k=20, index=index)]
+    rag.build_index(corpus, index, optimize=True)
+    manifest = store.load(index).manifest
+    assert len(manifest.segments) == 1 and manifest.segments[0].rows == manifest.passages
+    assert [(p.source, p.start, p.score) for p in rag.retrieve(question, k=20, index=index)] == found
+    assert len(list((index / "segments").glob("*.faiss"))) <= 1 + 2 * vectors.MERGE_FACTOR, "unused segments go"
+
+
+def test_large_segments_are_searched_with_hnsw(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.index import vectors
+    from rag.models import navec
+
+    exact = tmp_path / "exact"
+    rag.build_index(corpus, exact, model=navec.NAME)
+    monkeypatch.setattr(vectors, "APPROXIMATE_FROM", 2)
+    approximate = tmp_path / "approximate"
+    rag.build_index(corpus, approximate, model=navec.NAME)
+    assert [s.approximate for s in store.load(approximate).manifest.segments] == [True]
+    for question in ("Когда открылся музей угля?", "дипломатические отношения Казахстана"):
+        assert ([p.start for p in rag.retrieve(question, k=5, index=approximate)]
+                == [p.start for p in rag.retrieve(question, k=5, index=exact)])
+
+
+def test_status_json_prints_the_manifest(corpus: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+    from rag.models import navec
+
+    index = tmp_path / "index"
+    rag.build_index(corpus, index, model=navec.NAME)
+    result = CliRunner().invoke(cli, ["status", "--index", str(index), "--json"])
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output)
+    assert status["model"] == navec.NAME and status["fitted"]["chunk_size"] > 0
+    assert status["passages"] == sum(a["passages"] for a in status["articles"].values())
+    assert len(status["articles"]["steppe.md"]["hash"]) == 64 and status["segments"][0]["rows"] == status["passages"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bench.evaluation import load_questions
-from rag import language, store
-from rag.answer import respond
+from rag import language
+from rag.index import store
+from rag.search.answer import respond
 from rag.models import shared_model
-from rag.retrieval import Retriever
+from rag.search.retriever import Retriever
 from tests.conftest import ROOT
 
 QUESTIONS = [q.question for q in load_questions(ROOT / "corpus" / "eval" / "questions.jsonl")][:20]
@@ -32,7 +32,7 @@ def test_the_language_of_a_question_is_told_by_its_letters(text: str, expected: 
 
 
 def test_sentences_are_split_within_lines_and_never_empty() -> None:
-    from rag.retrieval import sentence_spans
+    from rag.search.sentences import sentence_spans
 
     text = "Заголовок без точки\n\n  \nПервое предложение. Второе!\r\nТретье"
     assert [text[a:b] for a, b in sentence_spans(text)] == [
@@ -42,7 +42,7 @@ def test_sentences_are_split_within_lines_and_never_empty() -> None:
 @pytest.fixture(scope="module")
 def retriever(article_index: Path) -> Retriever:
     stored = store.load(article_index)
-    return Retriever(stored, shared_model(stored.manifest["model"]))
+    return Retriever(stored, shared_model(stored.manifest.model))
 
 
 def test_lexical_matches_count_only_for_questions_in_the_articles_language(retriever: Retriever) -> None:
@@ -53,7 +53,7 @@ def test_lexical_matches_count_only_for_questions_in_the_articles_language(retri
 
 
 def test_passages_are_reranked_by_their_closest_sentence_as_fitted(retriever: Retriever) -> None:
-    n, base = len(retriever.stored.chunks), retriever.stored.fitted
+    n, base = retriever.stored.manifest.passages, retriever.stored.fitted
     retriever.fitted = replace(base, rerank_depth=n, rerank_weight=1.0)
     try:
         for question in QUESTIONS:
@@ -64,8 +64,8 @@ def test_passages_are_reranked_by_their_closest_sentence_as_fitted(retriever: Re
             assert [p.score for p in passages] == pytest.approx(closest, abs=1e-4)
         retriever.fitted = replace(retriever.fitted, rerank_weight=0.0)
         query = retriever.query(QUESTIONS[0])
-        fused = retriever.scores(query)
-        assert [p.score for p in retriever.search(query, 3)] == pytest.approx(np.sort(fused)[::-1][:3], abs=1e-4)
+        _, fused = retriever.candidates(query).best(retriever.dense_weight(query), 3)
+        assert [p.score for p in retriever.search(query, 3)] == pytest.approx(fused, abs=1e-4)
     finally:
         retriever.fitted = base
 

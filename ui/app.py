@@ -15,10 +15,10 @@ from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
 
 import rag
-from rag import store
+from rag.index import store
 from rag.articles import MAX_ADD_BYTES, add_article, list_articles
 from rag.errors import RagError
-from rag.retrieval import open_index
+from rag.search.live import open_index
 from ui import format
 
 DEFAULT_K = 3

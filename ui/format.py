@@ -11,9 +11,9 @@ import html
 import re
 from collections.abc import Sequence
 
-from rag.answer import Answer
+from rag.search.answer import Answer
 from rag.articles import ArticleInfo
-from rag.retrieval import Passage
+from rag.search.retriever import Passage
 
 _MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_[]~|$"})
 """Characters Markdown, GFM or LaTeX rendering act on inline, as HTML entities (shown as themselves)."""

@@ -15,8 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import answer_type, language
-from rag.retrieval import Passage, Query, Retriever, open_index
+from rag import language
+from rag.search import answer_type
+from rag.search.candidates import Query
+from rag.search.live import open_index
+from rag.search.retriever import Passage, Retriever
 from rag.settings import MAX_QUESTION
 
 MIN_QUOTE = 60
@@ -86,8 +89,8 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
     if not len(spans) or dense.max() < retriever.no_answer_below(query, sentence=True):
         return None
     asked = set(query.terms)
-    weight = retriever.lexical.weight(list(asked)) or 1.0
-    overlap = np.array([sum(retriever.lexical.idf(t) for t in asked & words) for words in sentences.terms]) / weight
+    idf = {t: retriever.words.idf(t) for t in asked}
+    overlap = np.array([sum(idf[t] for t in asked & words) for words in sentences.terms]) / (sum(idf.values()) or 1.0)
     w = fitted.quote_dense_weight if query.same_language else 1.0
     scores = w * dense + (1 - w) * overlap
     kind = answer_type.expected(query.text) if fitted.answer_types else None

@@ -1,0 +1,254 @@
+"""The index on disk, its versions and its one commit point.
+
+    index/
+      CURRENT            name of the live version: the commit point (replaced atomically)
+      .lock              held by the one process updating the index
+      segments/          vector segments (`rag.index.vectors`), immutable, shared by versions
+      v-<generation>/    manifest.json (`rag.index.manifest`) and words/ (tantivy, `rag.index.words`)
+
+An update builds the next version in a hidden folder: it hard-links the live version's tantivy files
+(immutable once written) and commits its changes there, writes the new vector segments, then the manifest
+naming the segments, renames the folder into place and only then replaces CURRENT. Everything before that
+last step is invisible to readers; a process killed at any moment leaves CURRENT naming a whole version,
+and the next update removes what the killed one left. The cost of an update is its change plus the merges
+the merge policies start, not the archive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from rag.errors import IndexDamaged, IndexMissing, RagError
+from rag.index import files
+from rag.index import vectors as vector_segments
+from rag.index.manifest import ArticleEntry, Manifest
+from rag.index.vectors import FaissSegments, VectorIndex
+from rag.index.words import (
+    LexicalIndex,
+    StoredPassage,
+    TantivyWords,
+    WordsWriter,
+    copy_words,
+)
+
+POINTER = "CURRENT"
+SEGMENTS = "segments"
+WORDS = "words"
+KEEP_VERSIONS = 2
+"""The live version and the one before it stay on disk, so a reader that just resolved the old pointer can
+still open it."""
+_VERSION = re.compile(r"v-\d{8}")
+
+
+@dataclass
+class Stored:
+    """An opened index version: its manifest, its words and passages, and its vectors."""
+
+    version: str
+    manifest: Manifest
+    words: LexicalIndex
+    vectors: VectorIndex
+
+    @property
+    def fitted(self):
+        """The retrieval settings this index was built with (see `rag.fitted`)."""
+        return self.manifest.fitted
+
+
+def check_folder(index: Path) -> None:
+    """Raise a clear error when the index path exists but is not a folder."""
+    if index.exists() and not index.is_dir():
+        raise RagError(f"index path {index} is a file, not a folder: remove it or pass another --index")
+
+
+def current_version(index: str | Path) -> str | None:
+    """Name of the live version, or None when there is no index (one small read: it runs per question).
+    The pointer may only name a version folder inside the index."""
+    try:
+        with open(os.path.join(index, POINTER), encoding="utf-8") as fh:
+            version = fh.read(64).strip()
+    except (FileNotFoundError, NotADirectoryError):
+        check_folder(Path(index))
+        return None
+    except OSError as exc:
+        raise IndexDamaged(f"cannot read {Path(index) / POINTER}: {exc}; run: rag index --rebuild") from exc
+    if not _VERSION.fullmatch(version):
+        raise IndexDamaged(f"{Path(index) / POINTER} does not name a version of this index; run: rag index --rebuild")
+    return version
+
+
+def pointer_stamp(index: str | Path) -> tuple[int, int, int] | None:
+    """Identity of the CURRENT file (inode, mtime, size), which every swap changes: a stat, cheaper than a read."""
+    try:
+        st = os.stat(os.path.join(index, POINTER))
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def read_manifest(index: str | Path) -> tuple[str, Manifest]:
+    """The live version's name and manifest, without opening words or vectors (`rag status`)."""
+    index = Path(index)
+    version = current_version(index)
+    if version is None:
+        raise IndexMissing(f"no index in {index}: run: rag index --index {index}")
+    try:
+        data = json.loads((index / version / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexDamaged(f"the index in {index} is damaged ({exc}); run: rag index --rebuild") from exc
+    return version, Manifest.from_json(data, str(index))
+
+
+def live_ids(manifest: Manifest) -> np.ndarray:
+    """A mask over all passage ids ever given out: True for those of the listed articles."""
+    live = np.zeros(manifest.next_id, dtype=bool)
+    for article in manifest.articles.values():
+        live[article.first:article.first + article.passages] = True
+    return live
+
+
+def load(index: str | Path) -> Stored:
+    """The live version of the index, opened (memory-mapped) and checked for consistency."""
+    index = Path(index)
+    version, manifest = read_manifest(index)
+    words = TantivyWords(index / version / WORDS, manifest.fitted.prefix)
+    vectors = FaissSegments(index / SEGMENTS, manifest.segments, live_ids(manifest), manifest.dimension)
+    if words.size != manifest.passages or sum(s.live for s in vectors.segments) != manifest.passages:
+        raise IndexDamaged(f"the index in {index} is damaged: {words.size} passages and "
+                           f"{sum(s.live for s in vectors.segments)} vectors, the manifest says {manifest.passages}; "
+                           "run: rag index --rebuild")
+    return Stored(version, manifest, words, vectors)
+
+
+class Update:
+    """The next version of an index, being made: articles deleted and added, then `commit` makes it live.
+
+    Use only with `writing()` held. Passage ids are given out in the order articles are added.
+    """
+
+    def __init__(self, index: Path, previous: Manifest | None, base: Manifest) -> None:
+        self.index = index
+        index.mkdir(parents=True, exist_ok=True)
+        self.generation = _generation(index) + 1
+        self.version = f"v-{self.generation:08d}"
+        self.tmp = index / f".tmp-{self.version}"
+        _collect_garbage(index)
+        self.tmp.mkdir(parents=True)
+        if previous is not None:
+            copy_words(index / current_version(index) / WORDS, self.tmp / WORDS)
+        self.words = WordsWriter(self.tmp / WORDS, base.fitted.prefix)
+        self.manifest = base
+        self._ids: list[np.ndarray] = []
+        self._vectors: list[np.ndarray] = []
+
+    def delete(self, sources: list[str]) -> None:
+        """Remove these articles (their passages stop being live)."""
+        self.words.delete(sources)
+        articles = {s: a for s, a in self.manifest.articles.items() if s not in set(sources)}
+        self.manifest = self.manifest.evolve(articles=articles)
+
+    def add(self, source: str, entry: ArticleEntry, passages: list[tuple[int, int, str]], vectors: np.ndarray) -> None:
+        """Add an article (`entry` without its ids yet) with its passages (start, end, text) and their vectors."""
+        first = self.manifest.next_id
+        ids = np.arange(first, first + len(passages), dtype=np.int64)
+        stored = [StoredPassage(int(i), source, start, end, text) for i, (start, end, text) in zip(ids, passages)]
+        self.words.add(stored, entry.title, entry.date, entry.publisher)
+        self._ids.append(ids)
+        self._vectors.append(np.asarray(vectors, dtype=np.float32).reshape(len(passages), self.manifest.dimension))
+        entry = ArticleEntry(**{**entry.__dict__, "first": first, "passages": len(passages)})
+        self.manifest = self.manifest.evolve(articles={**self.manifest.articles, source: entry},
+                                             next_id=first + len(passages))
+
+    def commit(self, optimize: bool = False) -> str:
+        """Write the new vectors as a segment, merge segments as the policy (or `optimize`) says, and make the
+        new version live; returns its name."""
+        folder = self.index / SEGMENTS
+        folder.mkdir(exist_ok=True)
+        segments = self.manifest.segments
+        if self._ids:
+            ids, matrix = np.concatenate(self._ids), np.concatenate(self._vectors)
+            if len(ids):
+                segments += (vector_segments.write_segment(folder, f"s-{self.generation:08d}", ids, matrix),)
+        live = live_ids(self.manifest)
+        for round_ in range(len(segments)):
+            counts = {s.name: int(live[np.load(folder / f"{s.name}.ids.npy", mmap_mode="r")].sum()) for s in segments}
+            merging = vector_segments.to_merge(segments, counts, optimize and round_ == 0)
+            if not merging:
+                break
+            merged = vector_segments.merge(folder, f"s-{self.generation:08d}-{round_ + 1}", merging, live,
+                                           self.manifest.dimension)
+            segments = tuple(s for s in segments if s not in merging) + ((merged,) if merged else ())
+        files.fsync_dir(folder)
+        self.words.commit()
+        self.manifest = self.manifest.evolve(segments=segments, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        files.write_bytes(self.tmp / "manifest.json",
+                    json.dumps(self.manifest.to_json(), ensure_ascii=False, indent=1).encode("utf-8"))
+        files.fsync_dir(self.tmp)
+        os.rename(self.tmp, self.index / self.version)
+        files.fsync_dir(self.index)
+        files.replace_file(self.index / POINTER, self.version.encode())  # the commit point
+        _collect_garbage(self.index)
+        return self.version
+
+
+def _generation(index: Path) -> int:
+    """The highest version number in the folder (live, old or half-written), so a new one never reuses a name."""
+    numbers = [int(m.group(1)) for p in index.iterdir() if (m := re.fullmatch(r"(?:\.tmp-)?v-(\d{8})", p.name))]
+    return max(numbers, default=0)
+
+
+def _collect_garbage(index: Path) -> None:
+    """Remove half-written versions, all but the newest KEEP_VERSIONS whole ones, and the vector segments no
+    kept version names."""
+    live = current_version(index)
+    versions = sorted(p.name for p in index.glob("v-*") if p.is_dir() and _VERSION.fullmatch(p.name))
+    keep = set(versions[-KEEP_VERSIONS:]) | ({live} if live else set())
+    for path in index.iterdir():
+        stale = path.name.startswith(".tmp-v-") or (_VERSION.fullmatch(path.name) and path.name not in keep)
+        if stale and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+    named: set[str] = set()
+    for version in keep:
+        try:
+            segments = json.loads((index / version / "manifest.json").read_text(encoding="utf-8"))["segments"]
+            named |= {s["name"] for s in segments}
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # a version we cannot read: keep every segment rather than guess
+    for path in (index / SEGMENTS).glob("s-*") if (index / SEGMENTS).is_dir() else ():
+        if path.name.split(".")[0] not in named:
+            path.unlink(missing_ok=True)
+
+
+@contextmanager
+def writing(index: str | Path, on_wait=None) -> Iterator[None]:
+    """Hold the index's writer lock; `on_wait()` is called once if another writer holds it first."""
+    index = Path(index)
+    check_folder(index)
+    try:
+        index.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RagError(f"cannot create the index folder {index}: {exc.strerror}") from exc
+    lock = FileLock(str(index / ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_wait:
+            on_wait()
+        lock.acquire()
+    except OSError as exc:
+        raise RagError(f"cannot lock the index folder {index}: {exc.strerror}") from exc
+    try:
+        yield
+    finally:
+        lock.release()

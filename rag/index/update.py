@@ -1,0 +1,133 @@
+"""Bringing the index up to date with a corpus folder: only new and changed articles are embedded.
+
+The corpus is read under the writer lock, so two updates never work from different readings of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag import fitted
+from rag.chunking import chunk_text
+from rag.corpus import Skipped, load_corpus
+from rag.errors import IndexDamaged, IndexMissing, ModelMismatch
+from rag.index import store
+from rag.index.manifest import ArticleEntry, Manifest
+from rag.models import Embedder, shared_model
+
+log = logging.getLogger("rag")
+
+
+@dataclass
+class BuildReport:
+    """What an index update did, for the summary line."""
+
+    model: str
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    notes: list[Skipped] = field(default_factory=list)
+    chunks: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line: counts of each kind of article, passages, model and time."""
+        return (
+            f"indexed {len(self.added)} new, {len(self.changed)} changed, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped article(s): "
+            f"{self.chunks} passages, model {self.model}, {self.seconds:.1f} s"
+        )
+
+
+def _previous(index: Path, rebuild: bool) -> Manifest | None:
+    if rebuild:
+        return None
+    try:
+        return store.read_manifest(index)[1]
+    except IndexMissing:
+        return None
+    except IndexDamaged as exc:
+        raise IndexDamaged(f"{exc} (an update needs a readable index; --rebuild starts from scratch)") from exc
+
+
+def _model_for(previous: Manifest | None, model: str | None) -> Embedder:
+    """The model of the previous index, unless another one is asked for (then only with --rebuild)."""
+    if previous is not None:
+        built_with = previous.model
+        if model is not None and model != built_with and str(Path(model).resolve()) != built_with:
+            raise ModelMismatch(
+                f"the index was built with {built_with}; to switch to {model}, run: "
+                f"rag index --rebuild --model {model}"
+            )
+        model = built_with
+    embedder = shared_model(model)
+    if previous is not None and embedder.dimension != previous.dimension:
+        raise ModelMismatch(
+            f"{embedder.name} now gives {embedder.dimension}-dimensional vectors but the index holds "
+            f"{previous.dimension}-dimensional ones; run: rag index --rebuild"
+        )
+    return embedder
+
+
+def build_index(
+    corpus: str | Path = "corpus",
+    index: str | Path = "index",
+    model: str | None = None,
+    rebuild: bool = False,
+    progress: bool = False,
+    optimize: bool = False,
+) -> BuildReport:
+    """Bring the index in `index` up to date with the articles in `corpus`.
+
+    New and changed articles are chunked and embedded, deleted ones dropped; unchanged ones are not touched.
+    The new version replaces the old one atomically; concurrent updates wait for each other. `model` picks the
+    embedding model of a new index (see `rag.models`); `optimize` merges all vector segments into one.
+    """
+    index = Path(index)
+    started = time.perf_counter()
+    with store.writing(index, on_wait=lambda: log.warning("another update of %s is running: waiting for it", index)):
+        scan = load_corpus(corpus)
+        previous = _previous(index, rebuild)
+        embedder = _model_for(previous, model)
+        report = BuildReport(embedder.name, skipped=scan.skipped, notes=scan.notes)
+        old = previous.articles if previous is not None else {}
+        fresh = []
+        for article in scan.articles:
+            entry = old.get(article.source)
+            if entry is None:
+                report.added.append(article.source)
+            elif entry.hash == article.digest:
+                report.unchanged.append(article.source)
+                continue
+            else:
+                report.changed.append(article.source)
+            fresh.append(article)
+        current = {a.source for a in scan.articles}
+        report.removed = sorted(s for s in old if s not in current)
+        if fresh or report.removed or previous is None or optimize:
+            # an index keeps the settings it was built with; a new one takes those fitted for its model
+            base = (previous or Manifest(embedder.name, embedder.dimension, fitted.for_model(embedder.name), "", "")
+                    ).evolve(corpus=str(Path(corpus).resolve()))
+            update = store.Update(index, previous, base)
+            update.delete(report.changed + report.removed)
+            settings = base.fitted
+            chunked = [chunk_text(a.source, a.text, settings.chunk_size, settings.chunk_overlap) for a in fresh]
+            texts = [c.text for chunks in chunked for c in chunks]
+            vectors = embedder.encode_passages(texts, progress=progress and len(texts) > 64)
+            at = 0
+            for article, chunks in zip(fresh, chunked):
+                entry = ArticleEntry(article.digest, article.title, 0, 0, article.date, article.publisher, article.url)
+                update.add(article.source, entry, [(c.start, c.end, c.text) for c in chunks],
+                           vectors[at:at + len(chunks)])
+                at += len(chunks)
+            update.commit(optimize)
+            report.chunks = update.manifest.passages
+        else:
+            report.chunks = previous.passages
+    report.seconds = time.perf_counter() - started
+    return report

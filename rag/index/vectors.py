@@ -1,0 +1,185 @@
+"""Passage vectors: the `VectorIndex` interface retrieval uses, and its FAISS implementation in segments.
+
+Each update writes only its new passages' vectors as a new immutable segment (`<name>.faiss` with the
+vectors, `<name>.ids.npy` with their passage ids), read back with memory mapping. A removed article is a
+deletion: its ids stop being live (the manifest no longer lists them) and searches skip them. Segments merge
+as Lucene's log merge policy does: when `MERGE_FACTOR` segments of the same size class exist they become
+one, so a passage is rewritten about log(archive) times and the number of segments stays small. A segment
+of `APPROXIMATE_FROM` vectors or more is searched with HNSW instead of exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import faiss
+import numpy as np
+
+from rag.errors import IndexDamaged
+from rag.index import files
+from rag.index.manifest import SegmentEntry
+
+APPROXIMATE_FROM = 20_000
+"""Vectors from which a segment is an HNSW graph: an exact scan of 20,000 300-dimensional vectors takes
+about 2 ms on two cores, past which HNSW is faster at recall@10 of 0.99 (docs/benchmarks.md, "Scale")."""
+HNSW_LINKS = 32
+HNSW_BUILD_DEPTH = 80
+HNSW_SEARCH_DEPTH = 256
+"""HNSW graph degree and candidate-list sizes while building and searching (FAISS' M, efConstruction,
+efSearch), chosen for recall@10 >= 0.99 against exact search."""
+MERGE_FACTOR = 8
+"""Segments of one size class merged at once; also how much bigger each class is than the one below."""
+SMALLEST_CLASS = 1_000
+"""Rows of the smallest size class: smaller segments all count as that class."""
+COMPACT_ABOVE = 0.5
+"""A segment with more than this share of deleted rows is rewritten at the next update."""
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """The live passages' unit vectors, searched by inner product (cosine)."""
+
+    dimension: int
+
+    def search(self, vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and similarities of the `n` live passages closest to `vector`, best first (ties by id)."""
+        ...
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The vectors of the given live passage ids, one row each."""
+        ...
+
+
+def _class(rows: int) -> int:
+    return int(math.log(max(rows, SMALLEST_CLASS) / SMALLEST_CLASS, MERGE_FACTOR))
+
+
+class Segment:
+    """One segment file opened for search; `live` is the mask of its rows still live."""
+
+    def __init__(self, folder: Path, entry: SegmentEntry, live: np.ndarray) -> None:
+        self.entry = entry
+        try:
+            self.ids = np.load(folder / f"{entry.name}.ids.npy", mmap_mode="r")
+            self.index = faiss.read_index(str(folder / f"{entry.name}.faiss"), faiss.IO_FLAG_MMAP_IFC)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise IndexDamaged(f"vector segment {folder / entry.name} cannot be read ({exc}); "
+                               "run: rag index --rebuild") from exc
+        if self.index.ntotal != entry.rows or len(self.ids) != entry.rows:
+            raise IndexDamaged(f"vector segment {folder / entry.name} holds {self.index.ntotal} vectors, "
+                               f"the manifest says {entry.rows}; run: rag index --rebuild")
+        if len(self.ids) and int(self.ids[-1]) >= len(live):
+            raise IndexDamaged(f"vector segment {folder / entry.name} holds passage ids the manifest never gave "
+                               "out; run: rag index --rebuild")
+        self.mask = live[np.asarray(self.ids)]
+        self.live = int(self.mask.sum())
+        self._params = self._search_parameters(self.mask)
+
+    def _search_parameters(self, mask: np.ndarray) -> faiss.SearchParameters:
+        depth = {"efSearch": HNSW_SEARCH_DEPTH} if self.entry.approximate else {}
+        kind = faiss.SearchParametersHNSW if self.entry.approximate else faiss.SearchParameters
+        if self.live == self.entry.rows:
+            return kind(**depth)
+        self._bitmap = np.packbits(mask, bitorder="little")  # kept alive: FAISS holds a pointer to it
+        self._selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(self._bitmap))
+        return kind(sel=self._selector, **depth)
+
+    def search(self, vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.entry.approximate:
+            self._params.efSearch = max(HNSW_SEARCH_DEPTH, n)
+        scores, rows = self.index.search(vector[None, :], min(n, self.live), params=self._params)
+        found = rows[0] >= 0
+        return np.asarray(self.ids)[rows[0][found]], scores[0][found]
+
+    def rows(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of `ids` this segment holds, and at which rows."""
+        rows = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
+        return np.asarray(self.ids)[rows] == ids, rows
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        return np.stack([self.index.reconstruct(int(r)) for r in rows])
+
+    def live_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and vectors of every live row (for a merge)."""
+        return np.asarray(self.ids)[self.mask], self.index.reconstruct_n(0, self.entry.rows)[self.mask]
+
+
+class FaissSegments:
+    """A `VectorIndex` over the segments of one index version (thread-safe for searching)."""
+
+    def __init__(self, folder: Path, entries: Iterable[SegmentEntry], live: np.ndarray, dimension: int) -> None:
+        self.dimension = dimension
+        self.segments = [s for s in (Segment(folder, e, live) for e in entries) if s.live]
+        for segment in self.segments:
+            if segment.index.d != dimension:
+                raise IndexDamaged(f"vector segment {segment.entry.name} has dimension {segment.index.d}, "
+                                   f"the manifest says {dimension}; run: rag index --rebuild")
+
+    def search(self, vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        found = [s.search(np.ascontiguousarray(vector, dtype=np.float32), n) for s in self.segments] if n > 0 else []
+        if not found:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        ids = np.concatenate([f[0] for f in found]).astype(np.int64)
+        scores = np.concatenate([f[1] for f in found])
+        best = np.lexsort((ids, -scores))[:n]
+        return ids[best], scores[best]
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        out = np.zeros((len(ids), self.dimension), dtype=np.float32)
+        for segment in self.segments:  # segments hold disjoint ids
+            inside, rows = segment.rows(ids)
+            if inside.any():
+                out[inside] = segment.vectors(rows[inside])
+        return out
+
+
+def write_segment(folder: Path, name: str, ids: np.ndarray, vectors: np.ndarray,
+                  approximate_from: int | None = None) -> SegmentEntry:
+    """Write a segment of `vectors` (row i is passage `ids[i]`, ids ascending), flushed to disk; an HNSW graph
+    from `approximate_from` vectors (default `APPROXIMATE_FROM`)."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    approximate = len(vectors) >= (APPROXIMATE_FROM if approximate_from is None else approximate_from)
+    if approximate:
+        index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_BUILD_DEPTH
+    else:
+        index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    folder.mkdir(parents=True, exist_ok=True)
+    files.write_bytes(folder / f"{name}.faiss", faiss.serialize_index(index).tobytes())
+    with open(folder / f"{name}.ids.npy", "wb") as fh:
+        np.save(fh, np.asarray(ids, dtype=np.int64))
+        fh.flush()
+        os.fsync(fh.fileno())
+    return SegmentEntry(name, len(vectors), approximate)
+
+
+def to_merge(segments: tuple[SegmentEntry, ...], live: dict[str, int], optimize: bool) -> list[SegmentEntry]:
+    """The segments the next merge rewrites into one: all (`optimize`), a full size class, or a mostly
+    deleted segment; none when the policy is met."""
+    if optimize:
+        return list(segments) if len(segments) > 1 or any(live[s.name] < s.rows for s in segments) else []
+    mostly_deleted = [s for s in segments if s.rows and 1 - live[s.name] / s.rows > COMPACT_ABOVE]
+    if mostly_deleted:
+        return mostly_deleted
+    classes: dict[int, list[SegmentEntry]] = {}
+    for s in segments:
+        classes.setdefault(_class(live[s.name]), []).append(s)
+    full = [group for _, group in sorted(classes.items()) if len(group) >= MERGE_FACTOR]
+    return full[0] if full else []
+
+
+def merge(folder: Path, name: str, segments: list[SegmentEntry], live: np.ndarray, dimension: int) -> SegmentEntry | None:
+    """Rewrite `segments` as one segment of their live vectors; None when none is left."""
+    parts = [Segment(folder, e, live).live_vectors() for e in segments]
+    ids = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    if not len(ids):
+        return None
+    order = np.argsort(ids, kind="stable")
+    vectors = np.concatenate([p[1] for p in parts]).reshape(len(ids), dimension)
+    return write_segment(folder, name, ids[order], vectors[order])

@@ -1,0 +1,83 @@
+"""Candidate passages for a question and their fused scores, without touching the rest of the archive.
+
+The `n` best passages by meaning (the vector index) and the `n` best by words (BM25) are pooled; each pooled
+passage then gets both scores exactly (its vector or its words looked up by id), and the two are fused
+linearly with the weight fitted for the model (`rag.fitted`). Both scores are on fixed scales (cosine, and
+BM25 as a share of the most the question's words could score), so the fused score of the best passage also
+says how well the archive covers the question at all. A question in another language than the articles' is
+scored by meaning alone: word matches across languages are accidents (a number, a Latin name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag import language
+from rag.index.vectors import VectorIndex
+from rag.index.words import LexicalIndex
+
+POOL = 100
+"""Passages taken from each side (meaning, words) before fusion."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as retrieval uses it: its search terms, its unit vector, and its language (`rag.language`)."""
+
+    text: str
+    terms: list[str]
+    vector: np.ndarray
+    language: str = language.ARTICLES
+
+    @property
+    def same_language(self) -> bool:
+        """Whether the question is in the articles' language, so that word matches mean something."""
+        return self.language == language.ARTICLES
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Pooled passages (ids ascending) and their scores: row 0 by meaning, row 1 by words."""
+
+    ids: np.ndarray
+    parts: np.ndarray
+
+    def fused(self, dense_weight: float) -> np.ndarray:
+        """The hybrid score of each candidate."""
+        return fuse(self.parts, dense_weight)
+
+    def best(self, dense_weight: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and fused scores of the `n` best candidates, best first (ties by id)."""
+        scores = self.fused(dense_weight)
+        order = np.lexsort((self.ids, -scores))[:max(n, 0)]
+        return self.ids[order], scores[order]
+
+
+def fuse(parts: np.ndarray, dense_weight) -> np.ndarray:
+    """Dense and lexical scores (`Candidates.parts`, or a stack of them) weighed into one, on their 0-1 scale."""
+    return dense_weight * parts[..., 0, :] + (1 - dense_weight) * parts[..., 1, :]
+
+
+def gather(query: Query, vectors: VectorIndex, words: LexicalIndex, n: int = POOL) -> Candidates:
+    """The pooled candidates of a question with both of their scores (words only for a same-language question)."""
+    dense_ids, dense = vectors.search(query.vector, n)
+    if query.same_language:
+        word_ids, lexical = words.search(query.terms, n)
+    else:
+        word_ids, lexical = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    ids = np.union1d(dense_ids, word_ids)
+    parts = np.zeros((2, len(ids)), dtype=np.float32)
+    _fill(parts[0], ids, dense_ids, dense, lambda missing: vectors.vectors(missing) @ query.vector)
+    if query.same_language:
+        _fill(parts[1], ids, word_ids, lexical, lambda missing: words.scores(query.terms, missing))
+    return Candidates(ids, parts)
+
+
+def _fill(row: np.ndarray, ids: np.ndarray, found: np.ndarray, scores: np.ndarray, score_missing) -> None:
+    """Put the scores found by a search into `row` and compute the rest for the candidates the search missed."""
+    have = np.isin(ids, found)
+    row[np.searchsorted(ids, found)] = scores
+    if (~have).any():
+        row[~have] = score_missing(ids[~have])

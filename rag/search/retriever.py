@@ -1,0 +1,124 @@
+"""Searching one opened index version: candidates, fusion, and re-scoring by the closest sentence.
+
+The weights come from the index (`rag.fitted`: fitted per model by `rag-bench tune`), so an index answers with
+the values fitted for the model it was built with.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag import language
+from rag.errors import ModelMismatch
+from rag.fitted import Fitted
+from rag.index.store import Stored
+from rag.index.words import StoredPassage
+from rag.models import Embedder
+from rag.search.candidates import POOL, Candidates, Query, gather
+from rag.search.sentences import Sentences, analyse
+
+SENTENCE_CACHE = 4096
+"""Passages whose sentences (spans, terms, vectors) are kept for key quotes and re-scoring."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage: `text == article_text[start:end]` of the article at `source`; `id` names it in
+    its index."""
+
+    article: str
+    source: str
+    text: str
+    start: int
+    end: int
+    score: float
+    date: str | None = None
+    publisher: str | None = None
+    url: str | None = None
+    id: int = -1
+
+
+class Retriever:
+    """One opened index version with its model, answering searches (thread-safe). `fitted` defaults to the
+    values the index was built with."""
+
+    def __init__(self, stored: Stored, embedder: Embedder, fitted: Fitted | None = None) -> None:
+        if embedder.dimension != stored.manifest.dimension:
+            raise ModelMismatch(
+                f"the index holds {stored.manifest.dimension}-dimensional vectors but {embedder.name} gives "
+                f"{embedder.dimension}; run: rag index --rebuild"
+            )
+        self.stored = stored
+        self.embedder = embedder
+        self.words = stored.words
+        self.fitted = fitted or stored.manifest.fitted
+        self._sentences = functools.lru_cache(maxsize=SENTENCE_CACHE)(self._analyse)
+
+    @property
+    def version(self) -> str:
+        return self.stored.version
+
+    def query(self, question: str, vector: np.ndarray | None = None) -> Query:
+        """The question's terms, vector (encoded unless given) and language, computed once for ranking and
+        for the key quote."""
+        if vector is None:
+            vector = self.embedder.encode_queries([question])[0]
+        return Query(question, self.words.terms(question), vector, language.detect(question))
+
+    def candidates(self, query: Query, n: int = POOL) -> Candidates:
+        """The pooled candidate passages of a question with their scores (`rag.search.candidates`)."""
+        return gather(query, self.stored.vectors, self.words, n)
+
+    def dense_weight(self, query: Query) -> float:
+        """The dense score's share for this question: all of it when the question is in another language."""
+        return self.fitted.dense_weight if query.same_language else 1.0
+
+    def no_answer_below(self, query: Query, sentence: bool = False) -> float:
+        """The best passage score (or, with `sentence`, the best sentence similarity) under which the index
+        holds no answer to this question: thresholds of its own for questions in another language."""
+        f = self.fitted
+        if sentence:
+            return f.sentence_below if query.same_language else f.sentence_below_cross
+        return f.no_answer_below if query.same_language else f.no_answer_below_cross
+
+    def search(self, question: str | Query, k: int = 3) -> list[Passage]:
+        """The `k` best passages for a question, best first.
+
+        With `rerank_depth` fitted, the best max(k, depth) passages are re-scored by their sentence closest in
+        meaning to the question (weight `rerank_weight`): a passage that says the answer in one sentence beats
+        one that is only about the same subject throughout, which matters most across languages.
+        """
+        if k <= 0:
+            return []
+        query = question if isinstance(question, Query) else self.query(question)
+        f = self.fitted
+        depth = max(k, f.rerank_depth if f.rerank_weight else 0)
+        ids, scores = self.candidates(query, max(POOL, depth)).best(self.dense_weight(query), depth)
+        stored = self.words.passages(ids)
+        passages = [stored[int(i)] for i in ids]
+        if f.rerank_weight and f.rerank_depth:
+            closest = np.array([(self._sentences(p).vectors @ query.vector).max(initial=-1.0) for p in passages])
+            scores = (1 - f.rerank_weight) * scores + f.rerank_weight * closest
+            order = np.lexsort((np.arange(len(passages)), -scores))  # stable: ties keep the fused order
+            passages, scores = [passages[i] for i in order], scores[order]
+        return [self.passage(p, score) for p, score in zip(passages[:k], scores[:k])]
+
+    def passage(self, stored: StoredPassage, score: float) -> Passage:
+        """A stored passage with its article's metadata and a score, as answers give it."""
+        meta = self.stored.manifest.articles[stored.source]
+        return Passage(meta.title, stored.source, stored.text, stored.start, stored.end, round(float(score), 4),
+                       meta.date, meta.publisher, meta.url, stored.id)
+
+    def similarities(self, query: Query, passage: Passage) -> np.ndarray:
+        """Cosine of the question with each sentence of a passage."""
+        return self.sentences(passage).vectors @ query.vector
+
+    def sentences(self, passage: Passage) -> Sentences:
+        """The sentences of a passage of this index (analysed once, then cached)."""
+        return self._sentences(StoredPassage(passage.id, passage.source, passage.start, passage.end, passage.text))
+
+    def _analyse(self, passage: StoredPassage) -> Sentences:
+        return analyse(passage.text, passage.start, self.words.terms, self.embedder.encode_sentences)
