@@ -20,6 +20,8 @@ from rag.errors import RagError
 from rag.settings import default_corpus, default_index
 
 EXIT_SKIPPED = 3
+STATUS_ARTICLES = 20
+"""Articles `rag status` lists by name; `--json` gives them all."""
 """`rag index` exit status when the index was updated but some corpus files were skipped."""
 
 
@@ -151,8 +153,10 @@ def status_command(index: Path | None, as_json: bool) -> None:
     approximate = sum(s.approximate for s in m.segments)
     click.echo(f"segments: {len(m.segments)} vector segment(s), {approximate} of them HNSW")
     click.echo(f"built:    {m.built_at}")
-    for source, a in m.articles.items():
+    for source, a in list(m.articles.items())[:STATUS_ARTICLES]:
         click.echo(f"  {source}: {a.title}{' (' + a.date + ')' if a.date else ''}, {a.passages} passages")
+    if len(m.articles) > STATUS_ARTICLES:
+        click.echo(f"  … and {len(m.articles) - STATUS_ARTICLES} more (rag status --json lists them all)")
 
 
 @cli.command("serve")

@@ -233,10 +233,12 @@ def test_navec_word_vectors_stay_available_by_name() -> None:
 
 
 def test_word_vector_models_are_encoded_as_sentence_transformers_does() -> None:
-    """The direct path for StaticEmbedding models gives the vectors `SentenceTransformer.encode` gives."""
+    """Read without torch, a StaticEmbedding folder gives the vectors `SentenceTransformer.encode` gives."""
+    from rag.models.base import sentence_transformer
+
     embedder = load_model(navec.NAME)
     texts = [ARTICLE.read_text(encoding="utf-8"), "Со сколькими государствами?", "", "!!!", "и́ди 6½ ё-моё C5+1"]
-    reference = embedder.model.encode(texts, normalize_embeddings=True)
+    reference = sentence_transformer(str(navec.ensure())).encode(texts, normalize_embeddings=True)
     assert np.abs(embedder.encode_passages(texts) - reference).max() < 1e-6
     assert np.abs(embedder.encode_queries(texts) - reference).max() < 1e-6
 

@@ -32,7 +32,7 @@ from filelock import FileLock, Timeout
 from rag.errors import IndexDamaged, IndexMissing, RagError
 from rag.index import files
 from rag.index import vectors as vector_segments
-from rag.index.manifest import ArticleEntry, Manifest
+from rag.index.manifest import ArticleEntry, Manifest, SegmentEntry
 from rag.index.vectors import FaissSegments, VectorIndex
 from rag.index.words import (
     LexicalIndex,
@@ -45,6 +45,8 @@ from rag.index.words import (
 POINTER = "CURRENT"
 SEGMENTS = "segments"
 WORDS = "words"
+SEGMENT_ROWS = 200_000
+"""An update writes its new vectors in segments of at most this many: a big build never holds more in memory."""
 KEEP_VERSIONS = 2
 """The live version and the one before it stay on disk, so a reader that just resolved the old pointer can
 still open it."""
@@ -145,12 +147,14 @@ class Update:
         self.tmp = index / f".tmp-{self.version}"
         _collect_garbage(index)
         self.tmp.mkdir(parents=True)
+        (index / SEGMENTS).mkdir(exist_ok=True)
         if previous is not None:
             copy_words(index / current_version(index) / WORDS, self.tmp / WORDS)
         self.words = WordsWriter(self.tmp / WORDS, base.fitted.prefix)
         self.manifest = base
         self._ids: list[np.ndarray] = []
         self._vectors: list[np.ndarray] = []
+        self._written: tuple[SegmentEntry, ...] = ()
 
     def delete(self, sources: list[str]) -> None:
         """Remove these articles (their passages stop being live)."""
@@ -169,24 +173,31 @@ class Update:
         entry = ArticleEntry(**{**entry.__dict__, "first": first, "passages": len(passages)})
         self.manifest = self.manifest.evolve(articles={**self.manifest.articles, source: entry},
                                              next_id=first + len(passages))
+        if sum(map(len, self._ids)) >= SEGMENT_ROWS:
+            self._write_segment()
+
+    def _write_segment(self) -> None:
+        """Write the vectors added since the last segment as a new segment."""
+        ids = np.concatenate(self._ids) if self._ids else np.zeros(0, dtype=np.int64)
+        if len(ids):
+            name = f"s-{self.generation:08d}" + (f"-{len(self._written)}" if self._written else "")
+            self._written += (vector_segments.write_segment(self.index / SEGMENTS, name, ids,
+                                                            np.concatenate(self._vectors)),)
+        self._ids, self._vectors = [], []
 
     def commit(self, optimize: bool = False) -> str:
         """Write the new vectors as a segment, merge segments as the policy (or `optimize`) says, and make the
         new version live; returns its name."""
         folder = self.index / SEGMENTS
-        folder.mkdir(exist_ok=True)
-        segments = self.manifest.segments
-        if self._ids:
-            ids, matrix = np.concatenate(self._ids), np.concatenate(self._vectors)
-            if len(ids):
-                segments += (vector_segments.write_segment(folder, f"s-{self.generation:08d}", ids, matrix),)
+        self._write_segment()
+        segments = self.manifest.segments + self._written
         live = live_ids(self.manifest)
         for round_ in range(len(segments)):
             counts = {s.name: int(live[np.load(folder / f"{s.name}.ids.npy", mmap_mode="r")].sum()) for s in segments}
             merging = vector_segments.to_merge(segments, counts, optimize and round_ == 0)
             if not merging:
                 break
-            merged = vector_segments.merge(folder, f"s-{self.generation:08d}-{round_ + 1}", merging, live,
+            merged = vector_segments.merge(folder, f"s-{self.generation:08d}-m{round_}", merging, live,
                                            self.manifest.dimension)
             segments = tuple(s for s in segments if s not in merging) + ((merged,) if merged else ())
         files.fsync_dir(folder)

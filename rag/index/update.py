@@ -20,6 +20,9 @@ from rag.models import Embedder, shared_model
 
 log = logging.getLogger("rag")
 
+BATCH = 4096
+"""Passages chunked and embedded at a time: memory stays bounded however large the change."""
+
 
 @dataclass
 class BuildReport:
@@ -115,19 +118,40 @@ def build_index(
                     ).evolve(corpus=str(Path(corpus).resolve()))
             update = store.Update(index, previous, base)
             update.delete(report.changed + report.removed)
-            settings = base.fitted
-            chunked = [chunk_text(a.source, a.text, settings.chunk_size, settings.chunk_overlap) for a in fresh]
-            texts = [c.text for chunks in chunked for c in chunks]
-            vectors = embedder.encode_passages(texts, progress=progress and len(texts) > 64)
-            at = 0
-            for article, chunks in zip(fresh, chunked):
-                entry = ArticleEntry(article.digest, article.title, 0, 0, article.date, article.publisher, article.url)
-                update.add(article.source, entry, [(c.start, c.end, c.text) for c in chunks],
-                           vectors[at:at + len(chunks)])
-                at += len(chunks)
+            _add(update, fresh, embedder, progress)
             update.commit(optimize)
             report.chunks = update.manifest.passages
         else:
             report.chunks = previous.passages
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _add(update: store.Update, articles: list, embedder: Embedder, progress: bool) -> None:
+    """Chunk, embed and add the articles, `BATCH` passages at a time (a progress bar for a big change)."""
+    settings = update.manifest.fitted
+    bar = None
+    if progress and len(articles) > 1:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(articles), unit="article", desc="embedding", dynamic_ncols=True)
+    started, done = time.perf_counter(), 0
+    batch: list[tuple] = []
+    for n, article in enumerate(articles):
+        batch.append((article, chunk_text(article.source, article.text, settings.chunk_size, settings.chunk_overlap)))
+        if sum(len(chunks) for _, chunks in batch) < BATCH and n + 1 < len(articles):
+            continue
+        vectors = embedder.encode_passages([c.text for _, chunks in batch for c in chunks],
+                                           progress=progress and bar is None)
+        at = 0
+        for one, chunks in batch:
+            entry = ArticleEntry(one.digest, one.title, 0, 0, one.date, one.publisher, one.url)
+            update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors[at:at + len(chunks)])
+            at += len(chunks)
+        done += at
+        if bar is not None:
+            bar.update(len(batch))
+            bar.set_postfix_str(f"{done / (time.perf_counter() - started):.0f} passages/s")
+        batch = []
+    if bar is not None:
+        bar.close()

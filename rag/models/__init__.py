@@ -20,6 +20,7 @@ from pathlib import Path
 from rag.errors import ModelUnavailable
 from rag.models import e5, navec
 from rag.models.base import Embedder, SentenceTransformerEmbedder, sentence_transformer
+from rag.models.static import StaticEmbedder, is_static
 
 DEFAULT_MODEL = e5.NAME
 """The model a new index is built with unless another is asked for (or named by $RAG_MODEL)."""
@@ -108,12 +109,14 @@ def load_model(name: str | None = None) -> Embedder:
     if wanted == e5.NAME:
         return e5.E5Embedder()
     if wanted == navec.NAME:
-        return SentenceTransformerEmbedder(navec.NAME, lambda: sentence_transformer(str(navec.ensure())))
+        return StaticEmbedder(navec.NAME, navec.ensure())
     path = Path(wanted).expanduser()
     if path.exists():
         if not (path / "modules.json").exists() and not (path / "config.json").exists():
             raise ModelUnavailable(f"{wanted} is not a sentence-transformers or transformers model folder")
         resolved = str(path.resolve())
+        if is_static(path):
+            return StaticEmbedder(resolved, path)
         return _checked(resolved, lambda: sentence_transformer(resolved, _prompts_for(resolved)))
     if is_cached(wanted):
         return _checked(wanted, lambda: sentence_transformer(wanted, _prompts_for(wanted), local_files_only=True))

@@ -85,9 +85,8 @@ def _unit(vectors: object, rows: int) -> np.ndarray:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded on first use, encoding with its own query/document prompts.
 
-    Encoding is serialised: tokenizers are not safe to call from several threads at once. A word-vector
-    model (StaticEmbedding) is encoded by its tokenizer and vector table directly: the same sums the module
-    computes, without the ~0.3 ms of bookkeeping `SentenceTransformer.encode` spends per call.
+    Encoding is serialised: tokenizers are not safe to call from several threads at once. (A word-vector
+    model in a local folder is read by `rag.models.static` instead, without torch.)
     """
 
     def __init__(self, name: str, load: Callable[[], object], dimension: int | None = None) -> None:
@@ -95,7 +94,6 @@ class SentenceTransformerEmbedder:
         self._load = load
         self._model: object | None = None
         self._dimension = dimension
-        self._words: tuple[object, np.ndarray] | None = None
         self._lock = threading.RLock()
 
     @property
@@ -104,7 +102,6 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._model is None:
                 self._model = self._load()
-                self._words = _word_vectors(self._model)
             return self._model
 
     @property
@@ -114,25 +111,10 @@ class SentenceTransformerEmbedder:
             self._dimension = int(self.model.get_embedding_dimension())
         return self._dimension
 
-    def _prompt(self, *kinds: str) -> str:
-        prompts = self.model.prompts
-        return next((prompts[k] for k in kinds if prompts.get(k)), "")
-
-    def _sum_word_vectors(self, texts: list[str], prompt: str) -> np.ndarray:
-        tokenizer, table = self._words
-        encodings = tokenizer.encode_batch([prompt + t for t in texts], add_special_tokens=False)
-        out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
-        for row, encoding in enumerate(encodings):
-            if encoding.ids:
-                out[row] = table[encoding.ids].sum(axis=0)
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of questions (with the model's query prompt)."""
         with self._lock:
             model = self.model
-            if self._words:
-                return self._sum_word_vectors(texts, self._prompt("query"))
             return _unit(model.encode_query(texts, normalize_embeddings=True, convert_to_numpy=True), len(texts))
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
@@ -141,8 +123,6 @@ class SentenceTransformerEmbedder:
         Passages are encoded longest first in groups, so that each batch pads to similar lengths."""
         with self._lock:
             model = self.model
-            if self._words:
-                return self._sum_word_vectors(texts, self._prompt("document", "passage", "corpus"))
             out = np.zeros((len(texts), self.dimension), dtype=np.float32)
             order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
             bar = None
@@ -164,15 +144,3 @@ class SentenceTransformerEmbedder:
     def encode_sentences(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of a few sentences at question time: as passages."""
         return self.encode_passages(texts)
-
-
-def _word_vectors(model: object) -> tuple[object, np.ndarray] | None:
-    """The tokenizer and vector table of a word-vector model (a StaticEmbedding, then at most Normalize);
-    None for any other model."""
-    from sentence_transformers.base.modules.normalize import Normalize
-    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
-
-    modules = list(model)
-    if not isinstance(modules[0], StaticEmbedding) or not all(isinstance(m, Normalize) for m in modules[1:]):
-        return None
-    return modules[0].tokenizer, modules[0].embedding.weight.detach().numpy()

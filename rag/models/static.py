@@ -1,0 +1,68 @@
+"""Word-vector models read without torch: a sentence-transformers StaticEmbedding folder is a tokenizer
+and a table of vectors, and a text's vector is the normalised sum of its tokens' rows.
+
+`SentenceTransformer` would compute the same vectors, but importing it (and torch) costs ~8 s on two
+cores: more than a one-off `rag ask` or `rag index` with a word-vector model should take in all.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import ModelUnavailable
+
+_STATIC = "StaticEmbedding"
+_NORMALIZE = "Normalize"
+
+
+def is_static(folder: Path) -> bool:
+    """Whether `folder` is a sentence-transformers model made of a StaticEmbedding and at most Normalize."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return bool(kinds) and kinds[0] == _STATIC and all(k == _NORMALIZE for k in kinds[1:])
+
+
+class StaticEmbedder:
+    """An `Embedder` over a StaticEmbedding folder, with its saved query/document prompts (thread-safe)."""
+
+    def __init__(self, name: str, folder: Path) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self.name = name
+        try:
+            self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            self._table = load_file(str(folder / "model.safetensors"))["embedding.weight"].astype(np.float32)
+            config = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+        except Exception as exc:  # any damage (missing file, bad JSON, wrong tensor) is reported alike
+            raise ModelUnavailable(f"cannot load the word-vector model in {folder}: {exc}") from exc
+        prompts = config.get("prompts") or {}
+        self._query = prompts.get("query") or ""
+        self._document = next((prompts[k] for k in ("document", "passage", "corpus") if prompts.get(k)), "")
+        self.dimension = int(self._table.shape[1])
+        self._lock = threading.Lock()  # tokenizers must not be called from several threads at once
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        with self._lock:
+            encodings = self._tokenizer.encode_batch([prompt + t for t in texts], add_special_tokens=False)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, encoding in enumerate(encodings):
+            if encoding.ids:
+                out[row] = self._table[encoding.ids].sum(axis=0)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query)
+
+    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._document)
+
+    def encode_sentences(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._document)
