@@ -35,8 +35,10 @@ bench: $(STAMP)
 	$(PY) -m bench.load --out docs/load.md
 
 # The index at 100k and 1M generated passages: today's (02d5e61, up to 100k) against the working tree.
+# The index at scale (docs/scale.md): exact vs HNSW segments, then generated archives of 100k and 1M passages.
 bench-scale: $(STAMP)
-	$(PY) -m bench.scale --out docs/benchmarks.md
+	$(PY) -m bench.vectors --out docs/scale.md
+	$(PY) -m bench.scale --out docs/scale.md
 
 # Refit chunking, BM25, fusion weights, no-answer thresholds and quote choice for the default model.
 tune: $(STAMP)

@@ -2,7 +2,7 @@
 
     python -m bench.scale [--sizes 100000,1000000] [--baseline 02d5e61] [--baseline-max 100000]
                           [--only current|baseline] [--timeout 7200] [--work /tmp/rag-scale] [--seed 0]
-                          [--out docs/benchmarks.md]
+                          [--out docs/scale.md]
 
 Why: the seed corpus holds two articles, so how the index behaves with 100k or 1M passages (build time,
 memory, the cost of adding one article, latency, disk) can only be seen on a generated archive. The
@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.report import write_section
+
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "navec-news-v1-static"
 PUBLISHERS = np.array(["ТАСС", "РИА Новости", "Интерфакс", "Коммерсантъ", "Ведомости", "РБК", "Известия"],
@@ -55,7 +57,6 @@ INDEX_OK = (0, 3)
 """`rag index` exit statuses that mean the index was built (3: some files skipped)."""
 ADDED_STREAM, QUESTION_STREAM = 10**9, 10**9 + 1
 """Random streams (after the seed) of the added article and of the questions, apart from the archive's blocks."""
-START, END = "<!-- scale:start -->", "<!-- scale:end -->"
 _CYRILLIC_WORD = re.compile(r"[а-яё]+(?:-[а-яё]+)*")
 _QUESTION_WORD = re.compile(r"\w+(?:-\w+)*")
 
@@ -513,7 +514,7 @@ def table(size: dict, impls: list[dict]) -> list[str]:
 def report(results: dict) -> str:
     """The Markdown section: how it was measured, the machine, then one table per size."""
     impls = results["implementations"]
-    lines = [START, "## Scale: the index on generated archives", "",
+    lines = ["## Scale: the index on generated archives", "",
              f"Produced by `python -m bench.scale {results['arguments']}` on {results['date']}.  ",
              f"Machine: {results['machine']}.", "",
              (f"Synthetic Russian news (navec's words at their corpus frequencies, 8-12 paragraphs per article), "
@@ -526,19 +527,7 @@ def report(results: dict) -> str:
              "timed apart and subtracted per question. Disk: hard-linked files counted once. Rows after a failed step: —."), ""]
     for size in results["sizes"]:
         lines += table(size, impls)
-    return "\n".join(lines + [END])
-
-
-def write_section(out: Path, section: str) -> None:
-    """Replace the text between the scale markers of `out` with `section`, or append it; the rest is kept."""
-    text = out.read_text(encoding="utf-8") if out.exists() else ""
-    start, end = text.find(START), text.find(END)
-    if 0 <= start < end:
-        text = text[:start] + section + text[end + len(END):]
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    return "\n".join(lines)
 
 
 # --- the run -----------------------------------------------------------------------------------------
@@ -610,7 +599,7 @@ def main(argv: list[str] | None = None) -> None:
     section = report(results)
     print(section)
     if args.out:
-        write_section(args.out, section)
+        write_section(args.out, "scale", section)
         print(f"written: {args.out} (raw results: {work / 'results.json'})", file=sys.stderr)
 
 

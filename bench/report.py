@@ -1,0 +1,20 @@
+"""Writing a benchmark's results into a section of a markdown file, leaving the other sections alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def write_section(out: Path, name: str, section: str) -> None:
+    """Replace the text between `<!-- name:start -->` and `<!-- name:end -->` in `out` with `section` (markers
+    included), or append it; everything else in the file is kept."""
+    start_marker, end_marker = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    section = f"{start_marker}\n{section.strip()}\n{end_marker}"
+    text = out.read_text(encoding="utf-8") if out.exists() else ""
+    start, end = text.find(start_marker), text.find(end_marker)
+    if 0 <= start < end:
+        text = text[:start] + section + text[end + len(end_marker):]
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
