@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -122,16 +122,36 @@ def article_files(corpus: Path) -> list[Path]:
 
 
 @dataclass(frozen=True)
+class Seen:
+    """A file as last indexed: its size and modification time, and the hash of its article's text."""
+
+    size: int
+    mtime_ns: int
+    text_hash: str
+
+
+@dataclass(frozen=True)
 class Corpus:
-    """What a corpus folder holds: the articles to index, the files skipped and why, and notes on the rest."""
+    """What a corpus folder holds: the articles to read and index, the files unchanged since they were last
+    indexed (not read again), the files skipped and why, notes on the rest, and how each file was seen."""
 
     articles: list[Article]
     skipped: list[Skipped]
     notes: list[Skipped]
+    unchanged: list[str] = field(default_factory=list)
+    seen: dict[str, Seen] = field(default_factory=dict)
 
 
-def load_corpus(corpus: str | Path) -> Corpus:
-    """Every indexable article of a folder, the files skipped with their reasons, and notes (e.g. encodings)."""
+def text_hash(text: str) -> str:
+    """The hash duplicates are told by: of the article's text alone."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_corpus(corpus: str | Path, known: dict[str, Seen] | None = None) -> Corpus:
+    """Every indexable article of a folder, the files skipped with their reasons, and notes (e.g. encodings).
+
+    A file whose size and modification time are those in `known` is listed as unchanged without being read
+    (as git's index does), so that scanning an archive for one new article costs a `stat` per file."""
     folder = Path(corpus)
     if not folder.exists():
         raise RagError(f"corpus folder {folder} does not exist")
@@ -141,15 +161,32 @@ def load_corpus(corpus: str | Path) -> Corpus:
     articles: list[Article] = []
     skipped: list[Skipped] = []
     notes: list[Skipped] = []
-    seen: dict[str, str] = {}
-    for path in article_files(folder):
+    known = known or {}
+    stats: dict[str, Seen] = {}
+    unchanged: list[str] = []
+    files = article_files(folder)
+    for path in files:  # the unchanged first, so a new copy of an indexed article is the duplicate
         source = path.relative_to(folder).as_posix()
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        was = known.get(source)
+        if was is not None and (was.size, was.mtime_ns) == (st.st_size, st.st_mtime_ns) and _is_inside(path, root):
+            unchanged.append(source)
+            stats[source] = was
+    seen: dict[str, str] = {stats[s].text_hash: s for s in unchanged}
+    for path in files:
+        source = path.relative_to(folder).as_posix()
+        if source in stats:
+            continue
         try:
             if not _is_inside(path, root):
                 raise ValueError("symbolic link pointing outside the corpus folder")
             if not path.is_file():
                 raise ValueError("not a regular file (broken link?)")
-            size = path.stat().st_size
+            st = path.stat()
+            size = st.st_size
             if size > MAX_ARTICLE_BYTES:
                 raise ValueError(f"too large ({size // 1024} KiB; the limit is {MAX_ARTICLE_BYTES // 1024} KiB)")
             text, encoding = decode(path.read_bytes())
@@ -157,12 +194,13 @@ def load_corpus(corpus: str | Path) -> Corpus:
         except (OSError, ValueError) as exc:
             skipped.append(Skipped(source, str(exc)))
             continue
-        body_hash = hashlib.sha256(article.text.encode()).hexdigest()
+        body_hash = text_hash(article.text)
         if body_hash in seen:
             skipped.append(Skipped(source, f"duplicate of {seen[body_hash]}"))
             continue
         seen[body_hash] = source
+        stats[source] = Seen(st.st_size, st.st_mtime_ns, body_hash)
         if encoding:
             notes.append(Skipped(source, f"not UTF-8: read as {encoding}"))
         articles.append(article)
-    return Corpus(articles, skipped, notes)
+    return Corpus(articles, skipped, notes, unchanged, stats)

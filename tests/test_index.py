@@ -259,3 +259,29 @@ def test_status_json_prints_the_manifest(corpus: Path, tmp_path: Path) -> None:
     assert status["model"] == navec.NAME and status["fitted"]["chunk_size"] > 0
     assert status["passages"] == sum(a["passages"] for a in status["articles"].values())
     assert len(status["articles"]["steppe.md"]["hash"]) == 64 and status["segments"][0]["rows"] == status["passages"]
+
+
+def test_an_update_reads_only_new_and_modified_files(corpus: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from rag import corpus as corpus_module
+    from rag.models import navec
+
+    index = tmp_path / "index"
+    rag.build_index(corpus, index, model=navec.NAME)
+    read: list[int] = []
+    decode = corpus_module.decode
+    monkeypatch.setattr(corpus_module, "decode", lambda data: read.append(len(data)) or decode(data))
+    (corpus / "port.txt").write_text("В Актау построят порт для контейнеров.", encoding="utf-8")
+    report = rag.build_index(corpus, index)
+    assert len(read) == 1 and report.added == ["port.txt"] and sorted(report.unchanged) == [ARTICLE.name, "steppe.md"]
+
+    read.clear()
+    steppe = corpus / "steppe.md"
+    steppe.write_text(SECOND.replace("понедельника", "воскресенья"), encoding="utf-8")  # the file changes
+    os.utime(steppe, ns=(steppe.stat().st_atime_ns, steppe.stat().st_mtime_ns + 1_000_000))  # even within a tick
+    assert rag.build_index(corpus, index).changed == ["steppe.md"] and len(read) == 1
+    (corpus / "copy.txt").write_text("В Актау построят порт для контейнеров.", encoding="utf-8")
+    assert [s.reason for s in rag.build_index(corpus, index).skipped] == ["duplicate of port.txt"]
+    assert len(rag.build_index(corpus, index, rebuild=True).unchanged) == 0

@@ -28,6 +28,10 @@ class ArticleEntry:
     date: str | None = None
     publisher: str | None = None
     url: str | None = None
+    size: int = 0
+    mtime_ns: int = 0
+    text_hash: str = ""
+    """The file as indexed (size, modification time) and its text's hash: an unchanged file is not read again."""
 
     @property
     def ids(self) -> range:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rag import fitted
 from rag.chunking import chunk_text
-from rag.corpus import Skipped, load_corpus
+from rag.corpus import Seen, Skipped, load_corpus
 from rag.errors import IndexDamaged, IndexMissing, ModelMismatch
 from rag.index import store
 from rag.index.manifest import ArticleEntry, Manifest
@@ -94,10 +94,11 @@ def build_index(
     index = Path(index)
     started = time.perf_counter()
     with store.writing(index, on_wait=lambda: log.warning("another update of %s is running: waiting for it", index)):
-        scan = load_corpus(corpus)
         previous = _previous(index, rebuild)
+        known = {s: Seen(a.size, a.mtime_ns, a.text_hash) for s, a in previous.articles.items()} if previous else {}
+        scan = load_corpus(corpus, known)
         embedder = _model_for(previous, model)
-        report = BuildReport(embedder.name, skipped=scan.skipped, notes=scan.notes)
+        report = BuildReport(embedder.name, skipped=scan.skipped, notes=scan.notes, unchanged=list(scan.unchanged))
         old = previous.articles if previous is not None else {}
         fresh = []
         for article in scan.articles:
@@ -110,7 +111,7 @@ def build_index(
             else:
                 report.changed.append(article.source)
             fresh.append(article)
-        current = {a.source for a in scan.articles}
+        current = {a.source for a in scan.articles} | set(scan.unchanged)
         report.removed = sorted(s for s in old if s not in current)
         if fresh or report.removed or previous is None or optimize:
             # an index keeps the settings it was built with; a new one takes those fitted for its model
@@ -118,7 +119,7 @@ def build_index(
                     ).evolve(corpus=str(Path(corpus).resolve()))
             update = store.Update(index, previous, base)
             update.delete(report.changed + report.removed)
-            _add(update, fresh, embedder, progress)
+            _add(update, fresh, scan.seen, embedder, progress)
             update.commit(optimize)
             report.chunks = update.manifest.passages
         else:
@@ -127,7 +128,7 @@ def build_index(
     return report
 
 
-def _add(update: store.Update, articles: list, embedder: Embedder, progress: bool) -> None:
+def _add(update: store.Update, articles: list, seen: dict[str, Seen], embedder: Embedder, progress: bool) -> None:
     """Chunk, embed and add the articles, `BATCH` passages at a time (a progress bar for a big change)."""
     settings = update.manifest.fitted
     bar = None
@@ -145,7 +146,9 @@ def _add(update: store.Update, articles: list, embedder: Embedder, progress: boo
                                            progress=progress and bar is None)
         at = 0
         for one, chunks in batch:
-            entry = ArticleEntry(one.digest, one.title, 0, 0, one.date, one.publisher, one.url)
+            stat = seen[one.source]
+            entry = ArticleEntry(one.digest, one.title, 0, 0, one.date, one.publisher, one.url, stat.size,
+                                 stat.mtime_ns, stat.text_hash)
             update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors[at:at + len(chunks)])
             at += len(chunks)
         done += at
