@@ -1,6 +1,6 @@
 """Where a vector segment should switch from exact search to HNSW, and how deep HNSW must search.
 
-    python -m bench.vectors [--sizes 2000,5000,10000,20000,50000,100000] [--out docs/scale.md]
+    python -m bench.vectors [--sizes 10000,50000,100000,200000] [--out docs/scale.md]
 
 Passage vectors are made the way the word-vector model makes them (a SIF-weighted mean of navec's vectors
 of ~80 words drawn by frequency, normalised), so their distribution is that of real passages. For each
@@ -24,7 +24,7 @@ from rag.index import vectors as segments
 
 WORDS_PER_PASSAGE = 80
 QUERIES = 200
-DEPTHS = (64, 128, 256)
+DEPTHS = (256, 512, 1024)
 
 
 def passage_vectors(count: int, seed: int = 0) -> np.ndarray:
@@ -40,8 +40,8 @@ def passage_vectors(count: int, seed: int = 0) -> np.ndarray:
     words *= (SIF_A / (SIF_A + p))[:, None].astype(np.float32)
     rng = np.random.default_rng(seed)
     out = np.empty((count, words.shape[1]), dtype=np.float32)
-    for start in range(0, count, 10_000):
-        n = min(10_000, count - start)
+    for start in range(0, count, 1_000):  # 1,000 passages of 80 gathered words: ~100 MB at a time
+        n = min(1_000, count - start)
         drawn = rng.choice(len(words), size=(n, WORDS_PER_PASSAGE), p=p)
         out[start:start + n] = words[drawn].sum(axis=1)
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
@@ -91,7 +91,7 @@ def table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.vectors", description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="2000,5000,10000,20000,50000,100000")
+    parser.add_argument("--sizes", default="10000,50000,100000,200000")
     parser.add_argument("--out", type=Path, help="Replace the vectors section of this markdown file.")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
