@@ -545,6 +545,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=Path("/tmp/rag-scale"), help="Folder for everything generated.")
     parser.add_argument("--seed", type=int, default=0, help="Seed of the generated archives and questions.")
     parser.add_argument("--out", type=Path, help="Markdown file whose scale section is replaced (or appended).")
+    parser.add_argument("--section", default="scale", help="Name of that section (runs of other sizes keep theirs).")
     return parser.parse_args(argv)
 
 
@@ -599,7 +600,7 @@ def main(argv: list[str] | None = None) -> None:
     section = report(results)
     print(section)
     if args.out:
-        write_section(args.out, "scale", section)
+        write_section(args.out, args.section, section)
         print(f"written: {args.out} (raw results: {work / 'results.json'})", file=sys.stderr)
 
 

@@ -7,7 +7,9 @@ the corpus is still indexed and the summary can name each one.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,16 +111,17 @@ def _is_inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def article_files(corpus: Path) -> list[Path]:
-    """Article files below `corpus` in a stable order, hidden files and folders left out."""
-    files = [
-        p
-        for p in corpus.rglob("*")
-        if p.suffix.lower() in ARTICLE_SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(corpus).parts)
-        and (p.is_file() or p.is_symlink())
-    ]
-    return sorted(files, key=lambda p: p.relative_to(corpus).as_posix())
+def article_files(corpus: Path) -> list[tuple[str, str]]:
+    """Article files below `corpus` with their names relative to it, in a stable order; hidden files and
+    folders left out, linked folders not entered (one `scandir` per folder: archives hold many files)."""
+    found = []
+    for folder, dirs, names in os.walk(corpus):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        prefix = os.path.relpath(folder, corpus).replace(os.sep, "/")
+        prefix = "" if prefix == "." else prefix + "/"
+        found += [(prefix + n, os.path.join(folder, n)) for n in names
+                  if not n.startswith(".") and os.path.splitext(n)[1].lower() in ARTICLE_SUFFIXES]
+    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -165,23 +168,24 @@ def load_corpus(corpus: str | Path, known: dict[str, Seen] | None = None) -> Cor
     stats: dict[str, Seen] = {}
     unchanged: list[str] = []
     files = article_files(folder)
-    for path in files:  # the unchanged first, so a new copy of an indexed article is the duplicate
-        source = path.relative_to(folder).as_posix()
+    for source, path in files:  # the unchanged first, so a new copy of an indexed article is the duplicate
+        was = known.get(source)
+        if was is None:
+            continue
         try:
-            st = path.stat()
+            st = os.lstat(path)  # a link is read (and checked) again, whatever it points to
         except OSError:
             continue
-        was = known.get(source)
-        if was is not None and (was.size, was.mtime_ns) == (st.st_size, st.st_mtime_ns) and _is_inside(path, root):
+        if (was.size, was.mtime_ns) == (st.st_size, st.st_mtime_ns) and stat.S_ISREG(st.st_mode):
             unchanged.append(source)
             stats[source] = was
     seen: dict[str, str] = {stats[s].text_hash: s for s in unchanged}
-    for path in files:
-        source = path.relative_to(folder).as_posix()
+    for source, name in files:
         if source in stats:
             continue
+        path = Path(name)
         try:
-            if not _is_inside(path, root):
+            if path.is_symlink() and not _is_inside(path, root):
                 raise ValueError("symbolic link pointing outside the corpus folder")
             if not path.is_file():
                 raise ValueError("not a regular file (broken link?)")

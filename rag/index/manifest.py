@@ -7,7 +7,7 @@ article's ids simply stop being live, and the segments holding them drop them at
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 from rag.errors import IndexDamaged
@@ -75,8 +75,8 @@ class Manifest:
             "format": self.format, "model": self.model, "dimension": self.dimension,
             "fitted": self.fitted.to_json(), "built_at": self.built_at, "corpus": self.corpus,
             "passages": self.passages, "next_id": self.next_id,
-            "segments": [asdict(s) for s in self.segments],
-            "articles": {source: asdict(a) for source, a in self.articles.items()},
+            "segments": [dict(s.__dict__) for s in self.segments],
+            "articles": {source: dict(a.__dict__) for source, a in self.articles.items()},
         }
 
     @classmethod

@@ -204,7 +204,7 @@ class Update:
         self.words.commit()
         self.manifest = self.manifest.evolve(segments=segments, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         files.write_bytes(self.tmp / "manifest.json",
-                    json.dumps(self.manifest.to_json(), ensure_ascii=False, indent=1).encode("utf-8"))
+                          json.dumps(self.manifest.to_json(), ensure_ascii=False, separators=(",", ":")).encode())
         files.fsync_dir(self.tmp)
         os.rename(self.tmp, self.index / self.version)
         files.fsync_dir(self.index)

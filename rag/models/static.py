@@ -29,17 +29,31 @@ def is_static(folder: Path) -> bool:
     return bool(kinds) and kinds[0] == _STATIC and all(k == _NORMALIZE for k in kinds[1:])
 
 
+def _mapped_table(path: Path) -> np.ndarray:
+    """The float32 `embedding.weight` of a safetensors file, memory-mapped rather than read (300 MB for navec:
+    a question only touches the rows of its words). The format: an 8-byte header length, a JSON header
+    giving each tensor's dtype, shape and byte range, then the data."""
+    with open(path, "rb") as fh:
+        length = int.from_bytes(fh.read(8), "little")
+        header = json.loads(fh.read(length))
+    spec = header["embedding.weight"]
+    start, end = spec["data_offsets"]
+    rows, columns = spec["shape"]
+    if spec["dtype"] != "F32" or end - start != rows * columns * 4:
+        raise ValueError(f"embedding.weight is {spec['dtype']} {spec['shape']}, not a float32 matrix")
+    return np.memmap(path, dtype="<f4", mode="r", offset=8 + length + start, shape=(rows, columns))
+
+
 class StaticEmbedder:
     """An `Embedder` over a StaticEmbedding folder, with its saved query/document prompts (thread-safe)."""
 
     def __init__(self, name: str, folder: Path) -> None:
-        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         self.name = name
         try:
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-            self._table = load_file(str(folder / "model.safetensors"))["embedding.weight"].astype(np.float32)
+            self._table = _mapped_table(folder / "model.safetensors")
             config = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         except Exception as exc:  # any damage (missing file, bad JSON, wrong tensor) is reported alike
             raise ModelUnavailable(f"cannot load the word-vector model in {folder}: {exc}") from exc
