@@ -10,6 +10,8 @@ scored by meaning alone: word matches across languages are accidents (a number, 
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +22,9 @@ from rag.index.words import LexicalIndex
 
 POOL = 100
 """Passages taken from each side (meaning, words) before fusion."""
+_beside = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="rag-vectors")
+"""Runs the vector side of a question while the asking thread runs the word side: FAISS and tantivy both
+release the GIL, so the two overlap."""
 
 
 @dataclass(frozen=True)
@@ -62,22 +67,24 @@ def fuse(parts: np.ndarray, dense_weight) -> np.ndarray:
 
 def gather(query: Query, vectors: VectorIndex, words: LexicalIndex, n: int = POOL) -> Candidates:
     """The pooled candidates of a question with both of their scores (words only for a same-language question)."""
-    dense_ids, dense = vectors.search(query.vector, n)
-    if query.same_language:
-        word_ids, lexical = words.search(query.terms, n)
-    else:
-        word_ids, lexical = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    if not query.same_language:
+        ids, dense = vectors.search(query.vector, n)
+        order = np.argsort(ids)
+        return Candidates(ids[order], np.stack([dense[order], np.zeros(len(ids), dtype=np.float32)]))
+    dense_search = _beside.submit(vectors.search, query.vector, n)
+    word_ids, lexical = words.search(query.terms, n)
+    dense_ids, dense = dense_search.result()
     ids = np.union1d(dense_ids, word_ids)
     parts = np.zeros((2, len(ids)), dtype=np.float32)
-    _fill(parts[0], ids, dense_ids, dense, lambda missing: vectors.vectors(missing) @ query.vector)
-    if query.same_language:
-        _fill(parts[1], ids, word_ids, lexical, lambda missing: words.scores(query.terms, missing))
+    missing_vectors = _fill(parts[0], ids, dense_ids, dense)
+    missing_words = _fill(parts[1], ids, word_ids, lexical)
+    vector_scores = _beside.submit(lambda: vectors.vectors(ids[missing_vectors]) @ query.vector)
+    parts[1, missing_words] = words.scores(query.terms, ids[missing_words])
+    parts[0, missing_vectors] = vector_scores.result()
     return Candidates(ids, parts)
 
 
-def _fill(row: np.ndarray, ids: np.ndarray, found: np.ndarray, scores: np.ndarray, score_missing) -> None:
-    """Put the scores found by a search into `row` and compute the rest for the candidates the search missed."""
-    have = np.isin(ids, found)
+def _fill(row: np.ndarray, ids: np.ndarray, found: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Put the scores a search found into `row`; returns the mask of the candidates that search missed."""
     row[np.searchsorted(ids, found)] = scores
-    if (~have).any():
-        row[~have] = score_missing(ids[~have])
+    return ~np.isin(ids, found)
