@@ -3,6 +3,7 @@ a full disk during an update leaves the old index intact."""
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -48,8 +49,8 @@ def test_damage_is_reported_with_the_fix(index: Path, damage: str) -> None:
     elif damage == "garble-manifest":
         (folder / "manifest.json").write_text('{"model": "x"')
     elif damage == "wrong-dimension":
-        text = (folder / "manifest.json").read_text().replace('"dimension": 384', '"dimension": 300')
-        (folder / "manifest.json").write_text(text)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "dimension": 300}))
     elif damage == "pointer-to-nowhere":
         (index / "CURRENT").write_text("v-99999999")
     else:
