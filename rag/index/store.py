@@ -151,29 +151,37 @@ class Update:
         if previous is not None:
             copy_words(index / current_version(index) / WORDS, self.tmp / WORDS)
         self.words = WordsWriter(self.tmp / WORDS, base.fitted.prefix)
-        self.manifest = base
+        self.base = base
+        self.articles = dict(base.articles)  # changed in place: a copy per added article would be quadratic
+        self.next_id = base.next_id
         self._ids: list[np.ndarray] = []
         self._vectors: list[np.ndarray] = []
+        self._pending = 0
         self._written: tuple[SegmentEntry, ...] = ()
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest of the version being made, as it stands."""
+        return self.base.evolve(articles=self.articles, next_id=self.next_id)
 
     def delete(self, sources: list[str]) -> None:
         """Remove these articles (their passages stop being live)."""
         self.words.delete(sources)
-        articles = {s: a for s, a in self.manifest.articles.items() if s not in set(sources)}
-        self.manifest = self.manifest.evolve(articles=articles)
+        for source in sources:
+            self.articles.pop(source, None)
 
     def add(self, source: str, entry: ArticleEntry, passages: list[tuple[int, int, str]], vectors: np.ndarray) -> None:
         """Add an article (`entry` without its ids yet) with its passages (start, end, text) and their vectors."""
-        first = self.manifest.next_id
+        first = self.next_id
         ids = np.arange(first, first + len(passages), dtype=np.int64)
         stored = [StoredPassage(int(i), source, start, end, text) for i, (start, end, text) in zip(ids, passages)]
         self.words.add(stored, entry.title, entry.date, entry.publisher)
         self._ids.append(ids)
-        self._vectors.append(np.asarray(vectors, dtype=np.float32).reshape(len(passages), self.manifest.dimension))
-        entry = ArticleEntry(**{**entry.__dict__, "first": first, "passages": len(passages)})
-        self.manifest = self.manifest.evolve(articles={**self.manifest.articles, source: entry},
-                                             next_id=first + len(passages))
-        if sum(map(len, self._ids)) >= SEGMENT_ROWS:
+        self._vectors.append(np.asarray(vectors, dtype=np.float32).reshape(len(passages), self.base.dimension))
+        self.articles[source] = ArticleEntry(**{**entry.__dict__, "first": first, "passages": len(passages)})
+        self.next_id = first + len(passages)
+        self._pending += len(passages)
+        if self._pending >= SEGMENT_ROWS:
             self._write_segment()
 
     def _write_segment(self) -> None:
@@ -183,26 +191,27 @@ class Update:
             name = f"s-{self.generation:08d}" + (f"-{len(self._written)}" if self._written else "")
             self._written += (vector_segments.write_segment(self.index / SEGMENTS, name, ids,
                                                             np.concatenate(self._vectors)),)
-        self._ids, self._vectors = [], []
+        self._ids, self._vectors, self._pending = [], [], 0
 
     def commit(self, optimize: bool = False) -> str:
         """Write the new vectors as a segment, merge segments as the policy (or `optimize`) says, and make the
         new version live; returns its name."""
         folder = self.index / SEGMENTS
         self._write_segment()
-        segments = self.manifest.segments + self._written
-        live = live_ids(self.manifest)
+        manifest = self.manifest
+        segments = manifest.segments + self._written
+        live = live_ids(manifest)
         for round_ in range(len(segments)):
             counts = {s.name: int(live[np.load(folder / f"{s.name}.ids.npy", mmap_mode="r")].sum()) for s in segments}
             merging = vector_segments.to_merge(segments, counts, optimize and round_ == 0)
             if not merging:
                 break
             merged = vector_segments.merge(folder, f"s-{self.generation:08d}-m{round_}", merging, live,
-                                           self.manifest.dimension)
+                                           manifest.dimension)
             segments = tuple(s for s in segments if s not in merging) + ((merged,) if merged else ())
         files.fsync_dir(folder)
         self.words.commit()
-        self.manifest = self.manifest.evolve(segments=segments, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        self.base = manifest.evolve(segments=segments, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         files.write_bytes(self.tmp / "manifest.json",
                           json.dumps(self.manifest.to_json(), ensure_ascii=False, separators=(",", ":")).encode())
         files.fsync_dir(self.tmp)
