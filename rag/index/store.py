@@ -201,14 +201,16 @@ class Update:
         manifest = self.manifest
         segments = manifest.segments + self._written
         live = live_ids(manifest)
+        counts = {s.name: int(live[np.load(folder / f"{s.name}.ids.npy", mmap_mode="r")].sum()) for s in segments}
         for round_ in range(len(segments)):
-            counts = {s.name: int(live[np.load(folder / f"{s.name}.ids.npy", mmap_mode="r")].sum()) for s in segments}
             merging = vector_segments.to_merge(segments, counts, optimize and round_ == 0)
             if not merging:
                 break
             merged = vector_segments.merge(folder, f"s-{self.generation:08d}-m{round_}", merging, live,
                                            manifest.dimension)
             segments = tuple(s for s in segments if s not in merging) + ((merged,) if merged else ())
+            if merged:
+                counts[merged.name] = merged.rows  # a merge keeps only live vectors
         files.fsync_dir(folder)
         self.words.commit()
         self.base = manifest.evolve(segments=segments, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
