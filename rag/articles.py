@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from rag.corpus import ARTICLE_SUFFIXES, decode, load_corpus, parse_article
+from rag.corpus import ARTICLE_SUFFIXES, decode, future_date, load_corpus, parse_article
 from rag.errors import RagError
 from rag.search.live import open_index
 
@@ -99,9 +99,12 @@ def _checked_date(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        return datetime.date.fromisoformat(value).isoformat()
+        day = datetime.date.fromisoformat(value).isoformat()
     except ValueError:
         raise RagError(f"дата «{value}» не в формате ГГГГ-ММ-ДД") from None
+    if future_date(day):
+        raise RagError(f"дата «{value}» ещё не наступила: проверьте её")
+    return day
 
 
 def _checked_url(value: str | None) -> str | None:

@@ -6,6 +6,7 @@ the corpus is still indexed and the summary can name each one.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import re
@@ -22,6 +23,32 @@ from rag.settings import MAX_ARTICLE_BYTES
 ARTICLE_SUFFIXES = (".txt", ".md")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _SEED_DATE = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+MAX_CONTROL_SHARE = 0.01
+"""Text with more control characters than this share is binary content under a text name."""
+MAX_FRONT_MATTER = 16 * 1024
+MAX_FRONT_MATTER_DEPTH = 8
+"""Front matter holds a few one-line fields: larger or deeper YAML is refused before it is built."""
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML's safe loader without aliases (540 bytes of `&a [*a, *a]` layers expand to gigabytes) and with
+    nesting bounded, so no file can make the reader build more than its own few KiB."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed",
+                                              self.peek_event().start_mark)
+        self.depth += 1
+        try:
+            if self.depth > MAX_FRONT_MATTER_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_FRONT_MATTER_DEPTH} levels",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 @dataclass(frozen=True)
@@ -58,13 +85,15 @@ def decode(data: bytes) -> tuple[str, str | None]:
     if b"\x00" in data:
         raise ValueError("binary file (contains NUL bytes)")
     try:
-        return data.decode("utf-8-sig"), None
+        text, encoding = data.decode("utf-8-sig"), None
     except UnicodeDecodeError:
-        pass
-    best = from_bytes(data).best()
-    if best is None:
-        raise ValueError("not UTF-8 and its encoding could not be detected")
-    return str(best), best.encoding
+        best = from_bytes(data).best()
+        if best is None:
+            raise ValueError("not UTF-8 and its encoding could not be detected") from None
+        text, encoding = str(best), best.encoding
+    if len(_CONTROL.findall(text)) > MAX_CONTROL_SHARE * len(text):
+        raise ValueError("binary file (control characters throughout)")
+    return text, encoding
 
 
 def parse_article(source: str, raw: str) -> Article:
@@ -77,8 +106,10 @@ def parse_article(source: str, raw: str) -> Article:
     body = raw
     match = _FRONT_MATTER.match(raw)
     if match:
+        if len(match.group(1)) > MAX_FRONT_MATTER:
+            raise ValueError(f"broken front matter (over {MAX_FRONT_MATTER // 1024} KiB)")
         try:
-            meta = yaml.safe_load(match.group(1)) or {}
+            meta = yaml.load(match.group(1), Loader=_FrontMatterLoader) or {}  # a safe loader, see above
         except yaml.YAMLError as exc:
             first = str(exc).splitlines()[0]
             raise ValueError(f"broken front matter ({first})") from None
@@ -101,6 +132,15 @@ def parse_article(source: str, raw: str) -> Article:
 
     title = field("title") or Path(source).stem.replace("_", " ")
     return Article(source, title, body, field("date"), field("source"), field("url"))
+
+
+def future_date(value: str | None) -> str | None:
+    """`value` when it is an ISO date after tomorrow (a typo or an embargo worth a word), else None."""
+    try:
+        day = datetime.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+    return value if day is not None and day > datetime.date.today() + datetime.timedelta(days=1) else None
 
 
 def _is_inside(path: Path, folder: Path) -> bool:
@@ -206,5 +246,7 @@ def load_corpus(corpus: str | Path, known: dict[str, Seen] | None = None) -> Cor
         stats[source] = Seen(st.st_size, st.st_mtime_ns, body_hash)
         if encoding:
             notes.append(Skipped(source, f"not UTF-8: read as {encoding}"))
+        if (when := future_date(article.date)) is not None:
+            notes.append(Skipped(source, f"its date {when} is in the future"))
         articles.append(article)
     return Corpus(articles, skipped, notes, unchanged, stats)
