@@ -17,7 +17,7 @@ import click
 
 from rag.index import store
 from rag.errors import RagError
-from rag.settings import default_corpus, default_index
+from rag.settings import MAX_K, default_corpus, default_index
 
 EXIT_SKIPPED = 3
 STATUS_ARTICLES = 20
@@ -52,7 +52,9 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except RagError as exc:
-            raise click.ClickException(str(exc)) from None
+            error = click.ClickException(str(exc))
+            error.exit_code = exc.exit_code
+            raise error from None
         except OSError as exc:
             where = f": {exc.filename}" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from None
@@ -70,12 +72,16 @@ def cli() -> None:
 @click.option("--model", default=None, help="Embedding model: hub id or local folder (new index or --rebuild).")
 @click.option("--rebuild", is_flag=True, help="Re-embed everything instead of updating incrementally.")
 @click.option("--optimize", is_flag=True, help="Also merge the vector segments into one (dropping deleted vectors).")
-def index_command(corpus: Path | None, index: Path | None, model: str | None, rebuild: bool, optimize: bool) -> None:
+@click.option("--wait", type=click.FloatRange(0), default=None, metavar="SECONDS",
+              help="How long to wait for another update of the index to finish "
+                   "(default: $RAG_LOCK_TIMEOUT or 600); then exit with status 75.")
+def index_command(corpus: Path | None, index: Path | None, model: str | None, rebuild: bool, optimize: bool,
+                  wait: float | None) -> None:
     """Build or update the index from the corpus folder."""
     from rag.index.update import build_index
 
     report = build_index(corpus or default_corpus(), index or default_index(), model=model, rebuild=rebuild,
-                         progress=True, optimize=optimize)
+                         progress=True, optimize=optimize, wait=wait)
     for note in report.notes:
         click.echo(f"note: {note.source}: {note.reason}", err=True)
     for skipped in report.skipped:
@@ -107,7 +113,7 @@ def _format(reply) -> str:
 @cli.command("ask")
 @click.argument("question", required=False)
 @index_option
-@click.option("-k", "k", type=click.IntRange(1, 50), default=3, show_default=True, help="Passages to return.")
+@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=3, show_default=True, help="Passages to return.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
 def ask_command(question: str | None, index: Path | None, k: int, as_json: bool) -> None:
     """Answer QUESTION, or each line of standard input when QUESTION is left out."""
@@ -134,17 +140,33 @@ def ask_command(question: str | None, index: Path | None, k: int, as_json: bool)
             sys.stdout.flush()
 
 
+def _pending(index: Path, corpus: Path | None) -> dict:
+    """What the corpus holds that the index does not, as lists of sources (or the reason it cannot be read)."""
+    from rag.index.update import pending
+
+    try:
+        report = pending(index, corpus)
+    except RagError as exc:
+        return {"error": str(exc)}
+    return {"added": report.added, "changed": report.changed, "removed": report.removed,
+            "skipped": {s.source: s.reason for s in report.skipped}}
+
+
 @cli.command("status")
 @index_option
+@click.option("--corpus", type=click.Path(path_type=Path), default=None,
+              help="Corpus folder to compare with the index (default: the one it was built from).")
 @click.option("--json", "as_json", is_flag=True, help="The whole manifest as JSON: model, fitted settings, "
-              "articles with content hashes, passages, segments.")
-def status_command(index: Path | None, as_json: bool) -> None:
-    """Show what the index holds: model, articles, passages, segments, build time (reads only the manifest)."""
+              "articles with content hashes, passages, segments; and what the corpus holds that the index does not.")
+def status_command(index: Path | None, corpus: Path | None, as_json: bool) -> None:
+    """Show what the index holds (model, articles, passages, segments, build time) and which articles of the
+    corpus it does not hold yet (a `stat` per corpus file; only new or changed files are read)."""
     index = index or default_index()
     version, m = store.read_manifest(index)
+    pending = _pending(index, corpus)
     if as_json:
-        click.echo(json.dumps({"index": str(index.resolve()), "version": version, **m.to_json()}, ensure_ascii=False,
-                              indent=1))
+        click.echo(json.dumps({"index": str(index.resolve()), "version": version, **m.to_json(), "pending": pending},
+                              ensure_ascii=False, indent=1))
         return
     click.echo(f"index:    {index.resolve()} ({version})")
     click.echo(f"model:    {m.model} ({m.dimension} dimensions)")
@@ -157,6 +179,18 @@ def status_command(index: Path | None, as_json: bool) -> None:
         click.echo(f"  {source}: {a.title}{' (' + a.date + ')' if a.date else ''}, {a.passages} passages")
     if len(m.articles) > STATUS_ARTICLES:
         click.echo(f"  … and {len(m.articles) - STATUS_ARTICLES} more (rag status --json lists them all)")
+    where = corpus or m.corpus
+    if "error" in pending:
+        click.echo(f"corpus:   {pending['error']}")
+        return
+    waiting = [(kind, source) for kind in ("added", "changed", "removed") for source in pending[kind]]
+    click.echo(f"corpus:   {where}: " + (f"{len(waiting)} article(s) not in the index yet: run: rag index"
+                                          if waiting else "the index holds every article")
+               + (f" ({len(pending['skipped'])} file(s) skipped)" if pending["skipped"] else ""))
+    for kind, source in waiting[:STATUS_ARTICLES]:
+        click.echo(f"  {'new' if kind == 'added' else kind}: {source}")
+    for source, reason in list(pending["skipped"].items())[:STATUS_ARTICLES]:
+        click.echo(f"  skipped: {source}: {reason}")
 
 
 @cli.command("serve")

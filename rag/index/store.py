@@ -1,14 +1,16 @@
 """The index on disk, its versions and its one commit point.
 
     index/
-      CURRENT            name of the live version: the commit point (replaced atomically)
+      CURRENT            name of the live version and its manifest's checksum: the commit point (replaced
+                         atomically)
       .lock              held by the one process updating the index
       segments/          vector segments (`rag.index.vectors`), immutable, shared by versions
       v-<generation>/    manifest.json (`rag.index.manifest`) and words/ (tantivy, `rag.index.words`)
 
 An update builds the next version in a hidden folder: it hard-links the live version's tantivy files
 (immutable once written) and commits its changes there, writes the new vector segments, then the manifest
-naming the segments, renames the folder into place and only then replaces CURRENT. Everything before that
+naming the segments and the checksum of every file, renames the folder into place and only then replaces
+CURRENT. Everything before that
 last step is invisible to readers; a process killed at any moment leaves CURRENT naming a whole version,
 and the next update removes what the killed one left. The cost of an update is its change plus the merges
 the merge policies start, not the archive.
@@ -20,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,8 +32,8 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock, Timeout
 
-from rag.errors import IndexDamaged, IndexMissing, RagError
-from rag.index import files
+from rag.errors import IndexBusy, IndexDamaged, IndexMissing, RagError
+from rag.index import checksums, files
 from rag.index import vectors as vector_segments
 from rag.index.manifest import ArticleEntry, Manifest, SegmentEntry
 from rag.index.vectors import FaissSegments, VectorIndex
@@ -41,8 +44,12 @@ from rag.index.words import (
     WordsWriter,
     copy_words,
 )
+from rag.settings import lock_timeout
 
 POINTER = "CURRENT"
+LOCK = ".lock"
+OWNER = ".lock.owner"
+"""Who holds the writer lock (pid, command, since when), for the message of an update that waits for it."""
 SEGMENTS = "segments"
 WORDS = "words"
 SEGMENT_ROWS = 200_000
@@ -51,6 +58,7 @@ KEEP_VERSIONS = 2
 """The live version and the one before it stay on disk, so a reader that just resolved the old pointer can
 still open it."""
 _VERSION = re.compile(r"v-\d{8}")
+_POINTER = re.compile(r"(v-\d{8})(?: ([0-9a-f]{16}))?")
 
 
 @dataclass
@@ -74,20 +82,27 @@ def check_folder(index: Path) -> None:
         raise RagError(f"index path {index} is a file, not a folder: remove it or pass another --index")
 
 
-def current_version(index: str | Path) -> str | None:
-    """Name of the live version, or None when there is no index (one small read: it runs per question).
-    The pointer may only name a version folder inside the index."""
+def _pointer(index: str | Path) -> tuple[str, str | None] | None:
+    """The live version's name and its manifest's checksum (None in an index older than checksums), or None
+    when there is no index. The pointer may only name a version folder inside the index."""
     try:
         with open(os.path.join(index, POINTER), encoding="utf-8") as fh:
-            version = fh.read(64).strip()
+            text = fh.read(64).strip()
     except (FileNotFoundError, NotADirectoryError):
         check_folder(Path(index))
         return None
-    except OSError as exc:
-        raise IndexDamaged(f"cannot read {Path(index) / POINTER}: {exc}; run: rag index --rebuild") from exc
-    if not _VERSION.fullmatch(version):
+    except (OSError, UnicodeError) as exc:
+        raise IndexDamaged(f"cannot read {Path(index) / POINTER} ({exc}); run: rag index --rebuild") from exc
+    match = _POINTER.fullmatch(text)
+    if match is None:
         raise IndexDamaged(f"{Path(index) / POINTER} does not name a version of this index; run: rag index --rebuild")
-    return version
+    return match.group(1), match.group(2)
+
+
+def current_version(index: str | Path) -> str | None:
+    """Name of the live version, or None when there is no index (one small read: it runs per question)."""
+    pointer = _pointer(index)
+    return pointer and pointer[0]
 
 
 def pointer_stamp(index: str | Path) -> tuple[int, int, int] | None:
@@ -102,14 +117,23 @@ def pointer_stamp(index: str | Path) -> tuple[int, int, int] | None:
 def read_manifest(index: str | Path) -> tuple[str, Manifest]:
     """The live version's name and manifest, without opening words or vectors (`rag status`)."""
     index = Path(index)
-    version = current_version(index)
-    if version is None:
+    pointer = _pointer(index)
+    if pointer is None:
         raise IndexMissing(f"no index in {index}: run: rag index --index {index}")
+    version, checksum = pointer
+    path = index / version / "manifest.json"
     try:
-        data = json.loads((index / version / "manifest.json").read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        if checksum is not None and checksums.of_bytes(raw) != checksum:
+            raise IndexDamaged(f"{path} is damaged (its checksum is not the one recorded in {index / POINTER}); "
+                               "run: rag index --rebuild")
+        data = json.loads(raw)
     except (OSError, ValueError) as exc:
         raise IndexDamaged(f"the index in {index} is damaged ({exc}); run: rag index --rebuild") from exc
-    return version, Manifest.from_json(data, str(index))
+    manifest = Manifest.from_json(data, str(index))  # an index without checksums fails here, on its format
+    if checksum is None:
+        raise IndexDamaged(f"{index / POINTER} lacks the manifest's checksum; run: rag index --rebuild")
+    return version, manifest
 
 
 def live_ids(manifest: Manifest) -> np.ndarray:
@@ -124,7 +148,7 @@ def load(index: str | Path) -> Stored:
     """The live version of the index, opened (memory-mapped) and checked for consistency."""
     index = Path(index)
     version, manifest = read_manifest(index)
-    words = TantivyWords(index / version / WORDS, manifest.fitted.prefix)
+    words = TantivyWords(index / version / WORDS, manifest.fitted.prefix, manifest.words)
     vectors = FaissSegments(index / SEGMENTS, manifest.segments, live_ids(manifest), manifest.dimension)
     if words.size != manifest.passages or sum(s.live for s in vectors.segments) != manifest.passages:
         raise IndexDamaged(f"the index in {index} is damaged: {words.size} passages and "
@@ -148,8 +172,9 @@ class Update:
         _collect_garbage(index)
         self.tmp.mkdir(parents=True)
         (index / SEGMENTS).mkdir(exist_ok=True)
-        if previous is not None:
-            copy_words(index / current_version(index) / WORDS, self.tmp / WORDS)
+        self.previous_words = None if previous is None else index / current_version(index) / WORDS
+        if self.previous_words is not None:
+            copy_words(self.previous_words, self.tmp / WORDS)
         self.words = WordsWriter(self.tmp / WORDS, base.fitted.prefix)
         self.base = base
         self.articles = dict(base.articles)  # changed in place: a copy per added article would be quadratic
@@ -212,14 +237,14 @@ class Update:
             if merged:
                 counts[merged.name] = merged.rows  # a merge keeps only live vectors
         files.fsync_dir(folder)
-        self.words.commit()
-        self.base = manifest.evolve(segments=segments, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        files.write_bytes(self.tmp / "manifest.json",
-                          json.dumps(self.manifest.to_json(), ensure_ascii=False, separators=(",", ":")).encode())
+        words = self.words.commit(self.base.words, self.previous_words)
+        self.base = manifest.evolve(segments=segments, words=words, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        data = json.dumps(self.manifest.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
+        files.write_bytes(self.tmp / "manifest.json", data)
         files.fsync_dir(self.tmp)
         os.rename(self.tmp, self.index / self.version)
         files.fsync_dir(self.index)
-        files.replace_file(self.index / POINTER, self.version.encode())  # the commit point
+        files.replace_file(self.index / POINTER, f"{self.version} {checksums.of_bytes(data)}".encode())  # the commit point
         _collect_garbage(self.index)
         return self.version
 
@@ -253,24 +278,54 @@ def _collect_garbage(index: Path) -> None:
 
 
 @contextmanager
-def writing(index: str | Path, on_wait=None) -> Iterator[None]:
-    """Hold the index's writer lock; `on_wait()` is called once if another writer holds it first."""
+def writing(index: str | Path, on_wait=None, timeout: float | None = None) -> Iterator[None]:
+    """Hold the index's writer lock, waiting at most `timeout` seconds (default `settings.lock_timeout()`) for
+    another writer; `on_wait(holder)` is called once if one holds it first, `holder` saying who it is.
+
+    The lock is the operating system's (`flock`): it dies with its process, so a killed updater never leaves a
+    stale lock behind. Raises `IndexBusy`, naming the holder, when the wait runs out."""
     index = Path(index)
     check_folder(index)
     try:
         index.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RagError(f"cannot create the index folder {index}: {exc.strerror}") from exc
-    lock = FileLock(str(index / ".lock"))
+    lock = FileLock(str(index / LOCK))
     try:
         lock.acquire(timeout=0)
     except Timeout:
+        holder = _holder(index)
         if on_wait:
-            on_wait()
-        lock.acquire()
+            on_wait(holder)
+        wait = lock_timeout() if timeout is None else timeout
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise IndexBusy(f"the index {index} is being updated by {holder}; gave up after waiting {wait:g} s "
+                            "(wait longer with --wait SECONDS or RAG_LOCK_TIMEOUT)") from None
     except OSError as exc:
         raise RagError(f"cannot lock the index folder {index}: {exc.strerror}") from exc
+    owner = index / OWNER
     try:
+        owner.write_text(json.dumps({"pid": os.getpid(), "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                     "command": " ".join(sys.argv[:3])[:200]}), encoding="utf-8")
         yield
     finally:
+        owner.unlink(missing_ok=True)
         lock.release()
+
+
+def _holder(index: Path) -> str:
+    """Who holds the writer lock, as its owner file says: pid, command and since when."""
+    try:
+        owner = json.loads((index / OWNER).read_text(encoding="utf-8"))
+        pid, since, command = int(owner["pid"]), str(owner["since"]), str(owner["command"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return f"process {pid} ({command}, since {since}), which is not running on this machine"
+    except PermissionError:
+        pass
+    return f"process {pid} ({command}, since {since})"

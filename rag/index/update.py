@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rag import fitted
 from rag.chunking import chunk_text
-from rag.corpus import Seen, Skipped, load_corpus
+from rag.corpus import Article, Corpus, Seen, Skipped, load_corpus
 from rag.errors import IndexDamaged, IndexMissing, ModelMismatch
 from rag.index import store
 from rag.index.manifest import ArticleEntry, Manifest
@@ -37,6 +37,11 @@ class BuildReport:
     notes: list[Skipped] = field(default_factory=list)
     chunks: int = 0
     seconds: float = 0.0
+
+    @property
+    def in_step(self) -> bool:
+        """Whether the index holds the corpus as it is (nothing new, changed or removed)."""
+        return not (self.added or self.changed or self.removed)
 
     def summary(self) -> str:
         """One line: counts of each kind of article, passages, model and time."""
@@ -84,35 +89,25 @@ def build_index(
     rebuild: bool = False,
     progress: bool = False,
     optimize: bool = False,
+    wait: float | None = None,
 ) -> BuildReport:
     """Bring the index in `index` up to date with the articles in `corpus`.
 
     New and changed articles are chunked and embedded, deleted ones dropped; unchanged ones are not touched.
     The new version replaces the old one atomically; concurrent updates wait for each other. `model` picks the
-    embedding model of a new index (see `rag.models`); `optimize` merges all vector segments into one.
+    embedding model of a new index (see `rag.models`); `optimize` merges all vector segments into one. `wait`:
+    seconds to wait for another update to finish (default: `rag.settings.lock_timeout()`), then `IndexBusy`.
     """
     index = Path(index)
     started = time.perf_counter()
-    with store.writing(index, on_wait=lambda: log.warning("another update of %s is running: waiting for it", index)):
+    def on_wait(holder: str) -> None:
+        log.warning("the index %s is being updated by %s: waiting for it", index, holder)
+
+    with store.writing(index, on_wait, wait):
         previous = _previous(index, rebuild)
-        known = {s: Seen(a.size, a.mtime_ns, a.text_hash) for s, a in previous.articles.items()} if previous else {}
-        scan = load_corpus(corpus, known)
+        scan, report, fresh = _changes(corpus, previous)
         embedder = _model_for(previous, model)
-        report = BuildReport(embedder.name, skipped=scan.skipped, notes=scan.notes, unchanged=list(scan.unchanged))
-        old = previous.articles if previous is not None else {}
-        fresh = []
-        for article in scan.articles:
-            entry = old.get(article.source)
-            if entry is None:
-                report.added.append(article.source)
-            elif entry.hash == article.digest:
-                report.unchanged.append(article.source)
-                continue
-            else:
-                report.changed.append(article.source)
-            fresh.append(article)
-        current = {a.source for a in scan.articles} | set(scan.unchanged)
-        report.removed = sorted(s for s in old if s not in current)
+        report.model = embedder.name
         if fresh or report.removed or previous is None or optimize:
             # an index keeps the settings it was built with; a new one takes those fitted for its model
             base = (previous or Manifest(embedder.name, embedder.dimension, fitted.for_model(embedder.name), "", "")
@@ -125,6 +120,41 @@ def build_index(
         else:
             report.chunks = previous.passages
     report.seconds = time.perf_counter() - started
+    return report
+
+
+def _changes(corpus: str | Path, previous: Manifest | None) -> tuple[Corpus, BuildReport, list[Article]]:
+    """The corpus read against the index's manifest (unchanged files by their stat alone): what an update
+    would add, change and remove, and the articles it would embed."""
+    known = {s: Seen(a.size, a.mtime_ns, a.text_hash) for s, a in previous.articles.items()} if previous else {}
+    scan = load_corpus(corpus, known)
+    report = BuildReport(previous.model if previous else "", skipped=scan.skipped, notes=scan.notes,
+                         unchanged=list(scan.unchanged))
+    old = previous.articles if previous is not None else {}
+    fresh = []
+    for article in scan.articles:
+        entry = old.get(article.source)
+        if entry is None:
+            report.added.append(article.source)
+        elif entry.hash == article.digest:
+            report.unchanged.append(article.source)
+            continue
+        else:
+            report.changed.append(article.source)
+        fresh.append(article)
+    current = {a.source for a in scan.articles} | set(scan.unchanged)
+    report.removed = sorted(s for s in old if s not in current)
+    return scan, report, fresh
+
+
+def pending(index: str | Path, corpus: str | Path | None = None) -> BuildReport:
+    """What the corpus holds that the live index does not (new, changed, removed and skipped articles), without
+    changing anything: `rag status` and `rag serve` report it. `corpus` defaults to the one the index was
+    built from."""
+    manifest = store.read_manifest(index)[1]
+    started = time.perf_counter()
+    report = _changes(manifest.corpus if corpus is None else corpus, manifest)[1]
+    report.chunks, report.seconds = manifest.passages, time.perf_counter() - started
     return report
 
 

@@ -10,8 +10,8 @@ of `APPROXIMATE_FROM` vectors or more is searched with HNSW instead of exactly.
 
 from __future__ import annotations
 
+import io
 import math
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -20,7 +20,7 @@ import faiss
 import numpy as np
 
 from rag.errors import IndexDamaged
-from rag.index import files
+from rag.index import checksums, files
 from rag.index.manifest import SegmentEntry
 
 APPROXIMATE_FROM = 100_000
@@ -65,6 +65,8 @@ class Segment:
 
     def __init__(self, folder: Path, entry: SegmentEntry, live: np.ndarray) -> None:
         self.entry = entry
+        checksums.verify(folder / f"{entry.name}.faiss", entry.checksum)
+        checksums.verify(folder / f"{entry.name}.ids.npy", entry.ids_checksum)
         try:
             self.ids = np.load(folder / f"{entry.name}.ids.npy", mmap_mode="r")
             self.index = faiss.read_index(str(folder / f"{entry.name}.faiss"), faiss.IO_FLAG_MMAP_IFC)
@@ -151,12 +153,12 @@ def write_segment(folder: Path, name: str, ids: np.ndarray, vectors: np.ndarray,
         index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
     folder.mkdir(parents=True, exist_ok=True)
-    files.write_bytes(folder / f"{name}.faiss", faiss.serialize_index(index).tobytes())
-    with open(folder / f"{name}.ids.npy", "wb") as fh:
-        np.save(fh, np.asarray(ids, dtype=np.int64))
-        fh.flush()
-        os.fsync(fh.fileno())
-    return SegmentEntry(name, len(vectors), approximate)
+    data = faiss.serialize_index(index)
+    files.write_bytes(folder / f"{name}.faiss", data)
+    listing = io.BytesIO()
+    np.save(listing, np.asarray(ids, dtype=np.int64))
+    files.write_bytes(folder / f"{name}.ids.npy", listing.getbuffer())
+    return SegmentEntry(name, len(vectors), approximate, checksums.of_bytes(data), checksums.of_bytes(listing.getbuffer()))
 
 
 def to_merge(segments: tuple[SegmentEntry, ...], live: dict[str, int], optimize: bool) -> list[SegmentEntry]:

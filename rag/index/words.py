@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 import math
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -24,6 +24,7 @@ import numpy as np
 import tantivy
 
 from rag.errors import IndexDamaged
+from rag.index import checksums
 from rag.text import terms
 
 K1 = 1.2
@@ -88,8 +89,11 @@ SCHEMA = _schema()
 class TantivyWords:
     """A `LexicalIndex` over the tantivy index in `folder`, as committed (thread-safe for searching)."""
 
-    def __init__(self, folder: Path, prefix: int) -> None:
+    def __init__(self, folder: Path, prefix: int, files: Mapping[str, str]) -> None:
+        """Open the index in `folder` after checking its `files` against their checksums (`WordsWriter.commit`)."""
         self.prefix = prefix
+        for name, checksum in files.items():
+            checksums.verify(folder / name, checksum)
         try:
             self.index = tantivy.Index.open(str(folder))
             self.index.config_reader("Manual")
@@ -157,7 +161,7 @@ class WordsWriter:
 
     def __init__(self, folder: Path, prefix: int) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.prefix = prefix
+        self.folder, self.prefix = folder, prefix
         self.index = tantivy.Index(SCHEMA, path=str(folder), reuse=True)
         self.writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
 
@@ -184,10 +188,12 @@ class WordsWriter:
                 doc.add_text("publisher", publisher)
             self.writer.add_document(doc)
 
-    def commit(self) -> None:
-        """Make the changes durable in this folder and wait for the merges they started."""
+    def commit(self, known: Mapping[str, str] = {}, known_folder: Path | None = None) -> dict[str, str]:
+        """Make the changes durable in this folder, wait for the merges they started, and return the checksums
+        of the folder's files (those hard-linked from `known_folder` are taken from `known`)."""
         self.writer.commit()
         self.writer.wait_merging_threads()
+        return checksums.of_folder(self.folder, known, known_folder)
 
 
 

@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from rag import language
+from rag.errors import RagError
 from rag.search import answer_type
 from rag.search.candidates import Query
 from rag.search.live import open_index
 from rag.search.retriever import Passage, Retriever
-from rag.settings import MAX_QUESTION
+from rag.settings import MAX_K, MAX_QUESTION
 
 MIN_QUOTE = 60
 """A quote shorter than this many characters takes the following sentence too."""
@@ -115,8 +116,9 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
 def answer(question: str, k: int = 3, index: str | Path = "index") -> Answer:
     """Answer `question` from the index: key quote and the `k` best passages, or an honest no-answer.
 
-    Never raises for odd question text: an empty one gets a notice instead of a search.
+    Never raises for odd question text: an empty one gets a notice instead of a search. `k` is 1 to MAX_K.
     """
+    check_k(k)
     text, notice = clean_question(question)
     if not any(ch.isalnum() for ch in text):
         return Answer(question, None, notice=EMPTY_QUESTION)
@@ -137,11 +139,19 @@ def respond(retriever: Retriever, question: str, text: str | None = None, k: int
     return Answer(question, top.text[start - top.start: end - top.start], passages, start, end, notice)
 
 
+def check_k(k: int) -> None:
+    """Raise RagError unless `k` is a whole number of passages from 1 to MAX_K."""
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
+        raise RagError(f"k must be a whole number from 1 to {MAX_K}, not {k!r:.20}",
+                       russian=f"число отрывков должно быть от 1 до {MAX_K}, а не {k!r:.20}")
+
+
 def _join(*notices: str | None) -> str | None:
     return " ".join(n for n in notices if n) or None
 
 
 def retrieve(question: str, k: int = 3, index: str | Path = "index") -> list[Passage]:
-    """The `k` best passages for `question`, best first (the index is loaded once and cached)."""
+    """The `k` best passages for `question` (`k` from 1 to MAX_K), best first (the index is loaded once and cached)."""
+    check_k(k)
     text, _ = clean_question(question)
     return open_index(index).search(text, k)
