@@ -198,12 +198,55 @@ def status_command(index: Path | None, corpus: Path | None, as_json: bool) -> No
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
-@click.option("--share", is_flag=True, help="Also open a public Gradio share link.")
-def serve_command(corpus: Path | None, index: Path | None, host: str, port: int, share: bool) -> None:
-    """Open the web chat; articles added there are saved into the corpus folder."""
+@click.option("--share", is_flag=True, help="Also open a public Gradio share link (needs --auth or --read-only).")
+@click.option("--auth", "logins", multiple=True, metavar="USER:PASSWORD",
+              help="Require this login (repeatable); a file is safer: see --auth-file.")
+@click.option("--auth-file", type=click.Path(path_type=Path), default=None,
+              help="Require a login from this file, one USER:PASSWORD a line.")
+@click.option("--read-only", is_flag=True, help="Questions only: no adding articles.")
+def serve_command(corpus: Path | None, index: Path | None, host: str, port: int, share: bool,
+                  logins: tuple[str, ...], auth_file: Path | None, read_only: bool) -> None:
+    """Open the web chat; articles added there are saved into the corpus folder.
+
+    Beyond loopback (a --host other than 127.0.0.0/8, ::1 or localhost, or --share) it needs --auth,
+    --auth-file or --read-only, so that nobody on the network can add articles unasked.
+    """
+    import ipaddress
+
+    def login(line: str, where: str) -> tuple[str, str]:
+        user, colon, password = line.partition(":")
+        if not (colon and user.strip() and password):
+            raise click.ClickException(f"{where} is not USER:PASSWORD")  # never echo what may be a password
+        return user.strip(), password
+
+    accounts = [login(value, "an --auth value") for value in logins]
+    if auth_file is not None:
+        try:
+            lines = auth_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not readable as UTF-8 text"
+            raise click.ClickException(f"--auth-file {auth_file}: {reason}") from None
+        found = [login(line, f"--auth-file {auth_file} line {n}")
+                 for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+        if not found:
+            raise click.ClickException(f"--auth-file {auth_file} holds no USER:PASSWORD line")
+        accounts += found
+
+    def loopback(name: str) -> bool:
+        try:
+            return name.lower() == "localhost" or ipaddress.ip_address(name).is_loopback
+        except ValueError:
+            return False
+
+    if (share or not loopback(host)) and not (accounts or read_only):
+        exposed = "--share opens a public link" if share else f"--host {host} listens beyond this machine"
+        raise click.ClickException(f"{exposed}, so anyone could add articles: add --auth USER:PASSWORD, "
+                                   "--auth-file FILE or --read-only")
+
     from ui.app import serve
 
-    serve(index=index or default_index(), corpus=corpus or default_corpus(), host=host, port=port, share=share)
+    serve(index=index or default_index(), corpus=corpus or default_corpus(), host=host, port=port, share=share,
+          read_only=read_only, auth=accounts or None)
 
 
 main = cli

@@ -3,11 +3,15 @@
 Formatting is in `ui.format`, the work in the library (`rag.answer`, `rag.articles`, `rag.build_index`);
 this module only wires them to components. The named API endpoint `/ask` answers a question with the
 same Markdown the chat shows.
+
+Served beyond this machine, the app is guarded: `start`/`serve` pass `auth` (user, password pairs) to Gradio's
+login, and `read_only` leaves out the add panel and its `add_article` endpoint.
 """
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 
 import gradio as gr
@@ -15,9 +19,9 @@ from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
 
 import rag
-from rag.index import store
 from rag.articles import MAX_ADD_BYTES, add_article, list_articles
 from rag.errors import RagError
+from rag.index import store
 from rag.search.live import open_index
 from ui import format
 
@@ -81,8 +85,11 @@ LAUNCH_OPTIONS = {"css": CSS, "max_file_size": MAX_ADD_BYTES, "app_kwargs": {"mi
 """What `launch` needs besides host and port: styles, the upload limit and the request size limit."""
 
 
-def build_app(index: str | Path, corpus: str | Path) -> gr.Blocks:
-    """The chat app over `index`, adding articles to `corpus`; the index is built if missing and warmed here."""
+def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False) -> gr.Blocks:
+    """The chat app over `index`, adding articles to `corpus`; the index is built if missing and warmed here.
+
+    With `read_only` there is no add panel and no `add_article` endpoint: only questions and the article list.
+    """
     index, corpus = Path(index), Path(corpus)
     if store.current_version(index) is None:
         rag.build_index(corpus, index)
@@ -102,7 +109,7 @@ def build_app(index: str | Path, corpus: str | Path) -> gr.Blocks:
         return format.articles_table(list_articles(index))
 
     def add(file: str | None, title: str, text: str, date: str, source: str, url: str,
-            progress: gr.Progress = gr.Progress()) -> tuple:
+            progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008 (Gradio's way)
         progress(0.1, desc="Проверяю статью…")
         try:
             if file:
@@ -142,40 +149,54 @@ def build_app(index: str | Path, corpus: str | Path) -> gr.Blocks:
             with gr.Column(scale=2):
                 gr.Markdown("### Статьи в индексе")
                 table = gr.HTML(elem_id="articles")
-                with gr.Accordion("Добавить статью", open=False, elem_id="add-article"):
-                    file = gr.File(label=f"Файл .txt или .md (до {MAX_ADD_BYTES // 2**20} МиБ)",
-                                   file_types=[".txt", ".md"], type="filepath")
-                    title = gr.Textbox(label="Заголовок (для файла — по желанию)", elem_id="new-title")
-                    text = gr.Textbox(label="…или текст статьи", lines=6, elem_id="new-text")
-                    with gr.Row():
-                        date = gr.Textbox(label="Дата", placeholder="ГГГГ-ММ-ДД")
-                        source = gr.Textbox(label="Издание")
-                    url = gr.Textbox(label="Ссылка", placeholder="https://…")
-                    add_button = gr.Button("Добавить и проиндексировать", variant="primary", elem_id="add")
-                    status = gr.HTML(elem_id="add-status")
+                if read_only:
+                    gr.Markdown("Только чтение: статьи здесь не добавляются.", elem_id="read-only")
+                else:
+                    with gr.Accordion("Добавить статью", open=False, elem_id="add-article"):
+                        file = gr.File(label=f"Файл .txt или .md (до {MAX_ADD_BYTES // 2**20} МиБ)",
+                                       file_types=[".txt", ".md"], type="filepath")
+                        title = gr.Textbox(label="Заголовок (для файла — по желанию)", elem_id="new-title")
+                        text = gr.Textbox(label="…или текст статьи", lines=6, elem_id="new-text")
+                        with gr.Row():
+                            date = gr.Textbox(label="Дата", placeholder="ГГГГ-ММ-ДД")
+                            source = gr.Textbox(label="Издание")
+                        url = gr.Textbox(label="Ссылка", placeholder="https://…")
+                        add_button = gr.Button("Добавить и проиндексировать", variant="primary", elem_id="add")
+                        status = gr.HTML(elem_id="add-status")
 
         app.load(articles, None, table, api_visibility="private")
         box.submit(chat, [box, chatbot, k], [box, chatbot], api_visibility="private", concurrency_limit=CONCURRENCY)
-        # Gradio runs `add` in a worker thread, one at a time (concurrency_limit=1); questions keep being
-        # answered from the previous index version until `open_index` swaps in the new one.
-        add_button.click(add, [file, title, text, date, source, url],
-                         [status, table, file, title, text, date, source, url],
-                         api_name="add_article", api_visibility="undocumented", concurrency_limit=1)
+        if not read_only:
+            # Gradio runs `add` in a worker thread, one at a time (concurrency_limit=1); questions keep being
+            # answered from the previous index version until `open_index` swaps in the new one.
+            add_button.click(add, [file, title, text, date, source, url],
+                             [status, table, file, title, text, date, source, url],
+                             api_name="add_article", api_visibility="undocumented", concurrency_limit=1)
         gr.api(ask, api_name="ask", concurrency_limit=CONCURRENCY)
     return app
 
 
-def start(index: str | Path, corpus: str | Path, host: str = "127.0.0.1", port: int = 0) -> tuple[gr.Blocks, str]:
-    """Build and launch the app in background threads (port 0: a free one); returns it and its URL."""
+def start(index: str | Path, corpus: str | Path, host: str = "127.0.0.1", port: int = 0, *, read_only: bool = False,
+          auth: Sequence[tuple[str, str]] | None = None) -> tuple[gr.Blocks, str]:
+    """Build and launch the app in background threads (port 0: a free one); returns it and its URL.
+
+    `auth`: (user, password) pairs that must log in first (API clients too); `read_only`: no adding articles.
+    """
     if not port:
         with socket.socket() as sock:
             sock.bind((host, 0))
             port = sock.getsockname()[1]
-    app = build_app(index, corpus)
-    _, url, _ = app.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH_OPTIONS)
+    app = build_app(index, corpus, read_only=read_only)
+    _, url, _ = app.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
+                           auth=list(auth) if auth else None, **LAUNCH_OPTIONS)
     return app, url
 
 
-def serve(index: Path, corpus: Path, host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
-    """Serve the chat at http://host:port until interrupted (a public share link only if `share`)."""
-    build_app(index, corpus).launch(server_name=host, server_port=port, share=share, **LAUNCH_OPTIONS)
+def serve(index: Path, corpus: Path, host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
+          read_only: bool = False, auth: Sequence[tuple[str, str]] | None = None) -> None:
+    """Serve the chat at http://host:port until interrupted (a public share link only if `share`).
+
+    `auth` and `read_only` as in `start`; `rag serve` insists on one of them beyond loopback.
+    """
+    build_app(index, corpus, read_only=read_only).launch(server_name=host, server_port=port, share=share,
+                                                         auth=list(auth) if auth else None, **LAUNCH_OPTIONS)

@@ -1,0 +1,145 @@
+"""Who may reach the chat and what they may do there (issue 10).
+
+`rag serve` listens on loopback unless told otherwise, and beyond it only with a login (`--auth`,
+`--auth-file`) or in `--read-only` mode. Real `rag serve` processes, real Gradio servers (`ui.app.start`)
+on free ports, real clients.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client
+
+import rag
+from ui import app as ui_app
+from ui import format
+
+RAG = [sys.executable, "-c", "from rag.cli import main; main()"]
+USER, PASSWORD = "editor", "Velgrad-1312-secret"
+QUESTION = "Со сколькими государствами у Казахстана дипломатические отношения?"
+
+
+def rag_serve(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`rag serve` in a fresh process, offline, expected to stop by itself."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([*RAG, "serve", *args], capture_output=True, text=True, env=env, timeout=timeout,
+                          check=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def expected_reply(index: Path) -> str:
+    """What the chat answers to QUESTION: the library's answer, formatted."""
+    return format.reply(rag.answer(QUESTION, k=ui_app.DEFAULT_K, index=index))
+
+
+# Beyond loopback: a login or read-only, or no server at all
+
+
+@pytest.mark.parametrize("exposure", [["--host", "0.0.0.0"], ["--host", "::"], ["--host", "chat.example.org"],
+                                      ["--share"]])
+def test_serving_beyond_loopback_without_a_login_is_refused_in_one_line_before_anything_loads(
+        exposure: list[str], tmp_path: Path) -> None:
+    began = time.monotonic()
+    result = rag_serve(*exposure, "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index"))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: ") and "so anyone could add articles" in result.stderr
+    assert "add --auth USER:PASSWORD, --auth-file FILE or --read-only" in result.stderr
+    assert time.monotonic() - began < 20  # no model, no index, no Gradio: the host is checked first
+    assert not (tmp_path / "index").exists()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "Error: --auth-file {file}: No such file or directory"),
+    ("\n# nobody yet\n", "Error: --auth-file {file} holds no USER:PASSWORD line"),
+    (f"{USER}:{PASSWORD}\n{USER} {PASSWORD}\n", "Error: --auth-file {file} line 2 is not USER:PASSWORD"),
+])
+def test_a_missing_empty_or_malformed_auth_file_is_one_clear_error_that_shows_no_password(
+        content: str | None, message: str, tmp_path: Path) -> None:
+    logins = tmp_path / "logins.txt"
+    if content is not None:
+        logins.write_text(content, encoding="utf-8")
+    result = rag_serve("--host", "0.0.0.0", "--auth-file", str(logins))
+    assert result.returncode == 1
+    assert result.stderr == message.format(file=logins) + "\n"
+    assert PASSWORD not in result.stderr
+
+
+def test_rag_serve_on_all_interfaces_with_an_auth_file_asks_every_client_to_log_in(
+        article_corpus: Path, article_index: Path, tmp_path: Path) -> None:
+    logins = tmp_path / "logins.txt"
+    logins.write_text(f"# who may use the chat\n{USER}:{PASSWORD}\n", encoding="utf-8")
+    port, log = free_port(), tmp_path / "serve.log"
+    url = f"http://127.0.0.1:{port}/"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [*RAG, "serve", "--host", "0.0.0.0", "--port", str(port), "--auth-file", str(logins),
+             "--corpus", str(article_corpus), "--index", str(article_index)],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "rag serve did not start"
+            try:
+                if httpx.get(url, timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        refused = httpx.post(f"{url}gradio_api/call/ask", json={"data": [QUESTION]}, timeout=10)
+        assert refused.status_code == 401
+        reply = Client(url, auth=(USER, PASSWORD), verbose=False).predict(QUESTION, api_name="/ask")
+        assert reply == expected_reply(article_index)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert PASSWORD not in log.read_text()
+
+
+# Logins and read-only mode, on servers started by ui.app.start
+
+
+def test_with_a_login_only_a_logged_in_client_gets_answers(article_corpus: Path, article_index: Path) -> None:
+    app, url = ui_app.start(article_index, article_corpus, auth=[(USER, PASSWORD)])
+    try:
+        assert httpx.post(f"{url}gradio_api/call/ask", json={"data": [QUESTION]}, timeout=10).status_code == 401
+        assert httpx.get(f"{url}config", timeout=10).status_code == 401
+        with pytest.raises(Exception, match="credentials were not provided"):
+            Client(url, verbose=False)
+        with pytest.raises(ValueError, match="Could not login"):
+            Client(url, auth=(USER, "wrong"), verbose=False)
+        reply = Client(url, auth=(USER, PASSWORD), verbose=False).predict(QUESTION, api_name="/ask")
+        assert reply == expected_reply(article_index)
+    finally:
+        app.close()
+
+
+def test_a_read_only_chat_answers_but_has_no_add_panel_and_no_add_endpoint(
+        article_corpus: Path, article_index: Path) -> None:
+    before = sorted(p.name for p in article_corpus.iterdir())
+    app, url = ui_app.start(article_index, article_corpus, read_only=True)
+    try:
+        client = Client(url, verbose=False)
+        assert client.predict(QUESTION, api_name="/ask") == expected_reply(article_index)
+        with pytest.raises(ValueError, match="Cannot find a function with `api_name`: /add_article"):
+            client.predict(None, "Столица Кортании", "Столица Кортании — Велград.", "", "", "",
+                           api_name="/add_article")
+        page = httpx.get(url, timeout=10).text + httpx.get(f"{url}config", timeout=10).text
+        assert "Статьи в индексе" in page and "Только чтение" in page
+        assert "add-article" not in page and "Добавить статью" not in page and "add_article" not in page
+    finally:
+        app.close()
+    assert sorted(p.name for p in article_corpus.iterdir()) == before
