@@ -1,17 +1,20 @@
 """Who may reach the chat and what they may do there (issue 10).
 
 `rag serve` listens on loopback unless told otherwise, and beyond it only with a login (`--auth`,
-`--auth-file`) or in `--read-only` mode. Real `rag serve` processes, real Gradio servers (`ui.app.start`)
-on free ports, real clients.
+`--auth-file`) or in `--read-only` mode. Adds are limited per client address, and an uploaded file is
+deleted from Gradio's cache as soon as it is read. Real `rag serve` processes, real Gradio servers
+(`ui.app.start`) on free ports, real clients.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,6 +22,8 @@ import pytest
 from gradio_client import Client
 
 import rag
+from rag.index import store
+from tests.conftest import ARTICLE, Server, copy_article
 from ui import app as ui_app
 from ui import format
 
@@ -43,6 +48,32 @@ def free_port() -> int:
 def expected_reply(index: Path) -> str:
     """What the chat answers to QUESTION: the library's answer, formatted."""
     return format.reply(rag.answer(QUESTION, k=ui_app.DEFAULT_K, index=index))
+
+
+def corpus_state(server: Server) -> tuple[list[str], int | None]:
+    return sorted(p.name for p in server.corpus.iterdir()), store.current_version(server.index)
+
+
+def call(url: str, endpoint: str, *data: object) -> list:
+    """Call a Gradio endpoint over plain HTTP (POST the inputs, read the result from the event stream)."""
+    event = httpx.post(f"{url}gradio_api/call/{endpoint}", json={"data": list(data)}, timeout=30)
+    event.raise_for_status()
+    stream = httpx.get(f"{url}gradio_api/call/{endpoint}/{event.json()['event_id']}", timeout=60).text
+    kind, payload = [line.split(": ", 1)[1] for line in stream.strip().splitlines()[-2:]]
+    assert kind == "complete", stream
+    return json.loads(payload)
+
+
+@pytest.fixture
+def writable_server(article_corpus: Path, article_index: Path, tmp_path: Path) -> Iterator[Server]:
+    """A chat one can add articles to, with a fresh rate limit: a copy of the indexed first article."""
+    import shutil
+
+    corpus, index = copy_article(tmp_path / "corpus"), tmp_path / "index"
+    shutil.copytree(article_index, index)
+    app, url = ui_app.start(index, corpus)
+    yield Server(url, corpus, index, app)
+    app.close()
 
 
 # Beyond loopback: a login or read-only, or no server at all
@@ -143,3 +174,66 @@ def test_a_read_only_chat_answers_but_has_no_add_panel_and_no_add_endpoint(
     finally:
         app.close()
     assert sorted(p.name for p in article_corpus.iterdir()) == before
+
+
+# Adding articles: at most ADD_LIMIT a minute per client, and no upload left behind
+
+
+def test_the_sixth_add_within_a_minute_is_refused_and_writes_nothing(writable_server: Server) -> None:
+    server = writable_server
+    client = Client(server.url, verbose=False)
+    for n in range(ui_app.ADD_LIMIT):
+        status = client.predict(None, f"Новость {n}", f"Город номер {n} получил новую библиотеку.", "", "", "",
+                                api_name="/add_article")[0]
+        assert "✅ Добавлена статья" in status
+    before = corpus_state(server)
+    assert len(before[0]) == 1 + ui_app.ADD_LIMIT
+    status = client.predict(None, "Ещё одна", "Город номер шесть получил новый парк.", "", "", "",
+                            api_name="/add_article")[0]
+    assert status.startswith("<p>⚠️ Статья не добавлена: слишком много статей с вашего адреса")
+    assert f"не больше {ui_app.ADD_LIMIT} за 60 с" in status and "Подождите" in status
+    assert corpus_state(server) == before
+    assert client.predict(QUESTION, api_name="/ask") == expected_reply(server.index)  # questions still answered
+
+
+def test_an_uploaded_file_is_deleted_from_the_cache_once_read(writable_server: Server) -> None:
+    server, name = writable_server, f"kortania-{time.time_ns()}.md"
+    sent = httpx.post(f"{server.url}gradio_api/upload", timeout=30,
+                      files={"files": (name, "# Кортания\n\nСтолица Кортании — город Велград.\n".encode())})
+    uploaded = Path(sent.json()[0])
+    assert uploaded.is_file() and uploaded.name == name
+    status = call(server.url, "add_article", {"path": str(uploaded), "meta": {"_type": "gradio.FileData"}},
+                  "", "", "", "", "")[0]
+    assert "✅ Добавлена статья" in status
+    assert not uploaded.exists()
+    added = set(server.corpus.iterdir()) - {server.corpus / ARTICLE.name}
+    assert len(added) == 1 and "Столица Кортании — город Велград." in added.pop().read_text(encoding="utf-8")
+
+
+def test_only_files_inside_the_upload_cache_are_ever_deleted(tmp_path: Path) -> None:
+    cache, outside = tmp_path / "gradio", tmp_path / "article.md"
+    (cache / "0abc").mkdir(parents=True)
+    inside = cache / "0abc" / "article.md"
+    for file in (inside, outside):
+        file.write_text("x", encoding="utf-8")
+    ui_app.discard_upload(outside, cache)
+    ui_app.discard_upload(cache / "0abc" / ".." / ".." / "article.md", cache)
+    assert outside.exists()
+    ui_app.discard_upload(inside, cache)
+    assert not inside.exists()
+
+
+def test_the_rate_limit_forgets_clients_after_a_window_and_never_remembers_too_many() -> None:
+    now = [0.0]
+    limit = ui_app.RateLimit(limit=2, window_s=60, max_keys=3, clock=lambda: now[0])
+    assert limit.wait("10.0.0.1") == 0 and limit.wait("10.0.0.1") == 0
+    now[0] = 15.0
+    assert limit.wait("10.0.0.1") == 45.0  # the first of its two calls leaves the window in 45 s
+    assert limit.wait("10.0.0.2") == 0  # every address has its own count
+    now[0] = 61.0
+    assert limit.wait("10.0.0.1") == 0  # a minute later it may add again
+    assert len(limit) == 2
+    now[0] = 200.0
+    for n in range(10):
+        assert limit.wait(f"10.1.0.{n}") == 0
+    assert len(limit) == 3  # idle addresses were dropped, then the least recently seen ones

@@ -5,13 +5,16 @@ this module only wires them to components. The named API endpoint `/ask` answers
 same Markdown the chat shows.
 
 Served beyond this machine, the app is guarded: `start`/`serve` pass `auth` (user, password pairs) to Gradio's
-login, and `read_only` leaves out the add panel and its `add_article` endpoint.
+login, `read_only` leaves out the add panel and its `add_article` endpoint, adds are rate-limited per client
+address, and uploads are removed from Gradio's cache once read (the rest of the cache is swept by age).
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import gradio as gr
@@ -81,6 +84,68 @@ class BodyLimit:
         return limited
 
 
+ADD_LIMIT = 5
+"""Add requests one client address may make per `ADD_WINDOW_S`, whether the article is then accepted or not."""
+
+ADD_WINDOW_S = 60.0
+"""The rate limit's window, in seconds."""
+
+MAX_TRACKED_CLIENTS = 10_000
+"""Client addresses the rate limit remembers at most; the least recently seen are forgotten first."""
+
+DELETE_CACHE = (600, 3600)
+"""Gradio's cache sweep: every 10 minutes, files the app stored (uploads, outputs) over an hour old are deleted."""
+
+
+class RateLimit:
+    """At most `limit` calls per `window_s` seconds for each key (a client address), thread-safe.
+
+    Keys are kept in the order they were last used; those idle for a whole window are dropped on every call,
+    and beyond `max_keys` the least recently used go too, so the table stays small whatever the traffic.
+    """
+
+    def __init__(self, limit: int = ADD_LIMIT, window_s: float = ADD_WINDOW_S,
+                 max_keys: int = MAX_TRACKED_CLIENTS, clock: Callable[[], float] = time.monotonic) -> None:
+        if limit < 1 or max_keys < 1:
+            raise ValueError("limit and max_keys must be at least 1")
+        self.limit, self.window_s, self.max_keys, self.clock = limit, window_s, max_keys, clock
+        self._calls: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, key: str) -> float:
+        """0.0 if `key` may call now (the call is counted), else the seconds until it may."""
+        with self._lock:
+            now = self.clock()
+            start = now - self.window_s
+            recent = [t for t in self._calls.pop(key, []) if t > start]
+            allowed = len(recent) < self.limit
+            if allowed:
+                recent.append(now)
+            self._calls[key] = recent  # last in the table: the most recently seen
+            while True:  # drop from the least recently seen; `key` itself is fresh, so this stops
+                oldest = next(iter(self._calls))
+                if len(self._calls) <= self.max_keys and self._calls[oldest][-1] > start:
+                    break
+                del self._calls[oldest]
+            return 0.0 if allowed else recent[0] + self.window_s - now
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+
+def discard_upload(path: str | Path, cache: str | Path) -> None:
+    """Delete an uploaded file, but only if it lies inside Gradio's upload `cache` folder."""
+    file, folder = Path(path).resolve(), Path(cache).resolve()
+    if file.is_relative_to(folder) and file != folder:
+        file.unlink(missing_ok=True)
+
+
+def too_many_adds(seconds: float) -> str:
+    """The add panel's message for a client over the rate limit: when it may add again."""
+    return (f"<p>⚠️ Статья не добавлена: слишком много статей с вашего адреса (не больше {ADD_LIMIT} "
+            f"за {ADD_WINDOW_S:.0f} с). Подождите {max(1, round(seconds))} с и попробуйте снова.</p>")
+
+
 LAUNCH_OPTIONS = {"css": CSS, "max_file_size": MAX_ADD_BYTES, "app_kwargs": {"middleware": [Middleware(BodyLimit)]}}
 """What `launch` needs besides host and port: styles, the upload limit and the request size limit."""
 
@@ -91,6 +156,7 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
     With `read_only` there is no add panel and no `add_article` endpoint: only questions and the article list.
     """
     index, corpus = Path(index), Path(corpus)
+    limit = RateLimit()
     if store.current_version(index) is None:
         rag.build_index(corpus, index)
     rag.answer(EXAMPLES[0], index=index)  # loads the model and the index once, before the first visitor
@@ -109,12 +175,22 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
         return format.articles_table(list_articles(index))
 
     def add(file: str | None, title: str, text: str, date: str, source: str, url: str,
-            progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008 (Gradio's way)
+            request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008 (Gradio's way)
+        client = request.client.host if request and request.client else "unknown"
+        if wait := limit.wait(client):
+            if file:
+                discard_upload(file, upload_cache)
+            return too_many_adds(wait), *[gr.skip()] * 7
         progress(0.1, desc="Проверяю статью…")
         try:
             if file:
-                with open(file, "rb") as fh:
-                    data = fh.read(MAX_ADD_BYTES + 1)
+                try:
+                    with open(file, "rb") as fh:
+                        data = fh.read(MAX_ADD_BYTES + 1)
+                except FileNotFoundError:
+                    raise RagError("загруженный файл уже удалён — загрузите его снова") from None
+                finally:
+                    discard_upload(file, upload_cache)  # the article is in memory now; no copy is kept
                 upload = {"data": data, "filename": Path(file).name}
             else:
                 upload = {"text": text if text.strip() else None}
@@ -129,7 +205,7 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
                   f"за {report.seconds:.1f} с. Можно задавать вопросы.</p>")
         return status, articles(), None, "", "", "", "", ""
 
-    with gr.Blocks(title="Вопросы по статьям", analytics_enabled=False) as app:
+    with gr.Blocks(title="Вопросы по статьям", analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
         gr.Markdown("## Вопросы по новостным статьям\nСпросите о статьях — ответ приходит дословной "
                     "цитатой с источником.")
         with gr.Row():
@@ -163,6 +239,7 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
                         url = gr.Textbox(label="Ссылка", placeholder="https://…")
                         add_button = gr.Button("Добавить и проиндексировать", variant="primary", elem_id="add")
                         status = gr.HTML(elem_id="add-status")
+                    upload_cache = file.GRADIO_CACHE  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
 
         app.load(articles, None, table, api_visibility="private")
         box.submit(chat, [box, chatbot, k], [box, chatbot], api_visibility="private", concurrency_limit=CONCURRENCY)
