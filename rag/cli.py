@@ -71,7 +71,8 @@ def cli() -> None:
 @index_option
 @click.option("--model", default=None, help="Embedding model: hub id or local folder (new index or --rebuild).")
 @click.option("--rebuild", is_flag=True, help="Re-embed everything instead of updating incrementally.")
-@click.option("--optimize", is_flag=True, help="Also merge the vector segments into one (dropping deleted vectors).")
+@click.option("--optimize", is_flag=True, help="Also merge the vector segments into one and rewrite the word index, dropping "
+              "deleted passages: scores become exactly a fresh build's.")
 @click.option("--wait", type=click.FloatRange(0), default=None, metavar="SECONDS",
               help="How long to wait for another update of the index to finish "
                    "(default: $RAG_LOCK_TIMEOUT or 600); then exit with status 75.")

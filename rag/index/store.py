@@ -163,7 +163,10 @@ class Update:
     Use only with `writing()` held. Passage ids are given out in the order articles are added.
     """
 
-    def __init__(self, index: Path, previous: Manifest | None, base: Manifest) -> None:
+    def __init__(self, index: Path, previous: Manifest | None, base: Manifest, optimize: bool = False) -> None:
+        """The next version after `previous` (None: a new index), whose manifest starts as `base`. With
+        `optimize` the commit merges all vector segments into one and rewrites the word index without its
+        deleted passages, so that its statistics, and hence its scores, are those of a fresh build."""
         self.index = index
         index.mkdir(parents=True, exist_ok=True)
         self.generation = _generation(index) + 1
@@ -173,7 +176,9 @@ class Update:
         self.tmp.mkdir(parents=True)
         (index / SEGMENTS).mkdir(exist_ok=True)
         self.previous_words = None if previous is None else index / current_version(index) / WORDS
-        if self.previous_words is not None:
+        self.optimize = optimize
+        self._rewrite = previous if optimize else None
+        if self.previous_words is not None and not optimize:
             copy_words(self.previous_words, self.tmp / WORDS)
         self.words = WordsWriter(self.tmp / WORDS, base.fitted.prefix)
         self.base = base
@@ -218,10 +223,22 @@ class Update:
                                                             np.concatenate(self._vectors)),)
         self._ids, self._vectors, self._pending = [], [], 0
 
-    def commit(self, optimize: bool = False) -> str:
+    def _keep_words(self) -> None:
+        """Add the passages the previous version keeps to a word index started afresh (`optimize`)."""
+        previous = self._rewrite
+        old = TantivyWords(self.previous_words, previous.fitted.prefix, previous.words)
+        for source, entry in self.articles.items():
+            if source in previous.articles and previous.articles[source].first == entry.first:
+                stored = old.passages(entry.ids)
+                self.words.add([stored[i] for i in entry.ids], entry.title, entry.date, entry.publisher)
+
+    def commit(self) -> str:
         """Write the new vectors as a segment, merge segments as the policy (or `optimize`) says, and make the
         new version live; returns its name."""
         folder = self.index / SEGMENTS
+        optimize = self.optimize
+        if self._rewrite is not None:
+            self._keep_words()
         self._write_segment()
         manifest = self.manifest
         segments = manifest.segments + self._written
@@ -237,7 +254,7 @@ class Update:
             if merged:
                 counts[merged.name] = merged.rows  # a merge keeps only live vectors
         files.fsync_dir(folder)
-        words = self.words.commit(self.base.words, self.previous_words)
+        words = self.words.commit(*(({}, None) if optimize else (self.base.words, self.previous_words)))
         self.base = manifest.evolve(segments=segments, words=words, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         data = json.dumps(self.manifest.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
         files.write_bytes(self.tmp / "manifest.json", data)
@@ -295,9 +312,9 @@ def writing(index: str | Path, on_wait=None, timeout: float | None = None) -> It
         lock.acquire(timeout=0)
     except Timeout:
         holder = _holder(index)
-        if on_wait:
-            on_wait(holder)
         wait = lock_timeout() if timeout is None else timeout
+        if on_wait and wait > 0:
+            on_wait(holder)
         try:
             lock.acquire(timeout=wait)
         except Timeout:
@@ -308,7 +325,7 @@ def writing(index: str | Path, on_wait=None, timeout: float | None = None) -> It
     owner = index / OWNER
     try:
         owner.write_text(json.dumps({"pid": os.getpid(), "since": time.strftime("%Y-%m-%d %H:%M:%S"),
-                                     "command": " ".join(sys.argv[:3])[:200]}), encoding="utf-8")
+                                     "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:2]])[:200]}), encoding="utf-8")
         yield
     finally:
         owner.unlink(missing_ok=True)

@@ -95,7 +95,7 @@ def build_index(
 
     New and changed articles are chunked and embedded, deleted ones dropped; unchanged ones are not touched.
     The new version replaces the old one atomically; concurrent updates wait for each other. `model` picks the
-    embedding model of a new index (see `rag.models`); `optimize` merges all vector segments into one. `wait`:
+    embedding model of a new index (see `rag.models`); `optimize` merges all vector segments into one and rewrites the word index without deleted passages. `wait`:
     seconds to wait for another update to finish (default: `rag.settings.lock_timeout()`), then `IndexBusy`.
     """
     index = Path(index)
@@ -112,10 +112,10 @@ def build_index(
             # an index keeps the settings it was built with; a new one takes those fitted for its model
             base = (previous or Manifest(embedder.name, embedder.dimension, fitted.for_model(embedder.name), "", "")
                     ).evolve(corpus=str(Path(corpus).resolve()))
-            update = store.Update(index, previous, base)
+            update = store.Update(index, previous, base, optimize)
             update.delete(report.changed + report.removed)
             _add(update, fresh, scan.seen, embedder, progress)
-            update.commit(optimize)
+            update.commit()
             report.chunks = update.manifest.passages
         else:
             report.chunks = previous.passages
