@@ -102,8 +102,6 @@ def _checked_date(value: str | None) -> str | None:
         day = datetime.date.fromisoformat(value).isoformat()
     except ValueError:
         raise RagError(f"дата «{value}» не в формате ГГГГ-ММ-ДД") from None
-    if future_date(day):
-        raise RagError(f"дата «{value}» ещё не наступила: проверьте её")
     return day
 
 
@@ -160,6 +158,8 @@ def add_article(
         "source": _one_line(source) or parsed.publisher,
         "url": _checked_url(_one_line(url, 2000)) or parsed.url,
     }
+    if future_date(meta["date"]):
+        raise RagError(f"дата статьи «{meta['date']}» ещё не наступила: проверьте её")
     folder.mkdir(parents=True, exist_ok=True)
     existing = next((a.source for a in load_corpus(folder).articles if a.text == parsed.text), None)
     if existing is not None:

@@ -77,6 +77,22 @@ def test_article_added_while_serving_is_answered_after_the_swap(server: Server, 
     assert "<mark>" in reply and "Велград" in reply and "Вестник" in reply
 
 
+def test_an_article_saved_while_another_update_hangs_is_kept_and_the_chat_says_so(
+        server: Server, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_LOCK_TIMEOUT", "1")
+    with store.writing(server.index):
+        status = client.predict(None, "Порт Кортании", "В порту Велграда построят новый причал для паромов.", "", "",
+                                "", api_name="/add_article")[0]
+    assert "Статья сохранена как port&#95;kortanii.md, но индекс не обновлён: индекс сейчас обновляет другой процесс" in status
+    assert (server.corpus / "port_kortanii.md").exists()
+    ui_app.reconcile(server.index, server.corpus)  # what the next start of `rag serve` does
+    assert "port_kortanii.md" in store.read_manifest(server.index)[1].articles
+
+
+def test_errors_reach_the_chat_as_one_russian_line(client: Client) -> None:
+    assert client.predict(QUESTION, 500, api_name="/ask") == "<p>⚠️ число отрывков должно быть от 1 до 50, а не 500</p>"
+
+
 def test_serve_listens_on_loopback_without_a_share_link(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     launched: dict = {}
     monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kwargs: launched.update(kwargs))

@@ -11,6 +11,7 @@ address, and uploads are removed from Gradio's cache once read (the rest of the 
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -27,6 +28,8 @@ from rag.errors import RagError
 from rag.index import store
 from rag.search.live import open_index
 from ui import format
+
+log = logging.getLogger("rag")
 
 DEFAULT_K = 3
 """Passages shown per answer unless the user asks for another number (and for the `/ask` API)."""
@@ -150,6 +153,18 @@ LAUNCH_OPTIONS = {"css": CSS, "max_file_size": MAX_ADD_BYTES, "app_kwargs": {"mi
 """What `launch` needs besides host and port: styles, the upload limit and the request size limit."""
 
 
+def reconcile(index: Path, corpus: Path) -> None:
+    """Bring the index up to date with the corpus before serving (an article saved by a chat that was stopped
+    before indexing it is indexed now), saying what was done; without a corpus folder, serve the index as it is."""
+    if not corpus.is_dir() and store.current_version(index) is not None:
+        log.warning("corpus folder %s not found: serving the index in %s as it is", corpus, index)
+        return
+    report = rag.build_index(corpus, index)
+    for skipped in report.skipped:
+        log.warning("skipped: %s: %s", skipped.source, skipped.reason)
+    log.info("%s", report.summary())
+
+
 def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False) -> gr.Blocks:
     """The chat app over `index`, adding articles to `corpus`; the index is built if missing and warmed here.
 
@@ -157,13 +172,15 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
     """
     index, corpus = Path(index), Path(corpus)
     limit = RateLimit()
-    if store.current_version(index) is None:
-        rag.build_index(corpus, index)
+    reconcile(index, corpus)
     rag.answer(EXAMPLES[0], index=index)  # loads the model and the index once, before the first visitor
 
     def ask(question: str, k: int = DEFAULT_K) -> str:
         """Answer a question about the articles: the key quote with its source and passages, as Markdown."""
-        return format.reply(rag.answer(question, k=k, index=index))
+        try:
+            return format.reply(rag.answer(question, k=k, index=index))
+        except RagError as exc:
+            return format.problem(exc.russian)
 
     def chat(question: str, history: list, k: float) -> tuple[str, list]:
         if not question.strip():
@@ -196,11 +213,18 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
                 upload = {"text": text if text.strip() else None}
             path = add_article(corpus, title=title, date=date or None, source=source or None, url=url or None,
                                **upload)
-            progress(0.4, desc="Обновляю индекс…")
+        except (RagError, OSError) as exc:
+            reason = exc.russian if isinstance(exc, RagError) else f"ошибка записи ({exc.strerror})"
+            return format.problem(f"Статья не добавлена: {reason}"), *[gr.skip()] * 7
+        progress(0.4, desc="Обновляю индекс…")
+        try:
             report = rag.build_index(corpus, index)
             open_index(index)  # the new version goes live here, not on the next question
-        except (RagError, OSError) as exc:
-            return f"<p>⚠️ Статья не добавлена: {format.escape(str(exc))}</p>", *[gr.skip()] * 7
+        except (RagError, OSError) as exc:  # the article is saved: the next update or start indexes it
+            reason = exc.russian if isinstance(exc, RagError) else f"ошибка записи ({exc.strerror})"
+            return format.problem(f"Статья сохранена как {path.name}, но индекс не обновлён: {reason}. Она войдёт "
+                                  "в индекс при следующем обновлении (rag index) или перезапуске."), \
+                *[gr.skip()] * 7
         status = (f"<p>✅ Добавлена статья <code>{format.escape(path.name)}</code>; индекс обновлён "
                   f"за {report.seconds:.1f} с. Можно задавать вопросы.</p>")
         return status, articles(), None, "", "", "", "", ""

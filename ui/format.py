@@ -47,6 +47,11 @@ def link(url: str | None, label: str) -> str:
     return f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">{label}</a>'
 
 
+def problem(text: str) -> str:
+    """A line saying what went wrong (already in Russian), marked as a warning."""
+    return f"<p>⚠️ {escape(text)}</p>"
+
+
 def question(text: str) -> str:
     """The user's chat message: the question exactly as typed, shown as text."""
     return f"<p>{escape(text)}</p>"
