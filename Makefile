@@ -34,11 +34,12 @@ bench: $(STAMP)
 	$(PY) -m bench.quality --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json --out docs/benchmarks.md
 	$(PY) -m bench.load --out docs/load.md
 
-# The index at 100k and 1M generated passages: today's (02d5e61, up to 100k) against the working tree.
-# The index at scale (docs/scale.md): exact vs HNSW segments, then generated archives of 100k and 1M passages.
+# The index at scale (docs/scale.md): exact vs HNSW segments, generated archives of 100k and 1M passages
+# (against 02d5e61, the index before tantivy and FAISS segments, up to 100k), and what checksums cost.
 bench-scale: $(STAMP)
 	$(PY) -m bench.vectors --out docs/scale.md
 	$(PY) -m bench.scale --out docs/scale.md
+	$(PY) -m bench.checksums --out docs/scale.md
 
 # Refit chunking, BM25, fusion weights, no-answer thresholds and quote choice for the default model.
 tune: $(STAMP)
