@@ -20,9 +20,9 @@ from rag.errors import RagError
 from rag.settings import MAX_K, default_corpus, default_index
 
 EXIT_SKIPPED = 3
+"""`rag index` exit status when the index was updated but some corpus files were skipped."""
 STATUS_ARTICLES = 20
 """Articles `rag status` lists by name; `--json` gives them all."""
-"""`rag index` exit status when the index was updated but some corpus files were skipped."""
 
 
 def setup_logging() -> None:
