@@ -94,3 +94,18 @@ def test_no_sentence_close_enough_means_no_answer(retriever: Retriever) -> None:
         assert all(respond(retriever, q).answer is not None for q in QUESTIONS)
     finally:
         retriever.fitted = base
+
+
+def test_candidates_are_scored_by_words_only_as_far_as_the_best_need(retriever: Retriever) -> None:
+    from rag.search.candidates import gather
+
+    vectors, words, skipped = retriever.stored.vectors, retriever.words, 0
+    for question in QUESTIONS:
+        query = retriever.query(question)
+        weight = retriever.dense_weight(query)
+        for pool, depth in [(3, 1), (4, 2), (5, 3)]:  # pools smaller than the article, so the bounds matter
+            exact = gather(query, vectors, words, pool)
+            pruned = gather(query, vectors, words, pool, (weight, depth))
+            assert [a.tolist() for a in pruned.best(weight, depth)] == [a.tolist() for a in exact.best(weight, depth)]
+            skipped += int((pruned.parts[1] != exact.parts[1]).sum())
+    assert skipped > 0, "some word scores were left out"

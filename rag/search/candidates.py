@@ -10,8 +10,6 @@ scored by meaning alone: word matches across languages are accidents (a number, 
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,9 +20,6 @@ from rag.index.words import LexicalIndex
 
 POOL = 100
 """Passages taken from each side (meaning, words) before fusion."""
-_beside = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="rag-vectors")
-"""Runs the vector side of a question while the asking thread runs the word side: FAISS and tantivy both
-release the GIL, so the two overlap."""
 
 
 @dataclass(frozen=True)
@@ -65,23 +60,42 @@ def fuse(parts: np.ndarray, dense_weight) -> np.ndarray:
     return dense_weight * parts[..., 0, :] + (1 - dense_weight) * parts[..., 1, :]
 
 
-def gather(query: Query, vectors: VectorIndex, words: LexicalIndex, n: int = POOL) -> Candidates:
-    """The pooled candidates of a question with both of their scores (words only for a same-language question)."""
+def gather(query: Query, vectors: VectorIndex, words: LexicalIndex, n: int = POOL,
+           best: tuple[float, int] | None = None) -> Candidates:
+    """The pooled candidates of a question with both of their scores (words only for a same-language question).
+
+    With `best` = (dense weight, depth), only what decides the `depth` best by fused score is exact: a
+    candidate the word search missed is scored by words only if it could still reach them (`_could_reach`);
+    the others keep 0, a lower bound. That saves most of the word index's work per question."""
     if not query.same_language:
         ids, dense = vectors.search(query.vector, n)
         order = np.argsort(ids)
         return Candidates(ids[order], np.stack([dense[order], np.zeros(len(ids), dtype=np.float32)]))
-    dense_search = _beside.submit(vectors.search, query.vector, n)
+    # One after the other: handing the vector side to another thread doubled a question's time (5.6 -> 11.3 ms
+    # over 44k passages), the threads waiting on each other for the GIL; a server's questions run in parallel.
+    dense_ids, dense = vectors.search(query.vector, n)
     word_ids, lexical = words.search(query.terms, n)
-    dense_ids, dense = dense_search.result()
     ids = np.union1d(dense_ids, word_ids)
     parts = np.zeros((2, len(ids)), dtype=np.float32)
     missing_vectors = _fill(parts[0], ids, dense_ids, dense)
     missing_words = _fill(parts[1], ids, word_ids, lexical)
-    vector_scores = _beside.submit(lambda: vectors.vectors(ids[missing_vectors]) @ query.vector)
+    parts[0, missing_vectors] = vectors.vectors(ids[missing_vectors]) @ query.vector
+    if best is not None:
+        floor = float(lexical.min()) if len(word_ids) >= n else 0.0  # a passage the search missed scores less
+        missing_words &= _could_reach(parts, missing_words, floor, *best)
     parts[1, missing_words] = words.scores(query.terms, ids[missing_words])
-    parts[0, missing_vectors] = vector_scores.result()
     return Candidates(ids, parts)
+
+
+def _could_reach(parts: np.ndarray, unknown: np.ndarray, floor: float, dense_weight: float, depth: int) -> np.ndarray:
+    """Which candidates, their word score `unknown` but at most `floor`, could be among the `depth` best by fused
+    score: the fused scores known so far are lower bounds, so the `depth`-th best of them is a bar that only
+    a candidate whose upper bound reaches it can clear."""
+    low = fuse(parts, dense_weight)
+    if len(low) <= depth:
+        return np.ones(len(low), dtype=bool)
+    bar = np.partition(low, len(low) - depth)[len(low) - depth]
+    return ~unknown | (low + (1 - dense_weight) * floor >= bar)
 
 
 def _fill(row: np.ndarray, ids: np.ndarray, found: np.ndarray, scores: np.ndarray) -> np.ndarray:

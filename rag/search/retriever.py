@@ -68,9 +68,11 @@ class Retriever:
             vector = self.embedder.encode_queries([question])[0]
         return Query(question, self.words.terms(question), vector, language.detect(question))
 
-    def candidates(self, query: Query, n: int = POOL) -> Candidates:
-        """The pooled candidate passages of a question with their scores (`rag.search.candidates`)."""
-        return gather(query, self.stored.vectors, self.words, n)
+    def candidates(self, query: Query, n: int = POOL, best: int | None = None) -> Candidates:
+        """The pooled candidate passages of a question with their scores (`rag.search.candidates`); with `best`,
+        exact only as far as the `best` first by fused score need."""
+        return gather(query, self.stored.vectors, self.words, n,
+                      None if best is None else (self.dense_weight(query), best))
 
     def dense_weight(self, query: Query) -> float:
         """The dense score's share for this question: all of it when the question is in another language."""
@@ -96,7 +98,7 @@ class Retriever:
         query = question if isinstance(question, Query) else self.query(question)
         f = self.fitted
         depth = max(k, f.rerank_depth if f.rerank_weight else 0)
-        ids, scores = self.candidates(query, max(POOL, depth)).best(self.dense_weight(query), depth)
+        ids, scores = self.candidates(query, max(POOL, depth), depth).best(self.dense_weight(query), depth)
         stored = self.words.passages(ids)
         passages = [stored[int(i)] for i in ids]
         if f.rerank_weight and f.rerank_depth:
