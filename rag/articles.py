@@ -17,8 +17,18 @@ from pathlib import Path
 
 import yaml
 
-from rag.corpus import ARTICLE_SUFFIXES, decode, future_date, load_corpus, parse_article
+from rag.corpus import (
+    ARTICLE_SUFFIXES,
+    decode,
+    future_date,
+    load_corpus,
+    parse_article,
+    text_hash,
+)
 from rag.errors import RagError
+from rag.index import store
+from rag.index.manifest import Manifest
+from rag.index.update import known_files
 from rag.search.live import open_index
 
 MAX_ADD_BYTES = 1024 * 1024
@@ -133,6 +143,7 @@ def add_article(
     date: str | None = None,
     source: str | None = None,
     url: str | None = None,
+    index: str | Path | None = None,
 ) -> Path:
     """Save a pasted (`text`) or uploaded (`data`, `filename`) article into `corpus`; returns the new file.
 
@@ -140,7 +151,8 @@ def add_article(
     duplicate body); a rejected one raises RagError with the reason and writes nothing. Front matter of
     an uploaded file is kept, `title`/`date`/`source`/`url` given here take precedence. The file name is
     a slug of the upload's name (or the title), always directly inside `corpus`, never replacing a file.
-    Index it with `rag.build_index(corpus, index)`.
+    Index it with `rag.build_index(corpus, index)`; given that `index`, the duplicate check reads only the
+    corpus files changed since it was built (an archive is not read whole for one article).
     """
     folder = Path(corpus)
     suffix = _suffix(filename)
@@ -161,7 +173,9 @@ def add_article(
     if future_date(meta["date"]):
         raise RagError(f"дата статьи «{meta['date']}» ещё не наступила: проверьте её")
     folder.mkdir(parents=True, exist_ok=True)
-    existing = next((a.source for a in load_corpus(folder).articles if a.text == parsed.text), None)
+    digest = text_hash(parsed.text)
+    scan = load_corpus(folder, known_files(_manifest(index)))
+    existing = next((source for source, seen in scan.seen.items() if seen.text_hash == digest), None)
     if existing is not None:
         raise RagError(f"такая статья уже есть в корпусе: {existing}")
     front = yaml.safe_dump({k: v for k, v in meta.items() if v}, allow_unicode=True, sort_keys=False, width=10_000)
@@ -177,6 +191,14 @@ def add_article(
         return _unique_link(tmp, folder, slug(Path(name).stem if name else meta["title"]), suffix)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _manifest(index: str | Path | None) -> Manifest | None:
+    """The live manifest of `index`, or None when there is none to go by."""
+    try:
+        return None if index is None else store.read_manifest(index)[1]
+    except RagError:
+        return None
 
 
 def list_articles(index: str | Path) -> list[ArticleInfo]:

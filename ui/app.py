@@ -212,7 +212,7 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
             else:
                 upload = {"text": text if text.strip() else None}
             path = add_article(corpus, title=title, date=date or None, source=source or None, url=url or None,
-                               **upload)
+                               index=index, **upload)
         except (RagError, OSError) as exc:
             reason = exc.russian if isinstance(exc, RagError) else f"ошибка записи ({exc.strerror})"
             return format.problem(f"Статья не добавлена: {reason}"), *[gr.skip()] * 7

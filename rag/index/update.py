@@ -123,11 +123,16 @@ def build_index(
     return report
 
 
+def known_files(manifest: Manifest | None) -> dict[str, Seen]:
+    """The corpus files as the index last read them (size, modification time, text hash), so that a scan of
+    the corpus reads only the files changed since."""
+    return {s: Seen(a.size, a.mtime_ns, a.text_hash) for s, a in manifest.articles.items()} if manifest else {}
+
+
 def _changes(corpus: str | Path, previous: Manifest | None) -> tuple[Corpus, BuildReport, list[Article]]:
     """The corpus read against the index's manifest (unchanged files by their stat alone): what an update
     would add, change and remove, and the articles it would embed."""
-    known = {s: Seen(a.size, a.mtime_ns, a.text_hash) for s, a in previous.articles.items()} if previous else {}
-    scan = load_corpus(corpus, known)
+    scan = load_corpus(corpus, known_files(previous))
     report = BuildReport(previous.model if previous else "", skipped=scan.skipped, notes=scan.notes,
                          unchanged=list(scan.unchanged))
     old = previous.articles if previous is not None else {}
