@@ -286,6 +286,11 @@ def test_an_update_reads_only_new_and_modified_files(corpus: Path, tmp_path: Pat
     steppe.write_text(SECOND.replace("понедельника", "воскресенья"), encoding="utf-8")  # the file changes
     os.utime(steppe, ns=(steppe.stat().st_atime_ns, steppe.stat().st_mtime_ns + 1_000_000))  # even within a tick
     assert rag.build_index(corpus, index).changed == ["steppe.md"] and len(read) == 1
+    read.clear()
+    port = corpus / "port.txt"
+    os.utime(port, ns=(port.stat().st_atime_ns, port.stat().st_mtime_ns + 1_000_000))  # touched, text the same
+    assert rag.build_index(corpus, index).unchanged and len(read) == 1  # read once, and its new time recorded
+    assert rag.build_index(corpus, index).unchanged and len(read) == 1  # then known again by its stat
     (corpus / "copy.txt").write_text("В Актау построят порт для контейнеров.", encoding="utf-8")
     assert [s.reason for s in rag.build_index(corpus, index).skipped] == ["duplicate of port.txt"]
     assert len(rag.build_index(corpus, index, rebuild=True).unchanged) == 0

@@ -26,7 +26,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -199,6 +199,10 @@ class Update:
         self.words.delete(sources)
         for source in sources:
             self.articles.pop(source, None)
+
+    def restat(self, source: str, size: int, mtime_ns: int) -> None:
+        """Record a new size and modification time for an article whose file changed but whose text did not."""
+        self.articles[source] = replace(self.articles[source], size=size, mtime_ns=mtime_ns)
 
     def add(self, source: str, entry: ArticleEntry, passages: list[tuple[int, int, str]], vectors: np.ndarray) -> None:
         """Add an article (`entry` without its ids yet) with its passages (start, end, text) and their vectors."""

@@ -105,15 +105,17 @@ def build_index(
 
     with store.writing(index, on_wait, wait):
         previous = _previous(index, rebuild)
-        scan, report, fresh = _changes(corpus, previous)
+        scan, report, fresh, touched = _changes(corpus, previous)
         embedder = _model_for(previous, model)
         report.model = embedder.name
-        if fresh or report.removed or previous is None or optimize:
+        if fresh or report.removed or touched or previous is None or optimize:
             # an index keeps the settings it was built with; a new one takes those fitted for its model
             base = (previous or Manifest(embedder.name, embedder.dimension, fitted.for_model(embedder.name), "", "")
                     ).evolve(corpus=str(Path(corpus).resolve()))
             update = store.Update(index, previous, base, optimize)
             update.delete(report.changed + report.removed)
+            for source in touched:  # same text, new stat: recorded, so that the next scan need not read it
+                update.restat(source, scan.seen[source].size, scan.seen[source].mtime_ns)
             _add(update, fresh, scan.seen, embedder, progress)
             update.commit()
             report.chunks = update.manifest.passages
@@ -129,27 +131,31 @@ def known_files(manifest: Manifest | None) -> dict[str, Seen]:
     return {s: Seen(a.size, a.mtime_ns, a.text_hash) for s, a in manifest.articles.items()} if manifest else {}
 
 
-def _changes(corpus: str | Path, previous: Manifest | None) -> tuple[Corpus, BuildReport, list[Article]]:
+def _changes(corpus: str | Path, previous: Manifest | None) -> tuple[Corpus, BuildReport, list[Article], list[str]]:
     """The corpus read against the index's manifest (unchanged files by their stat alone): what an update
-    would add, change and remove, and the articles it would embed."""
+    would add, change and remove, the articles it would embed, and the files read again whose text had not
+    changed (touched)."""
     scan = load_corpus(corpus, known_files(previous))
     report = BuildReport(previous.model if previous else "", skipped=scan.skipped, notes=scan.notes,
                          unchanged=list(scan.unchanged))
     old = previous.articles if previous is not None else {}
-    fresh = []
+    fresh, touched = [], []
     for article in scan.articles:
         entry = old.get(article.source)
         if entry is None:
             report.added.append(article.source)
         elif entry.hash == article.digest:
             report.unchanged.append(article.source)
+            seen = scan.seen[article.source]
+            if (seen.size, seen.mtime_ns) != (entry.size, entry.mtime_ns):
+                touched.append(article.source)
             continue
         else:
             report.changed.append(article.source)
         fresh.append(article)
     current = {a.source for a in scan.articles} | set(scan.unchanged)
     report.removed = sorted(s for s in old if s not in current)
-    return scan, report, fresh
+    return scan, report, fresh, touched
 
 
 def pending(index: str | Path, corpus: str | Path | None = None) -> BuildReport:
