@@ -8,11 +8,11 @@
 
 from rag.search.answer import Answer, answer, retrieve
 from rag.articles import ArticleInfo, add_article, list_articles
-from rag.errors import IndexDamaged, IndexMissing, ModelMismatch, ModelUnavailable, RagError
+from rag.errors import IndexBusy, IndexDamaged, IndexMissing, ModelMismatch, ModelUnavailable, RagError
 from rag.index.update import BuildReport, build_index
 from rag.search.retriever import Passage
 
 __all__ = [
-    "Answer", "ArticleInfo", "BuildReport", "IndexDamaged", "IndexMissing", "ModelMismatch", "ModelUnavailable", "Passage",
+    "Answer", "ArticleInfo", "BuildReport", "IndexBusy", "IndexDamaged", "IndexMissing", "ModelMismatch", "ModelUnavailable", "Passage",
     "RagError", "add_article", "answer", "build_index", "list_articles", "retrieve",
 ]
