@@ -8,11 +8,24 @@ builds related words on the same beginning, which the snowball stemmer's inflect
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import threading
+from pathlib import Path
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_RUSSIAN
+
+
+def _russian_stopwords() -> list[str]:
+    """bm25s's Russian stop words, from its `stopwords` module (plain lists) loaded alone: importing the
+    `bm25s` package pulls scipy, a quarter of a second of every one-off `rag ask`."""
+    package = importlib.util.find_spec("bm25s")
+    spec = importlib.util.spec_from_file_location(
+        "rag._stopwords", Path(next(iter(package.submodule_search_locations))) / "stopwords.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.STOPWORDS_RUSSIAN
+
 
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
 _QUESTION_WORDS = {
@@ -29,7 +42,7 @@ _FUNCTION_WORDS = {
     "своему", "своим", "своих", "своими", "весь", "вся", "всей", "всему", "всем", "всеми", "также",
 }
 """Forms of pronouns and auxiliary verbs that the stop-word list misses (it has "может", not "могут")."""
-_STOPWORDS = frozenset(w.replace("ё", "е") for w in STOPWORDS_RUSSIAN) | _QUESTION_WORDS | _FUNCTION_WORDS
+_STOPWORDS = frozenset(w.replace("ё", "е") for w in _russian_stopwords()) | _QUESTION_WORDS | _FUNCTION_WORDS
 
 _local = threading.local()
 
