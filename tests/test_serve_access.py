@@ -25,7 +25,7 @@ import rag
 from rag.index import store
 from tests.conftest import ARTICLE, Server, copy_article
 from ui import app as ui_app
-from ui import format
+from ui import format, limits
 
 RAG = [sys.executable, "-c", "from rag.cli import main; main()"]
 USER, PASSWORD = "editor", "Velgrad-1312-secret"
@@ -216,16 +216,16 @@ def test_only_files_inside_the_upload_cache_are_ever_deleted(tmp_path: Path) -> 
     inside = cache / "0abc" / "article.md"
     for file in (inside, outside):
         file.write_text("x", encoding="utf-8")
-    ui_app.discard_upload(outside, cache)
-    ui_app.discard_upload(cache / "0abc" / ".." / ".." / "article.md", cache)
+    limits.discard_upload(outside, cache)
+    limits.discard_upload(cache / "0abc" / ".." / ".." / "article.md", cache)
     assert outside.exists()
-    ui_app.discard_upload(inside, cache)
+    limits.discard_upload(inside, cache)
     assert not inside.exists()
 
 
 def test_the_rate_limit_forgets_clients_after_a_window_and_never_remembers_too_many() -> None:
     now = [0.0]
-    limit = ui_app.RateLimit(limit=2, window_s=60, max_keys=3, clock=lambda: now[0])
+    limit = limits.RateLimit(limit=2, window_s=60, max_keys=3, clock=lambda: now[0])
     assert limit.wait("10.0.0.1") == 0 and limit.wait("10.0.0.1") == 0
     now[0] = 15.0
     assert limit.wait("10.0.0.1") == 45.0  # the first of its two calls leaves the window in 45 s

@@ -100,7 +100,7 @@ def test_16_clients_at_once_get_the_one_at_a_time_replies(server: Server) -> Non
 def test_a_request_body_over_the_limit_is_refused(server: Server, client: Client) -> None:
     import httpx
 
-    from ui.app import MAX_REQUEST_BYTES
+    from ui.limits import MAX_REQUEST_BYTES
 
     big = "б" * MAX_REQUEST_BYTES
     response = httpx.post(f"{server.url.rstrip('/')}/gradio_api/call/ask", json={"data": [big]}, timeout=30)

@@ -6,21 +6,19 @@ same Markdown the chat shows.
 
 Served beyond this machine, the app is guarded: `start`/`serve` pass `auth` (user, password pairs) to Gradio's
 login, `read_only` leaves out the add panel and its `add_article` endpoint, adds are rate-limited per client
-address, and uploads are removed from Gradio's cache once read (the rest of the cache is swept by age).
+address, and uploads are removed from Gradio's cache once read (the rest of the cache is swept by age); the
+guards themselves are in `ui.limits`.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import gradio as gr
 from starlette.middleware import Middleware
-from starlette.responses import PlainTextResponse
 
 import rag
 from rag.articles import MAX_ADD_BYTES, add_article, list_articles
@@ -28,6 +26,7 @@ from rag.errors import RagError
 from rag.index import store
 from rag.search.live import open_index
 from ui import format
+from ui.limits import ADD_LIMIT, ADD_WINDOW_S, BodyLimit, RateLimit, discard_upload
 
 log = logging.getLogger("rag")
 
@@ -53,94 +52,8 @@ table.articles td, table.articles th { padding: 4px 6px; vertical-align: top; }
 CONCURRENCY = 8
 """Questions answered at once: `rag.answer` is thread-safe, so many tabs need not queue one behind another."""
 
-MAX_REQUEST_BYTES = 2 * MAX_ADD_BYTES
-"""Largest request body accepted: an upload of the largest article with room for its form encoding."""
-
-
-class BodyLimit:
-    """ASGI middleware refusing request bodies over `max_bytes`, so no single request can fill the memory."""
-
-    def __init__(self, app, max_bytes: int = MAX_REQUEST_BYTES) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http":
-            declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-            if not declared.isdigit() or int(declared) > self.max_bytes:
-                response = PlainTextResponse(f"Request body over {self.max_bytes} bytes", status_code=413)
-                return await response(scope, receive, send)
-            receive = self._counting(receive)
-        await self.app(scope, receive, send)
-
-    def _counting(self, receive):
-        """`receive`, failing once a body sent without (or beyond) its Content-Length grows too large."""
-        seen = 0
-
-        async def limited():
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise ValueError(f"request body over {self.max_bytes} bytes")
-            return message
-
-        return limited
-
-
-ADD_LIMIT = 5
-"""Add requests one client address may make per `ADD_WINDOW_S`, whether the article is then accepted or not."""
-
-ADD_WINDOW_S = 60.0
-"""The rate limit's window, in seconds."""
-
-MAX_TRACKED_CLIENTS = 10_000
-"""Client addresses the rate limit remembers at most; the least recently seen are forgotten first."""
-
 DELETE_CACHE = (600, 3600)
 """Gradio's cache sweep: every 10 minutes, files the app stored (uploads, outputs) over an hour old are deleted."""
-
-
-class RateLimit:
-    """At most `limit` calls per `window_s` seconds for each key (a client address), thread-safe.
-
-    Keys are kept in the order they were last used; those idle for a whole window are dropped on every call,
-    and beyond `max_keys` the least recently used go too, so the table stays small whatever the traffic.
-    """
-
-    def __init__(self, limit: int = ADD_LIMIT, window_s: float = ADD_WINDOW_S,
-                 max_keys: int = MAX_TRACKED_CLIENTS, clock: Callable[[], float] = time.monotonic) -> None:
-        if limit < 1 or max_keys < 1:
-            raise ValueError("limit and max_keys must be at least 1")
-        self.limit, self.window_s, self.max_keys, self.clock = limit, window_s, max_keys, clock
-        self._calls: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def wait(self, key: str) -> float:
-        """0.0 if `key` may call now (the call is counted), else the seconds until it may."""
-        with self._lock:
-            now = self.clock()
-            start = now - self.window_s
-            recent = [t for t in self._calls.pop(key, []) if t > start]
-            allowed = len(recent) < self.limit
-            if allowed:
-                recent.append(now)
-            self._calls[key] = recent  # last in the table: the most recently seen
-            while True:  # drop from the least recently seen; `key` itself is fresh, so this stops
-                oldest = next(iter(self._calls))
-                if len(self._calls) <= self.max_keys and self._calls[oldest][-1] > start:
-                    break
-                del self._calls[oldest]
-            return 0.0 if allowed else recent[0] + self.window_s - now
-
-    def __len__(self) -> int:
-        return len(self._calls)
-
-
-def discard_upload(path: str | Path, cache: str | Path) -> None:
-    """Delete an uploaded file, but only if it lies inside Gradio's upload `cache` folder."""
-    file, folder = Path(path).resolve(), Path(cache).resolve()
-    if file.is_relative_to(folder) and file != folder:
-        file.unlink(missing_ok=True)
 
 
 def too_many_adds(seconds: float) -> str:
