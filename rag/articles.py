@@ -28,7 +28,6 @@ from rag.corpus import (
 from rag.errors import RagError
 from rag.index import store
 from rag.index.manifest import Manifest
-from rag.index.update import known_files
 from rag.search.live import open_index
 
 MAX_ADD_BYTES = 1024 * 1024
@@ -174,7 +173,8 @@ def add_article(
         raise RagError(f"дата статьи «{meta['date']}» ещё не наступила: проверьте её")
     folder.mkdir(parents=True, exist_ok=True)
     digest = text_hash(parsed.text)
-    scan = load_corpus(folder, known_files(_manifest(index)))
+    manifest = _manifest(index)
+    scan = load_corpus(folder, manifest.articles if manifest else {})  # indexed files known by their stat
     existing = next((source for source, seen in scan.seen.items() if seen.text_hash == digest), None)
     if existing is not None:
         raise RagError(f"такая статья уже есть в корпусе: {existing}")

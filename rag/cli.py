@@ -141,12 +141,12 @@ def ask_command(question: str | None, index: Path | None, k: int, as_json: bool)
             sys.stdout.flush()
 
 
-def _pending(index: Path, corpus: Path | None) -> dict:
+def _pending(index: Path, corpus: Path | None, manifest) -> dict:
     """What the corpus holds that the index does not, as lists of sources (or the reason it cannot be read)."""
     from rag.index.update import pending
 
     try:
-        report = pending(index, corpus)
+        report = pending(index, corpus, manifest)
     except RagError as exc:
         return {"error": str(exc)}
     return {"added": report.added, "changed": report.changed, "removed": report.removed,
@@ -164,7 +164,7 @@ def status_command(index: Path | None, corpus: Path | None, as_json: bool) -> No
     corpus it does not hold yet (a `stat` per corpus file; only new or changed files are read)."""
     index = index or default_index()
     version, m = store.read_manifest(index)
-    pending = _pending(index, corpus)
+    pending = _pending(index, corpus, m)
     if as_json:
         click.echo(json.dumps({"index": str(index.resolve()), "version": version, **m.to_json(), "pending": pending},
                               ensure_ascii=False, indent=1))

@@ -11,8 +11,10 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 from charset_normalizer import from_bytes
@@ -154,19 +156,33 @@ def _is_inside(path: Path, folder: Path) -> bool:
 def article_files(corpus: Path) -> list[tuple[str, str]]:
     """Article files below `corpus` with their names relative to it, in a stable order; hidden files and
     folders left out, linked folders not entered (one `scandir` per folder: archives hold many files)."""
-    found = []
-    for folder, dirs, names in os.walk(corpus):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        prefix = os.path.relpath(folder, corpus).replace(os.sep, "/")
-        prefix = "" if prefix == "." else prefix + "/"
-        found += [(prefix + n, os.path.join(folder, n)) for n in names
-                  if not n.startswith(".") and os.path.splitext(n)[1].lower() in ARTICLE_SUFFIXES]
+    found: list[tuple[str, str]] = []
+    folders = [(os.fspath(corpus), "")]
+    while folders:  # a stack, not recursion: any depth of folders
+        folder, prefix = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((entry.path, f"{prefix}{entry.name}/"))
+                elif entry.name.lower().endswith(ARTICLE_SUFFIXES):
+                    found.append((prefix + entry.name, entry.path))
     return sorted(found)
+
+
+class FileStat(Protocol):
+    """A file as last read: its size and modification time, and the hash of its article's text (a `Seen`, or
+    the index's `ArticleEntry`, which records the same)."""
+
+    size: int
+    mtime_ns: int
+    text_hash: str
 
 
 @dataclass(frozen=True)
 class Seen:
-    """A file as last indexed: its size and modification time, and the hash of its article's text."""
+    """A file as this scan read it: its size and modification time, and the hash of its article's text."""
 
     size: int
     mtime_ns: int
@@ -182,7 +198,7 @@ class Corpus:
     skipped: list[Skipped]
     notes: list[Skipped]
     unchanged: list[str] = field(default_factory=list)
-    seen: dict[str, Seen] = field(default_factory=dict)
+    seen: dict[str, FileStat] = field(default_factory=dict)
 
 
 def text_hash(text: str) -> str:
@@ -190,7 +206,7 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def load_corpus(corpus: str | Path, known: dict[str, Seen] | None = None) -> Corpus:
+def load_corpus(corpus: str | Path, known: Mapping[str, FileStat] | None = None) -> Corpus:
     """Every indexable article of a folder, the files skipped with their reasons, and notes (e.g. encodings).
 
     A file whose size and modification time are those in `known` is listed as unchanged without being read
@@ -205,7 +221,7 @@ def load_corpus(corpus: str | Path, known: dict[str, Seen] | None = None) -> Cor
     skipped: list[Skipped] = []
     notes: list[Skipped] = []
     known = known or {}
-    stats: dict[str, Seen] = {}
+    stats: dict[str, FileStat] = {}
     unchanged: list[str] = []
     files = article_files(folder)
     for source, path in files:  # the unchanged first, so a new copy of an indexed article is the duplicate

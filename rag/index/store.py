@@ -175,7 +175,8 @@ class Update:
         _collect_garbage(index)
         self.tmp.mkdir(parents=True)
         (index / SEGMENTS).mkdir(exist_ok=True)
-        self.previous_words = None if previous is None else index / current_version(index) / WORDS
+        self.previous = (current_version(index), previous) if previous is not None else None
+        self.previous_words = None if previous is None else index / self.previous[0] / WORDS
         self.optimize = optimize
         self._rewrite = previous if optimize else None
         if self.previous_words is not None and not optimize:
@@ -266,7 +267,10 @@ class Update:
         os.rename(self.tmp, self.index / self.version)
         files.fsync_dir(self.index)
         files.replace_file(self.index / POINTER, f"{self.version} {checksums.of_bytes(data)}".encode())  # the commit point
-        _collect_garbage(self.index)
+        known = {self.version: self.manifest}
+        if self.previous is not None:
+            known[self.previous[0]] = self.previous[1]
+        _collect_garbage(self.index, known)
         return self.version
 
 
@@ -276,9 +280,10 @@ def _generation(index: Path) -> int:
     return max(numbers, default=0)
 
 
-def _collect_garbage(index: Path) -> None:
-    """Remove half-written versions, all but the newest KEEP_VERSIONS whole ones, and the vector segments no
-    kept version names."""
+def _collect_garbage(index: Path, known: dict[str, Manifest] | None = None) -> None:
+    """Remove half-written versions, all but the newest KEEP_VERSIONS whole ones, and then, when `known` is
+    given, the vector segments no kept version names. A kept version's manifest is taken from `known` when
+    there (an update holds the two it keeps: reading an archive's manifest costs a second), else read."""
     live = current_version(index)
     versions = sorted(p.name for p in index.glob("v-*") if p.is_dir() and _VERSION.fullmatch(p.name))
     keep = set(versions[-KEEP_VERSIONS:]) | ({live} if live else set())
@@ -286,11 +291,16 @@ def _collect_garbage(index: Path) -> None:
         stale = path.name.startswith(".tmp-v-") or (_VERSION.fullmatch(path.name) and path.name not in keep)
         if stale and path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
+    if known is None:
+        return
     named: set[str] = set()
     for version in keep:
         try:
-            segments = json.loads((index / version / "manifest.json").read_text(encoding="utf-8"))["segments"]
-            named |= {s["name"] for s in segments}
+            if version in known:
+                named |= {s.name for s in known[version].segments}
+            else:
+                segments = json.loads((index / version / "manifest.json").read_text(encoding="utf-8"))["segments"]
+                named |= {s["name"] for s in segments}
         except (OSError, ValueError, KeyError, TypeError):
             return  # a version we cannot read: keep every segment rather than guess
     for path in (index / SEGMENTS).glob("s-*") if (index / SEGMENTS).is_dir() else ():

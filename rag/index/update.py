@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rag import fitted
 from rag.chunking import chunk_text
-from rag.corpus import Article, Corpus, Seen, Skipped, load_corpus
+from rag.corpus import Article, Corpus, FileStat, Skipped, load_corpus
 from rag.errors import IndexDamaged, IndexMissing, ModelMismatch
 from rag.index import store
 from rag.index.manifest import ArticleEntry, Manifest
@@ -125,17 +125,11 @@ def build_index(
     return report
 
 
-def known_files(manifest: Manifest | None) -> dict[str, Seen]:
-    """The corpus files as the index last read them (size, modification time, text hash), so that a scan of
-    the corpus reads only the files changed since."""
-    return {s: Seen(a.size, a.mtime_ns, a.text_hash) for s, a in manifest.articles.items()} if manifest else {}
-
-
 def _changes(corpus: str | Path, previous: Manifest | None) -> tuple[Corpus, BuildReport, list[Article], list[str]]:
     """The corpus read against the index's manifest (unchanged files by their stat alone): what an update
     would add, change and remove, the articles it would embed, and the files read again whose text had not
     changed (touched)."""
-    scan = load_corpus(corpus, known_files(previous))
+    scan = load_corpus(corpus, previous.articles if previous else {})  # entries record each file's stat
     report = BuildReport(previous.model if previous else "", skipped=scan.skipped, notes=scan.notes,
                          unchanged=list(scan.unchanged))
     old = previous.articles if previous is not None else {}
@@ -158,18 +152,18 @@ def _changes(corpus: str | Path, previous: Manifest | None) -> tuple[Corpus, Bui
     return scan, report, fresh, touched
 
 
-def pending(index: str | Path, corpus: str | Path | None = None) -> BuildReport:
+def pending(index: str | Path, corpus: str | Path | None = None, manifest: Manifest | None = None) -> BuildReport:
     """What the corpus holds that the live index does not (new, changed, removed and skipped articles), without
     changing anything: `rag status` and `rag serve` report it. `corpus` defaults to the one the index was
-    built from."""
-    manifest = store.read_manifest(index)[1]
+    built from; `manifest`, the live one, when the caller has just read it."""
+    manifest = manifest or store.read_manifest(index)[1]
     started = time.perf_counter()
     report = _changes(manifest.corpus if corpus is None else corpus, manifest)[1]
     report.chunks, report.seconds = manifest.passages, time.perf_counter() - started
     return report
 
 
-def _add(update: store.Update, articles: list, seen: dict[str, Seen], embedder: Embedder, progress: bool) -> None:
+def _add(update: store.Update, articles: list, seen: dict[str, FileStat], embedder: Embedder, progress: bool) -> None:
     """Chunk, embed and add the articles, `BATCH` passages at a time (a progress bar for a big change)."""
     settings = update.manifest.fitted
     bar = None
