@@ -14,6 +14,7 @@ import io
 import math
 import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -39,6 +40,9 @@ BUILD_THREADS = os.cpu_count() or 1
 beside its word search, and FAISS's threads for one query cost more than they bring (exact search over 44k
 vectors on this 2-core machine: 7.0 ms with two, 4.2 ms with one)."""
 faiss.omp_set_num_threads(1)
+_SEARCHING = ThreadPoolExecutor(max_workers=BUILD_THREADS, thread_name_prefix="rag-segments")
+"""Searches the HNSW segments of one question in parallel: FAISS releases the GIL and the asking thread only
+waits (five 200k-vector graphs at 1M passages: 26 ms one after the other on this machine)."""
 MERGE_FACTOR = 8
 """Segments of one size class merged at once; also how much bigger each class is than the one below."""
 SMALLEST_CLASS = 1_000
@@ -128,7 +132,13 @@ class FaissSegments:
                                    f"the manifest says {dimension}; run: rag index --rebuild")
 
     def search(self, vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        found = [s.search(np.ascontiguousarray(vector, dtype=np.float32), n) for s in self.segments] if n > 0 else []
+        vector = np.ascontiguousarray(vector, dtype=np.float32)
+        if n <= 0:
+            found = []
+        elif sum(s.entry.approximate for s in self.segments) > 1:  # graphs of an archive: searched side by side
+            found = list(_SEARCHING.map(lambda segment: segment.search(vector, n), self.segments))
+        else:
+            found = [s.search(vector, n) for s in self.segments]
         if not found:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         ids = np.concatenate([f[0] for f in found]).astype(np.int64)
