@@ -1,7 +1,7 @@
 """Scale benchmark: today's index (a baseline commit) against the working tree on generated archives.
 
     python -m bench.scale [--sizes 100000,1000000] [--baseline 02d5e61] [--baseline-max 100000]
-                          [--only current|baseline] [--timeout 7200] [--work /tmp/rag-scale] [--seed 0]
+                          [--only current|baseline] [--timeout 7200] [--work /tmp/rag-scale] [--seed 0] [--reuse-index]
                           [--out docs/scale.md]
 
 Why: the seed corpus holds two articles, so how the index behaves with 100k or 1M passages (build time,
@@ -371,14 +371,13 @@ class Archive:
 
 
 def measure(impl: Implementation, archive: Archive, vocab: Vocabulary, work: Path, seed: int,
-            timeout: float) -> dict:
+            timeout: float, reuse: bool = False) -> dict:
     """Build, status, add one article, cold ask, warm retrieval and disk size for one implementation.
 
     Stops at the first step that fails or times out; what was measured until then is kept.
     """
     result: dict = {}
     index = work / f"index-{impl.name}-{archive.size}"
-    shutil.rmtree(index, ignore_errors=True)
     logs = work / "logs"
 
     def step(name: str, argv: list[str], accept: tuple[int, ...] = (0,)) -> bool:
@@ -388,8 +387,13 @@ def measure(impl: Implementation, archive: Archive, vocab: Vocabulary, work: Pat
               f"{'' if done.ok else ' FAILED, see ' + done.log}", file=sys.stderr)
         return done.ok
 
-    if not step("build", cli_argv("index", "--corpus", archive.corpus, "--index", index, "--model", MODEL), INDEX_OK):
-        return result
+    if reuse and (index / "CURRENT").exists():
+        print(f"[{archive.size}] {impl.name} build: reusing {index}", file=sys.stderr)
+    else:
+        shutil.rmtree(index, ignore_errors=True)
+        if not step("build", cli_argv("index", "--corpus", archive.corpus, "--index", index, "--model", MODEL),
+                    INDEX_OK):
+            return result
     result["disk_bytes"] = disk_bytes(index)
     if not step("status", cli_argv("status", "--index", index)):
         return result
@@ -545,6 +549,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=Path("/tmp/rag-scale"), help="Folder for everything generated.")
     parser.add_argument("--seed", type=int, default=0, help="Seed of the generated archives and questions.")
     parser.add_argument("--out", type=Path, help="Markdown file whose scale section is replaced (or appended).")
+    parser.add_argument("--reuse-index", action="store_true",
+                        help="Measure on the index an earlier run left in the work folder instead of building it "
+                             "again (a 1M build takes half an hour); its build rows then show —.")
     parser.add_argument("--section", default="scale", help="Name of that section (runs of other sizes keep theirs).")
     return parser.parse_args(argv)
 
@@ -577,7 +584,8 @@ def run(args: argparse.Namespace, impls: list[Implementation], work: Path) -> di
         for impl in impls:
             skip = impl.name == "baseline" and size > args.baseline_max
             entry["results"][impl.name] = ({"skipped": "skipped"} if skip else
-                                           measure(impl, archive, vocab, work, args.seed, args.timeout))
+                                           measure(impl, archive, vocab, work, args.seed, args.timeout,
+                                                   args.reuse_index))
             (work / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
         print("\n".join(table(entry, results["implementations"])))
     return results
