@@ -293,6 +293,11 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], co
         for path in questions:
             if path.is_file():
                 data[path.stem] = (corpus, *split_alternate(load_questions(path)))
+            else:
+                echo(f"skipped: {path}: no such file")
+        for path in (xquad_ru, xquad_en):
+            if path is not None and not path.is_file():
+                echo(f"skipped: {path}: no such file")
         if xquad_ru is not None and xquad_ru.is_file():
             articles = xquad.load(xquad_ru)
             xq_corpus = xquad.write_corpus(articles, Path(tmp) / "xquad")
