@@ -387,8 +387,11 @@ def measure(impl: Implementation, archive: Archive, vocab: Vocabulary, work: Pat
               f"{'' if done.ok else ' FAILED, see ' + done.log}", file=sys.stderr)
         return done.ok
 
-    if reuse and (index / "CURRENT").exists():
+    if reuse and (index / "CURRENT").exists():  # brought back to the archive first: an earlier add is undone
         print(f"[{archive.size}] {impl.name} build: reusing {index}", file=sys.stderr)
+        shutil.rmtree(archive.corpus / ADDED, ignore_errors=True)
+        run_child(cli_argv("index", "--corpus", archive.corpus, "--index", index), impl.env(), work, timeout,
+                  logs / f"{archive.size}-{impl.name}-resync", INDEX_OK)
     else:
         shutil.rmtree(index, ignore_errors=True)
         if not step("build", cli_argv("index", "--corpus", archive.corpus, "--index", index, "--model", MODEL),
