@@ -3,16 +3,16 @@
     index/
       CURRENT            name of the live version and its manifest's checksum: the commit point (replaced
                          atomically)
-      .lock              held by the one process updating the index
+      .lock              held by the one process updating the index (`flock`: it dies with its process)
+      .lock.owner        who holds it: pid, command, since when
       segments/          vector segments (`rag.index.vectors`), immutable, shared by versions
       v-<generation>/    manifest.json (`rag.index.manifest`) and words/ (tantivy, `rag.index.words`)
 
 An update builds the next version in a hidden folder: it hard-links the live version's tantivy files
 (immutable once written) and commits its changes there, writes the new vector segments, then the manifest
 naming the segments and the checksum of every file, renames the folder into place and only then replaces
-CURRENT. Everything before that
-last step is invisible to readers; a process killed at any moment leaves CURRENT naming a whole version,
-and the next update removes what the killed one left. The cost of an update is its change plus the merges
+CURRENT. Everything before that last step is invisible to readers; a process killed at any moment leaves
+CURRENT naming a whole version, and the next update removes what the killed one left. The cost of an update is its change plus the merges
 the merge policies start, not the archive.
 """
 
