@@ -95,8 +95,9 @@ def build_index(
 
     New and changed articles are chunked and embedded, deleted ones dropped; unchanged ones are not touched.
     The new version replaces the old one atomically; concurrent updates wait for each other. `model` picks the
-    embedding model of a new index (see `rag.models`); `optimize` merges all vector segments into one and rewrites the word index without deleted passages. `wait`:
-    seconds to wait for another update to finish (default: `rag.settings.lock_timeout()`), then `IndexBusy`.
+    embedding model of a new index (see `rag.models`); `optimize` merges all vector segments into one and
+    rewrites the word index without deleted passages. `wait`: seconds to wait for another update to finish
+    (default: `rag.settings.lock_timeout()`), then `IndexBusy`.
     """
     index = Path(index)
     started = time.perf_counter()
@@ -129,10 +130,10 @@ def _changes(corpus: str | Path, previous: Manifest | None) -> tuple[Corpus, Bui
     """The corpus read against the index's manifest (unchanged files by their stat alone): what an update
     would add, change and remove, the articles it would embed, and the files read again whose text had not
     changed (touched)."""
-    scan = load_corpus(corpus, previous.articles if previous else {})  # entries record each file's stat
+    old = previous.articles if previous is not None else {}
+    scan = load_corpus(corpus, old)  # the entries record each file's stat as indexed
     report = BuildReport(previous.model if previous else "", skipped=scan.skipped, notes=scan.notes,
                          unchanged=list(scan.unchanged))
-    old = previous.articles if previous is not None else {}
     fresh, touched = [], []
     for article in scan.articles:
         entry = old.get(article.source)
