@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from rag.index import store
+from rag.index.manifest import Manifest
 from rag.errors import RagError
 from rag.settings import MAX_K, default_corpus, default_index
 
@@ -141,7 +142,7 @@ def ask_command(question: str | None, index: Path | None, k: int, as_json: bool)
             sys.stdout.flush()
 
 
-def _pending(index: Path, corpus: Path | None, manifest) -> dict:
+def _pending(index: Path, corpus: Path | None, manifest: Manifest) -> dict:
     """What the corpus holds that the index does not, as lists of sources (or the reason it cannot be read)."""
     from rag.index.update import pending
 
