@@ -82,3 +82,26 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-bert"), [ARTICLE.read_text(encoding="utf-8")])
+
+
+@pytest.fixture
+def word_index(corpus: Path, tmp_path: Path) -> Path:
+    """This test's corpus indexed with the word-vector model: built in a second, and `rag index` processes
+    over it start in seconds."""
+    import rag
+    from rag.models import navec
+
+    index = tmp_path / "index"
+    rag.build_index(corpus, index, model=navec.NAME)
+    return index
+
+
+@pytest.fixture
+def corpus_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the corpus files read (decoded) while the test runs, in order."""
+    from rag import corpus as corpus_module
+
+    read: list[int] = []
+    decode = corpus_module.decode
+    monkeypatch.setattr(corpus_module, "decode", lambda data: read.append(len(data)) or decode(data))
+    return read

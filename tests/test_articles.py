@@ -96,22 +96,14 @@ def test_added_article_is_indexed_incrementally_and_listed(corpus: Path, tmp_pat
     assert "Велград" in rag.answer("Как называется столица Кортании?", index=index).answer
 
 
-def test_with_its_index_an_add_reads_only_the_files_changed_since(corpus: Path, tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from rag.models import navec
-
-    index = tmp_path / "index"
-    rag.build_index(corpus, index, model=navec.NAME)
-    read: list[str] = []
-    original = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda self: (self.suffix != ".json" and read.append(self.name)) or
-                        original(self))  # corpus files, not the manifest
+def test_with_its_index_an_add_reads_only_the_files_changed_since(corpus: Path, word_index: Path,
+                                                                    corpus_reads: list[int]) -> None:
     indexed = load_corpus(corpus).articles[0].text
-    read.clear()
+    corpus_reads.clear()
     with pytest.raises(RagError, match=f"такая статья уже есть в корпусе: {ARTICLE.name}"):
-        add_article(corpus, title="Копия", text=indexed, index=index)
-    assert read == []  # the indexed article was known by its size, time and text hash
-    first = add_article(corpus, title="Велград", text=BODY, index=index)
+        add_article(corpus, title="Копия", text=indexed, index=word_index)
+    assert corpus_reads == []  # the indexed article was known by its size, time and text hash
+    first = add_article(corpus, title="Велград", text=BODY, index=word_index)
     with pytest.raises(RagError, match=f"такая статья уже есть в корпусе: {first.name}"):
-        add_article(corpus, title="Велград снова", text=BODY, index=index)
-    assert read == [first.name]  # the new, not yet indexed file is read
+        add_article(corpus, title="Велград снова", text=BODY, index=word_index)
+    assert corpus_reads == [first.stat().st_size]  # the new, not yet indexed file is read

@@ -265,18 +265,10 @@ def test_status_json_prints_the_manifest(corpus: Path, tmp_path: Path) -> None:
     assert len(status["articles"]["steppe.md"]["hash"]) == 64 and status["segments"][0]["rows"] == status["passages"]
 
 
-def test_an_update_reads_only_new_and_modified_files(corpus: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_update_reads_only_new_and_modified_files(corpus: Path, word_index: Path, corpus_reads: list[int]) -> None:
     import os
 
-    from rag import corpus as corpus_module
-    from rag.models import navec
-
-    index = tmp_path / "index"
-    rag.build_index(corpus, index, model=navec.NAME)
-    read: list[int] = []
-    decode = corpus_module.decode
-    monkeypatch.setattr(corpus_module, "decode", lambda data: read.append(len(data)) or decode(data))
+    index, read = word_index, corpus_reads
     (corpus / "port.txt").write_text("В Актау построят порт для контейнеров.", encoding="utf-8")
     report = rag.build_index(corpus, index)
     assert len(read) == 1 and report.added == ["port.txt"] and sorted(report.unchanged) == [ARTICLE.name, "steppe.md"]

@@ -57,14 +57,6 @@ def lock_holder(index: Path) -> subprocess.Popen:
     return holder
 
 
-@pytest.fixture
-def word_index(corpus: Path, tmp_path: Path) -> Path:
-    """The seed article indexed with the word-vector model, so that each `rag index` process starts in seconds."""
-    index = tmp_path / "index"
-    rag.build_index(corpus, index, model=navec.NAME)
-    return index
-
-
 def test_updates_started_close_together_lose_no_article(corpus: Path, word_index: Path) -> None:
     for round_ in range(3):
         runs = [rag_process("index", "--corpus", str(corpus), "--index", str(word_index))]
