@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench.evaluation import load_questions
@@ -109,3 +110,29 @@ def test_candidates_are_scored_by_words_only_as_far_as_the_best_need(retriever: 
             assert [a.tolist() for a in pruned.best(weight, depth)] == [a.tolist() for a in exact.best(weight, depth)]
             skipped += int((pruned.parts[1] != exact.parts[1]).sum())
     assert skipped > 0, "some word scores were left out"
+
+
+def test_a_word_search_that_found_fewer_than_asked_found_every_passage_with_a_word(retriever: Retriever) -> None:
+    from rag.search.candidates import gather
+
+    vectors, words, n = retriever.stored.vectors, retriever.words, 100  # more than the article's passages
+    asked: list[int] = []
+
+    class Counting:  # the word index, counting the passages gather asks it to score
+        search = staticmethod(words.search)
+
+        @staticmethod
+        def scores(terms: list[str], ids: np.ndarray) -> np.ndarray:
+            asked.extend(ids)
+            return words.scores(terms, ids)
+
+    missed = 0
+    for question in QUESTIONS:
+        query = retriever.query(question)
+        found, _ = words.search(query.terms, n)
+        assert len(found) < n
+        pooled = gather(query, vectors, Counting(), n)
+        others = pooled.ids[~np.isin(pooled.ids, found)]
+        assert not words.scores(query.terms, others).any()  # they score 0 by words, as gather assumes...
+        missed += len(others)
+    assert missed > 0 and asked == []  # ...so it never asked about them

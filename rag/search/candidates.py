@@ -67,9 +67,11 @@ def gather(query: Query, vectors: VectorIndex, words: LexicalIndex, n: int = POO
            best: tuple[float, int] | None = None) -> Candidates:
     """The pooled candidates of a question with both of their scores (words only for a same-language question).
 
-    With `best` = (dense weight, depth), only what decides the `depth` best by fused score is exact: a
-    candidate the word search missed is scored by words only if it could still reach them (`_could_reach`);
-    the others keep 0, a lower bound. That saves most of the word index's work per question."""
+    A candidate the word search missed scores 0 by words when that search found fewer than `n` (it found
+    every passage holding a word of the question), and less than its `n`-th otherwise. With `best` =
+    (dense weight, depth) only what decides the `depth` best by fused score is exact: a missed candidate is
+    then scored by words only if it could still reach them (`_could_reach`), the others keep 0, a lower
+    bound. That saves most of the word index's work per question."""
     if not query.same_language:
         ids, dense = vectors.search(query.vector, n)
         order = np.argsort(ids)
@@ -85,9 +87,10 @@ def gather(query: Query, vectors: VectorIndex, words: LexicalIndex, n: int = POO
     missing_vectors = _fill(parts[0], ids, dense_ids, dense)
     missing_words = _fill(parts[1], ids, word_ids, lexical)
     parts[0, missing_vectors] = vectors.vectors(ids[missing_vectors]) @ query.vector
-    if best is not None:
-        floor = float(lexical.min()) if len(word_ids) >= n else 0.0  # a passage the search missed scores less
-        missing_words &= _could_reach(parts, missing_words, floor, *best)
+    if len(word_ids) < n:
+        missing_words[:] = False  # their word score is 0: the search found every passage with a word
+    elif best is not None:
+        missing_words &= _could_reach(parts, missing_words, float(lexical.min()), *best)
     parts[1, missing_words] = words.scores(query.terms, ids[missing_words])
     return Candidates(ids, parts)
 
