@@ -12,8 +12,8 @@ An update builds the next version in a hidden folder: it hard-links the live ver
 (immutable once written) and commits its changes there, writes the new vector segments, then the manifest
 naming the segments and the checksum of every file, renames the folder into place and only then replaces
 CURRENT. Everything before that last step is invisible to readers; a process killed at any moment leaves
-CURRENT naming a whole version, and the next update removes what the killed one left. The cost of an update is its change plus the merges
-the merge policies start, not the archive.
+CURRENT naming a whole version, and the next update removes what the killed one left. The cost of an
+update is its change plus the merges the merge policies start, not the archive.
 """
 
 from __future__ import annotations
@@ -178,7 +178,6 @@ class Update:
         self.previous = (current_version(index), previous) if previous is not None else None
         self.previous_words = None if previous is None else index / self.previous[0] / WORDS
         self.optimize = optimize
-        self._rewrite = previous if optimize else None
         if self.previous_words is not None and not optimize:
             copy_words(self.previous_words, self.tmp / WORDS)
         self.words = WordsWriter(self.tmp / WORDS, base.fitted.prefix)
@@ -230,7 +229,7 @@ class Update:
 
     def _keep_words(self) -> None:
         """Add the passages the previous version keeps to a word index started afresh (`optimize`)."""
-        previous = self._rewrite
+        previous = self.previous[1]
         old = TantivyWords(self.previous_words, previous.fitted.prefix, previous.words)
         for source, entry in self.articles.items():
             if source in previous.articles and previous.articles[source].first == entry.first:
@@ -241,8 +240,7 @@ class Update:
         """Write the new vectors as a segment, merge segments as the policy (or `optimize`) says, and make the
         new version live; returns its name."""
         folder = self.index / SEGMENTS
-        optimize = self.optimize
-        if self._rewrite is not None:
+        if self.optimize and self.previous is not None:
             self._keep_words()
         self._write_segment()
         manifest = self.manifest
@@ -250,7 +248,7 @@ class Update:
         live = live_ids(manifest)
         counts = {s.name: int(live[np.load(folder / f"{s.name}.ids.npy", mmap_mode="r")].sum()) for s in segments}
         for round_ in range(len(segments)):
-            merging = vector_segments.to_merge(segments, counts, optimize and round_ == 0)
+            merging = vector_segments.to_merge(segments, counts, self.optimize and round_ == 0)
             if not merging:
                 break
             merged = vector_segments.merge(folder, f"s-{self.generation:08d}-m{round_}", merging, live,
@@ -259,14 +257,15 @@ class Update:
             if merged:
                 counts[merged.name] = merged.rows  # a merge keeps only live vectors
         files.fsync_dir(folder)
-        words = self.words.commit(*(({}, None) if optimize else (self.base.words, self.previous_words)))
+        words = self.words.commit(self.base.words, self.previous_words)  # files written afresh are hashed
         self.base = manifest.evolve(segments=segments, words=words, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         data = json.dumps(self.manifest.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
         files.write_bytes(self.tmp / "manifest.json", data)
         files.fsync_dir(self.tmp)
         os.rename(self.tmp, self.index / self.version)
         files.fsync_dir(self.index)
-        files.replace_file(self.index / POINTER, f"{self.version} {checksums.of_bytes(data)}".encode())  # the commit point
+        pointer = f"{self.version} {checksums.of_bytes(data)}"
+        files.replace_file(self.index / POINTER, pointer.encode())  # the commit point
         known = {self.version: self.manifest}
         if self.previous is not None:
             known[self.previous[0]] = self.previous[1]
@@ -338,8 +337,9 @@ def writing(index: str | Path, on_wait=None, timeout: float | None = None) -> It
         raise RagError(f"cannot lock the index folder {index}: {exc.strerror}") from exc
     owner = index / OWNER
     try:
+        command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:2]])[:200]
         owner.write_text(json.dumps({"pid": os.getpid(), "since": time.strftime("%Y-%m-%d %H:%M:%S"),
-                                     "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:2]])[:200]}), encoding="utf-8")
+                                     "command": command}), encoding="utf-8")
         yield
     finally:
         owner.unlink(missing_ok=True)
