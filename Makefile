@@ -14,8 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/rag index || [ $$? -eq 3 ]  # 3: indexed, some files skipped
-	$(VENV)/bin/rag serve
+	$(VENV)/bin/rag serve  # brings index/ up to date with corpus/ (a progress bar), then opens the chat
 
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
 browser:

@@ -58,8 +58,13 @@ DELETE_CACHE = (600, 3600)
 
 def too_many_adds(seconds: float) -> str:
     """The add panel's message for a client over the rate limit: when it may add again."""
-    return (f"<p>⚠️ Статья не добавлена: слишком много статей с вашего адреса (не больше {ADD_LIMIT} "
-            f"за {ADD_WINDOW_S:.0f} с). Подождите {max(1, round(seconds))} с и попробуйте снова.</p>")
+    return format.problem(f"Статья не добавлена: слишком много статей с вашего адреса (не больше {ADD_LIMIT} "
+                          f"за {ADD_WINDOW_S:.0f} с). Подождите {max(1, round(seconds))} с и попробуйте снова.")
+
+
+def _russian(error: RagError | OSError) -> str:
+    """What went wrong, as the chat says it."""
+    return error.russian if isinstance(error, RagError) else f"ошибка записи ({error.strerror})"
 
 
 LAUNCH_OPTIONS = {"css": CSS, "max_file_size": MAX_ADD_BYTES, "app_kwargs": {"middleware": [Middleware(BodyLimit)]}}
@@ -72,14 +77,15 @@ def reconcile(index: Path, corpus: Path) -> None:
     if not corpus.is_dir() and store.current_version(index) is not None:
         log.warning("corpus folder %s not found: serving the index in %s as it is", corpus, index)
         return
-    report = rag.build_index(corpus, index)
+    report = rag.build_index(corpus, index, progress=True)
     for skipped in report.skipped:
         log.warning("skipped: %s: %s", skipped.source, skipped.reason)
     log.info("%s", report.summary())
 
 
 def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False) -> gr.Blocks:
-    """The chat app over `index`, adding articles to `corpus`; the index is built if missing and warmed here.
+    """The chat app over `index`, adding articles to `corpus`; the index is brought up to date with the corpus
+    (`reconcile`) and warmed here.
 
     With `read_only` there is no add panel and no `add_article` endpoint: only questions and the article list.
     """
@@ -127,16 +133,14 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
             path = add_article(corpus, title=title, date=date or None, source=source or None, url=url or None,
                                index=index, **upload)
         except (RagError, OSError) as exc:
-            reason = exc.russian if isinstance(exc, RagError) else f"ошибка записи ({exc.strerror})"
-            return format.problem(f"Статья не добавлена: {reason}"), *[gr.skip()] * 7
+            return format.problem(f"Статья не добавлена: {_russian(exc)}"), *[gr.skip()] * 7
         progress(0.4, desc="Обновляю индекс…")
         try:
             report = rag.build_index(corpus, index)
             open_index(index)  # the new version goes live here, not on the next question
         except (RagError, OSError) as exc:  # the article is saved: the next update or start indexes it
-            reason = exc.russian if isinstance(exc, RagError) else f"ошибка записи ({exc.strerror})"
-            return format.problem(f"Статья сохранена как {path.name}, но индекс не обновлён: {reason}. Она войдёт "
-                                  "в индекс при следующем обновлении (rag index) или перезапуске."), \
+            return format.problem(f"Статья сохранена как {path.name}, но индекс не обновлён: {_russian(exc)}. "
+                                  "Она войдёт в индекс при следующем обновлении (rag index) или перезапуске."), \
                 *[gr.skip()] * 7
         status = (f"<p>✅ Добавлена статья <code>{format.escape(path.name)}</code>; индекс обновлён "
                   f"за {report.seconds:.1f} с. Можно задавать вопросы.</p>")
