@@ -108,10 +108,9 @@ def _checked_date(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        day = datetime.date.fromisoformat(value).isoformat()
+        return datetime.date.fromisoformat(value).isoformat()
     except ValueError:
         raise RagError(f"дата «{value}» не в формате ГГГГ-ММ-ДД") from None
-    return day
 
 
 def _checked_url(value: str | None) -> str | None:
