@@ -11,8 +11,8 @@ import pytest
 from bench.evaluation import load_questions
 from rag import language
 from rag.index import store
-from rag.search.answer import respond
 from rag.models import shared_model
+from rag.search.answer import respond
 from rag.search.retriever import Retriever
 from tests.conftest import ROOT
 
