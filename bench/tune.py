@@ -29,7 +29,8 @@ from rag.chunking import chunk_text
 from rag.corpus import load_corpus
 from rag.fitted import Fitted
 from rag.index import store
-from rag.index.manifest import ArticleEntry, Manifest
+from rag.index.manifest import Manifest
+from rag.index.table import ArticleEntry
 from rag.models import Embedder, shared_model
 from rag.search.answer import respond
 from rag.search.candidates import Candidates

@@ -173,7 +173,7 @@ def add_article(
     folder.mkdir(parents=True, exist_ok=True)
     digest = text_hash(parsed.text)
     manifest = _manifest(index)
-    scan = load_corpus(folder, manifest.articles if manifest else {})  # indexed files known by their stat
+    scan = load_corpus(folder, manifest.articles.stats() if manifest else {})  # indexed files known by their stat
     existing = next((source for source, seen in scan.seen.items() if seen.text_hash == digest), None)
     if existing is not None:
         raise RagError(f"такая статья уже есть в корпусе: {existing}")
@@ -201,6 +201,7 @@ def _manifest(index: str | Path | None) -> Manifest | None:
 
 
 def list_articles(index: str | Path) -> list[ArticleInfo]:
-    """The articles of the index version now answering questions, in corpus order."""
+    """The articles of the index version now answering questions, in corpus order (by file name)."""
     manifest = open_index(index).stored.manifest
-    return [ArticleInfo(source, a.title, a.date, a.publisher, a.url, a.passages) for source, a in manifest.articles.items()]
+    return sorted((ArticleInfo(source, a.title, a.date, a.publisher, a.url, a.passages)
+                   for source, a in manifest.articles.items()), key=lambda a: a.source)

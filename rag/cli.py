@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from itertools import islice
 from pathlib import Path
 
 import click
@@ -167,7 +168,7 @@ def status_command(index: Path | None, corpus: Path | None, as_json: bool) -> No
     version, m = store.read_manifest(index)
     pending = _pending(index, corpus, m)
     if as_json:
-        click.echo(json.dumps({"index": str(index.resolve()), "version": version, **m.to_json(), "pending": pending},
+        click.echo(json.dumps({"index": str(index.resolve()), "version": version, **m.to_json(listing=True), "pending": pending},
                               ensure_ascii=False, indent=1))
         return
     click.echo(f"index:    {index.resolve()} ({version})")
@@ -177,7 +178,7 @@ def status_command(index: Path | None, corpus: Path | None, as_json: bool) -> No
     approximate = sum(s.approximate for s in m.segments)
     click.echo(f"segments: {len(m.segments)} vector segment(s), {approximate} of them HNSW")
     click.echo(f"built:    {m.built_at}")
-    for source, a in list(m.articles.items())[:STATUS_ARTICLES]:
+    for source, a in islice(m.articles.items(), STATUS_ARTICLES):
         click.echo(f"  {source}: {a.title}{' (' + a.date + ')' if a.date else ''}, {a.passages} passages")
     if len(m.articles) > STATUS_ARTICLES:
         click.echo(f"  … and {len(m.articles) - STATUS_ARTICLES} more (rag status --json lists them all)")

@@ -156,7 +156,7 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     path.write_text(path.read_text().replace('"format"', '"formet"'))
     damaged(manifest)
     for edit in [lambda m: m.update(format=3), lambda m: m.pop("fitted"), lambda m: m.update(dimension=0),
-                 lambda m: m["articles"].clear()]:
+                 lambda m: m["tables"].clear(), lambda m: m["tables"][0].update(deleted=[99])]:
         forged = index_copy()
         forge(forged, edit)
         damaged(forged)
@@ -179,6 +179,10 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     (garbage / "segments" / "s-00000001.faiss").write_bytes(b"not a faiss index")
     resign(garbage, "s-00000001.faiss")
     damaged(garbage)
+    table = index_copy()
+    (table / "segments" / "a-00000001.arrow").write_bytes(b"not an arrow file")
+    forge(table, lambda m: m["tables"][0].update(checksum=checksums.of_bytes(b"not an arrow file")))
+    damaged(table)
     rows = index_copy()
     forge(rows, lambda m: m["segments"][0].update(rows=m["segments"][0]["rows"] + 5))
     damaged(rows)

@@ -66,13 +66,14 @@ def flip_a_bit(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("damaged", ["vectors", "ids", "words", "manifest"])
+@pytest.mark.parametrize("damaged", ["vectors", "ids", "words", "articles", "manifest"])
 def test_a_flipped_bit_in_any_stored_file_is_an_error_naming_it_not_another_answer(index: Path, damaged: str) -> None:
     folder = live(index)
     path = {
         "vectors": index / "segments" / "s-00000001.faiss",
         "ids": index / "segments" / "s-00000001.ids.npy",
         "words": max((folder / "words").glob("*.store"), key=lambda p: p.stat().st_size),
+        "articles": index / "segments" / "a-00000001.arrow",
         "manifest": folder / "manifest.json",
     }[damaged]
     flip_a_bit(path)

@@ -132,7 +132,7 @@ def test_a_hand_edited_manifest_is_caught(corpus: Path, tmp_path: Path) -> None:
     rag.build_index(corpus, index)
     path = index / store.current_version(index) / "manifest.json"
     manifest = json.loads(path.read_text())
-    del manifest["articles"][ARTICLE.name]
+    manifest["tables"][0]["deleted"] = [0]  # an article gone from the table, its passages still in the index
     path.write_text(json.dumps(manifest))
     with pytest.raises(rag.IndexDamaged, match="rag index --rebuild"):
         store.load(index)
@@ -140,6 +140,33 @@ def test_a_hand_edited_manifest_is_caught(corpus: Path, tmp_path: Path) -> None:
     with pytest.raises(rag.IndexDamaged, match="rag index --rebuild"):
         rag.build_index(corpus, index)
     assert rag.build_index(corpus, index, rebuild=True).chunks > 0
+
+
+def test_an_index_of_the_previous_format_answers_and_its_next_update_upgrades_it(corpus: Path, tmp_path: Path) -> None:
+    from rag.index import checksums
+
+    index = tmp_path / "index"
+    rag.build_index(corpus, index)
+    before = rag.answer("Когда открылся музей угля?", index=index).to_json()
+    version = store.current_version(index)
+    manifest = store.read_manifest(index)[1]
+    old = {**manifest.to_json(listing=True), "format": 4}  # format 4 listed the articles in the manifest
+    for table in old.pop("tables"):
+        (index / "segments" / f"{table['name']}.arrow").unlink()
+    raw = json.dumps(old).encode()
+    (index / version / "manifest.json").write_bytes(raw)
+    (index / store.POINTER).write_text(f"{version} {checksums.of_bytes(raw)}")
+    assert rag.answer("Когда открылся музей угля?", index=index).to_json() == before
+    (corpus / "new.txt").write_text("Новая заметка о порте Актау и его причалах.", encoding="utf-8")
+    rag.build_index(corpus, index)
+    upgraded = store.read_manifest(index)[1]
+    assert upgraded.format == 5 and len(upgraded.articles) == len(manifest.articles) + 1
+    assert {s: a for s, a in upgraded.articles.items() if s != "new.txt"} == dict(manifest.articles.items())
+    fresh = tmp_path / "fresh"
+    rag.build_index(corpus, fresh)
+    def found(at: Path) -> list[tuple]:  # passage ids depend on the index's history, the rest must not
+        return [(p.source, p.start, p.score) for p in rag.retrieve("Когда открылся музей угля?", k=5, index=at)]
+    assert found(index) == found(fresh)
 
 
 def test_an_index_answers_with_the_settings_fitted_for_its_model_when_it_was_built(
@@ -198,7 +225,7 @@ def test_an_update_writes_only_the_change(corpus: Path, tmp_path: Path) -> None:
     rag.build_index(corpus, index)
     assert _files(index / old_version) == before, "the old version is never touched: readers may hold it"
     added = set(_files(index / "segments")) - set(segments)
-    assert {name.split(".")[0] for name in added} == {"s-00000002"}, "one new segment, the old ones kept"
+    assert {name.split(".")[0] for name in added} == {"s-00000002", "a-00000002"}, "new vectors and article rows alone"
     assert all(_files(index / "segments")[name] == stamp for name, stamp in segments.items())
     assert store.load(tmp_path / "index").manifest.segments[-1].rows == 1
 
@@ -210,28 +237,30 @@ def test_an_update_writes_only_the_change(corpus: Path, tmp_path: Path) -> None:
 
 
 def test_segments_merge_by_size_class_and_optimize_leaves_one(corpus: Path, tmp_path: Path) -> None:
-    from rag.index import vectors
+    from rag.index import merging
     from rag.models import navec
 
     index = tmp_path / "index"
     rag.build_index(corpus, index, model=navec.NAME)
     question = "Когда открылся музей угля?"
-    for n in range(vectors.MERGE_FACTOR + 2):
+    for n in range(merging.MERGE_FACTOR + 2):
         (corpus / f"note{n}.txt").write_text(f"Заметка {n}: в Алматы прошел форум номер {n}.", encoding="utf-8")
         rag.build_index(corpus, index)
-        assert len(store.load(index).manifest.segments) < vectors.MERGE_FACTOR
+        manifest = store.load(index).manifest
+        assert len(manifest.segments) < merging.MERGE_FACTOR and len(manifest.articles.entries) < merging.MERGE_FACTOR
     (corpus / "note0.txt").unlink()
     rag.build_index(corpus, index)
     found = sorted((p.source, p.start) for p in rag.retrieve(question, k=20, index=index))
     rag.build_index(corpus, index, optimize=True)
     manifest = store.load(index).manifest
     assert len(manifest.segments) == 1 and manifest.segments[0].rows == manifest.passages
+    assert len(manifest.articles.entries) == 1 and not manifest.articles.entries[0].deleted  # the table too
     optimized = [(p.source, p.start, p.score) for p in rag.retrieve(question, k=20, index=index)]
     assert sorted(p[:2] for p in optimized) == found  # the same passages, scored without the deleted ones:
     fresh = tmp_path / "fresh"
     rag.build_index(corpus, fresh, model=navec.NAME)  # exactly as a fresh build scores them
     assert optimized == [(p.source, p.start, p.score) for p in rag.retrieve(question, k=20, index=fresh)]
-    assert len(list((index / "segments").glob("*.faiss"))) <= 1 + 2 * vectors.MERGE_FACTOR, "unused segments go"
+    assert len(list((index / "segments").glob("*.faiss"))) <= 1 + 2 * merging.MERGE_FACTOR, "unused segments go"
 
 
 def test_large_segments_are_searched_with_hnsw(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,42 +1,27 @@
 """The manifest of an index version: one typed object saying everything that version holds.
 
-It names the model and the retrieval settings fitted for it, every article (content hash, metadata and the
-range of passage ids it owns) and the vector segments. A passage id is never reused: a removed or replaced
-article's ids simply stop being live, and the segments holding them drop them at their next merge.
+It names the model and the retrieval settings fitted for it, the files of the article table (every article's
+content hash, metadata and the range of passage ids it owns: `rag.index.table`), the vector segments and the
+word index's files. A passage id is never reused: a removed or replaced article's ids simply stop being
+live, and the segments holding them drop them at their next merge.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
 
 from rag.errors import IndexDamaged
 from rag.fitted import Fitted
+from rag.index.table import ArticleEntry, Articles, TableEntry
 
-FORMAT = 4
-"""Version 4: words in tantivy, vectors in FAISS segments, passages named by ids (see `rag.index.store`), a
-checksum for every file (`rag.index.checksums`)."""
-
-
-@dataclass(frozen=True)
-class ArticleEntry:
-    """An indexed article: its content hash, metadata, and its passages' ids `first .. first + passages - 1`."""
-
-    hash: str
-    title: str
-    first: int
-    passages: int
-    date: str | None = None
-    publisher: str | None = None
-    url: str | None = None
-    size: int = 0
-    mtime_ns: int = 0
-    text_hash: str = ""
-    """The file as indexed (size, modification time) and its text's hash: an unchanged file is not read again."""
-
-    @property
-    def ids(self) -> range:
-        return range(self.first, self.first + self.passages)
+FORMAT = 5
+"""Version 5: the article table in Arrow files. Version 4 (words in tantivy, vectors in FAISS segments,
+passages named by ids, a checksum for every file) listed the articles in the manifest itself: it is still
+read, and its next update writes version 5."""
+READABLE = (4, FORMAT)
 
 
 @dataclass(frozen=True)
@@ -60,7 +45,7 @@ class Manifest:
     fitted: Fitted
     built_at: str
     corpus: str
-    articles: dict[str, ArticleEntry] = field(default_factory=dict)
+    articles: Articles = field(default_factory=Articles)
     segments: tuple[SegmentEntry, ...] = ()
     words: dict[str, str] = field(default_factory=dict)
     """The files of the version's word index and their checksums."""
@@ -70,52 +55,66 @@ class Manifest:
     @property
     def passages(self) -> int:
         """Live passages: those of the listed articles."""
-        return sum(a.passages for a in self.articles.values())
+        return int(self.articles.spans()[1].sum())
 
     def evolve(self, **changes) -> Manifest:
         return replace(self, **changes)
 
-    def to_json(self) -> dict:
-        """The manifest as stored in `manifest.json` and printed by `rag status --json`."""
-        return {
+    def to_json(self, listing: bool = False) -> dict:
+        """The manifest as stored in `manifest.json` (the article table by its files), or, with `listing`, as
+        `rag status --json` prints it: every article too."""
+        data = {
             "format": self.format, "model": self.model, "dimension": self.dimension,
             "fitted": self.fitted.to_json(), "built_at": self.built_at, "corpus": self.corpus,
             "passages": self.passages, "next_id": self.next_id,
             "segments": [dict(s.__dict__) for s in self.segments], "words": self.words,
-            "articles": {source: dict(a.__dict__) for source, a in self.articles.items()},
+            "tables": [dict(t.__dict__) for t in self.articles.entries],
         }
+        if listing:
+            data["articles"] = {source: dict(a.__dict__) for source, a in self.articles.items()}
+        return data
 
     @classmethod
-    def from_json(cls, data: dict, where: str) -> Manifest:
-        """The manifest read from JSON, checked: anything missing or inconsistent raises `IndexDamaged`."""
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+    def from_json(cls, data: dict, index: Path) -> Manifest:
+        """The manifest read from JSON, its article table in `index`'s segments folder, checked: anything missing
+        or inconsistent raises `IndexDamaged`. A version 4 manifest's articles become rows its next update
+        writes."""
+        if not isinstance(data, dict) or data.get("format") not in READABLE:
             found = data.get("format") if isinstance(data, dict) else None
-            raise IndexDamaged(f"the index in {where} has format {found}, not {FORMAT}; run: rag index --rebuild")
+            raise IndexDamaged(f"the index in {index} has format {found}, not {FORMAT}; run: rag index --rebuild")
         try:
+            if data["format"] == 4:
+                listed = {str(source): ArticleEntry(**a) for source, a in data["articles"].items()}
+                articles = Articles(index / "segments").changed(listed, set())
+            else:
+                articles = Articles(index / "segments", tuple(TableEntry(**{**t, "deleted": tuple(t["deleted"])})
+                                                              for t in data["tables"]))
             manifest = cls(
                 model=str(data["model"]), dimension=int(data["dimension"]), fitted=Fitted.from_json(data["fitted"]),
                 built_at=str(data["built_at"]), corpus=str(data["corpus"]), next_id=int(data["next_id"]),
                 segments=tuple(SegmentEntry(**s) for s in data["segments"]),
-                words={str(name): str(checksum) for name, checksum in data["words"].items()},
-                articles={str(source): ArticleEntry(**a) for source, a in data["articles"].items()},
+                words={str(name): str(checksum) for name, checksum in data["words"].items()}, articles=articles,
             )
+            problems = manifest._problems()
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise IndexDamaged(f"the index in {where} is damaged (manifest.json lacks or garbles {exc}); "
+            raise IndexDamaged(f"the index in {index} is damaged (manifest.json lacks or garbles {exc}); "
                                "run: rag index --rebuild") from exc
-        problems = manifest._problems()
         if problems:
-            raise IndexDamaged(f"the index in {where} is damaged: {problems}; run: rag index --rebuild")
+            raise IndexDamaged(f"the index in {index} is damaged: {problems}; run: rag index --rebuild")
         return manifest
 
     def _problems(self) -> str | None:
         if self.dimension <= 0:
             return f"dimension {self.dimension}"
-        spans = sorted((a.first, a.first + a.passages, source) for source, a in self.articles.items())
-        for (_, end, one), (start, _, other) in pairwise(spans):
-            if start < end:
-                return f"articles {one} and {other} share passage ids"
-        if spans and (spans[0][0] < 0 or spans[-1][1] > self.next_id):
+        if len(self.articles.entries) != len({t.name for t in self.articles.entries}):
+            return "an article table file listed twice"
+        firsts, counts = self.articles.spans()
+        order = np.argsort(firsts, kind="stable")
+        firsts, ends = firsts[order], (firsts + counts)[order]
+        if len(firsts) and (firsts[1:] < ends[:-1]).any():
+            return "two articles share passage ids"
+        if len(firsts) and (firsts[0] < 0 or ends.max() > self.next_id):
             return "passage ids beyond the manifest's range"
-        if sum(s.rows for s in self.segments) < self.passages:
+        if sum(s.rows for s in self.segments) < counts.sum():
             return "fewer vectors than passages"
         return None

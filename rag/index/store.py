@@ -5,7 +5,8 @@
                          atomically)
       .lock              held by the one process updating the index (`flock`: it dies with its process)
       .lock.owner        who holds it: pid, command, since when
-      segments/          vector segments (`rag.index.vectors`), immutable, shared by versions
+      segments/          vector segments (`rag.index.vectors`) and article-table files (`rag.index.table`),
+                         immutable, shared by versions
       v-<generation>/    manifest.json (`rag.index.manifest`) and words/ (tantivy, `rag.index.words`)
 
 An update builds the next version in a hidden folder: it hard-links the live version's tantivy files
@@ -13,7 +14,8 @@ An update builds the next version in a hidden folder: it hard-links the live ver
 naming the segments and the checksum of every file, renames the folder into place and only then replaces
 CURRENT. Everything before that last step is invisible to readers; a process killed at any moment leaves
 CURRENT naming a whole version, and the next update removes what the killed one left. The cost of an
-update is its change plus the merges the merge policies start, not the archive.
+update is its change plus the merges the merge policies start, not the archive: it writes only its new
+vectors, passages and article rows, and a manifest that names files.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from rag.errors import IndexBusy, IndexDamaged, IndexMissing, RagError
-from rag.index import checksums, files
+from rag.index import checksums, files, merging
 from rag.index import vectors as vector_segments
-from rag.index.manifest import ArticleEntry, Manifest, SegmentEntry
+from rag.index.manifest import Manifest, SegmentEntry
+from rag.index.table import ArticleEntry, Articles
 from rag.index.vectors import FaissSegments, VectorIndex
 from rag.index.words import (
     LexicalIndex,
@@ -130,7 +133,7 @@ def read_manifest(index: str | Path) -> tuple[str, Manifest]:
         data = json.loads(raw)
     except (OSError, ValueError) as exc:
         raise IndexDamaged(f"the index in {index} is damaged ({exc}); run: rag index --rebuild") from exc
-    manifest = Manifest.from_json(data, str(index))  # an index without checksums fails here, on its format
+    manifest = Manifest.from_json(data, index)  # an index without checksums fails here, on its format
     if checksum is None:
         raise IndexDamaged(f"{index / POINTER} lacks the manifest's checksum; run: rag index --rebuild")
     return version, manifest
@@ -138,10 +141,11 @@ def read_manifest(index: str | Path) -> tuple[str, Manifest]:
 
 def live_ids(manifest: Manifest) -> np.ndarray:
     """A mask over all passage ids ever given out: True for those of the listed articles."""
-    live = np.zeros(manifest.next_id, dtype=bool)
-    for article in manifest.articles.values():
-        live[article.first:article.first + article.passages] = True
-    return live
+    firsts, counts = manifest.articles.spans()
+    edges = np.zeros(manifest.next_id + 1, dtype=np.int64)
+    np.add.at(edges, firsts, 1)
+    np.add.at(edges, firsts + counts, -1)
+    return np.cumsum(edges[:-1]) > 0
 
 
 def load(index: str | Path) -> Stored:
@@ -182,7 +186,9 @@ class Update:
             copy_words(self.previous_words, self.tmp / WORDS)
         self.words = WordsWriter(self.tmp / WORDS, base.fitted.prefix)
         self.base = base
-        self.articles = dict(base.articles)  # changed in place: a copy per added article would be quadratic
+        # filled in place (a copy per added article would be quadratic), from what the base has not written yet
+        self.added: dict[str, ArticleEntry] = dict(base.articles.added)
+        self.removed: set[str] = set(base.articles.removed)
         self.next_id = base.next_id
         self._ids: list[np.ndarray] = []
         self._vectors: list[np.ndarray] = []
@@ -192,17 +198,18 @@ class Update:
     @property
     def manifest(self) -> Manifest:
         """The manifest of the version being made, as it stands."""
-        return self.base.evolve(articles=self.articles, next_id=self.next_id)
+        return self.base.evolve(articles=self.base.articles.changed(self.added, self.removed), next_id=self.next_id)
 
     def delete(self, sources: list[str]) -> None:
         """Remove these articles (their passages stop being live)."""
         self.words.delete(sources)
         for source in sources:
-            self.articles.pop(source, None)
+            self.added.pop(source, None)
+            self.removed.add(source)
 
     def restat(self, source: str, size: int, mtime_ns: int) -> None:
         """Record a new size and modification time for an article whose file changed but whose text did not."""
-        self.articles[source] = replace(self.articles[source], size=size, mtime_ns=mtime_ns)
+        self.added[source] = replace(self.manifest.articles[source], size=size, mtime_ns=mtime_ns)
 
     def add(self, source: str, entry: ArticleEntry, passages: list[tuple[int, int, str]], vectors: np.ndarray) -> None:
         """Add an article (`entry` without its ids yet) with its passages (start, end, text) and their vectors."""
@@ -212,7 +219,7 @@ class Update:
         self.words.add(stored, entry.title, entry.date, entry.publisher)
         self._ids.append(ids)
         self._vectors.append(np.asarray(vectors, dtype=np.float32).reshape(len(passages), self.base.dimension))
-        self.articles[source] = ArticleEntry(**{**entry.__dict__, "first": first, "passages": len(passages)})
+        self.added[source] = replace(entry, first=first, passages=len(passages))
         self.next_id = first + len(passages)
         self._pending += len(passages)
         if self._pending >= SEGMENT_ROWS:
@@ -231,8 +238,9 @@ class Update:
         """Add the passages the previous version keeps to a word index started afresh (`optimize`)."""
         previous = self.previous[1]
         old = TantivyWords(self.previous_words, previous.fitted.prefix, previous.words)
-        for source, entry in self.articles.items():
-            if source in previous.articles and previous.articles[source].first == entry.first:
+        firsts = dict(previous.articles.columns("source", "first"))
+        for source, entry in self.manifest.articles.items():
+            if firsts.get(source) == entry.first:
                 stored = old.passages(entry.ids)
                 self.words.add([stored[i] for i in entry.ids], entry.title, entry.date, entry.publisher)
 
@@ -248,17 +256,20 @@ class Update:
         live = live_ids(manifest)
         counts = {s.name: int(live[np.load(folder / f"{s.name}.ids.npy", mmap_mode="r")].sum()) for s in segments}
         for round_ in range(len(segments)):
-            merging = vector_segments.to_merge(segments, counts, self.optimize and round_ == 0)
-            if not merging:
+            chosen = merging.to_merge(segments, counts, self.optimize and round_ == 0)
+            if not chosen:
                 break
-            merged = vector_segments.merge(folder, f"s-{self.generation:08d}-m{round_}", merging, live,
+            merged = vector_segments.merge(folder, f"s-{self.generation:08d}-m{round_}", chosen, live,
                                            manifest.dimension)
-            segments = tuple(s for s in segments if s not in merging) + ((merged,) if merged else ())
+            segments = tuple(s for s in segments if s not in chosen) + ((merged,) if merged else ())
             if merged:
                 counts[merged.name] = merged.rows  # a merge keeps only live vectors
+        articles = self._write_articles(manifest.articles)
         files.fsync_dir(folder)
         words = self.words.commit(self.base.words, self.previous_words)  # files written afresh are hashed
-        self.base = manifest.evolve(segments=segments, words=words, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        self.base = manifest.evolve(segments=segments, words=words, articles=articles,
+                                    built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        self.added, self.removed = {}, set()
         data = json.dumps(self.manifest.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
         files.write_bytes(self.tmp / "manifest.json", data)
         files.fsync_dir(self.tmp)
@@ -271,6 +282,18 @@ class Update:
             known[self.previous[0]] = self.previous[1]
         _collect_garbage(self.index, known)
         return self.version
+
+    def _write_articles(self, articles: Articles) -> Articles:
+        """The article table with this update's rows written as a new file, merged as the policy says."""
+        folder = self.index / SEGMENTS
+        articles = articles.write(folder, f"a-{self.generation:08d}")
+        for round_ in range(len(articles.entries)):
+            chosen = merging.to_merge(articles.entries, {e.name: e.live for e in articles.entries},
+                                      self.optimize and round_ == 0)
+            if not chosen:
+                break
+            articles = articles.merged(folder, f"a-{self.generation:08d}-m{round_}", chosen)
+        return articles
 
 
 def _generation(index: Path) -> int:
@@ -296,14 +319,14 @@ def _collect_garbage(index: Path, known: dict[str, Manifest] | None = None) -> N
     for version in keep:
         try:
             if version in known:
-                named |= {s.name for s in known[version].segments}
+                named |= {s.name for s in known[version].segments} | {t.name for t in known[version].articles.entries}
             else:
-                segments = json.loads((index / version / "manifest.json").read_text(encoding="utf-8"))["segments"]
-                named |= {s["name"] for s in segments}
+                data = json.loads((index / version / "manifest.json").read_text(encoding="utf-8"))
+                named |= {s["name"] for s in data["segments"] + data.get("tables", [])}
         except (OSError, ValueError, KeyError, TypeError):
             return  # a version we cannot read: keep every segment rather than guess
-    for path in (index / SEGMENTS).glob("s-*") if (index / SEGMENTS).is_dir() else ():
-        if path.name.split(".")[0] not in named:
+    for path in (index / SEGMENTS).iterdir() if (index / SEGMENTS).is_dir() else ():
+        if path.name[:2] in ("s-", "a-") and path.name.split(".")[0] not in named:
             path.unlink(missing_ok=True)
 
 

@@ -15,7 +15,8 @@ from rag.chunking import chunk_text
 from rag.corpus import Article, Corpus, FileStat, Skipped, load_corpus
 from rag.errors import IndexDamaged, IndexMissing, ModelMismatch
 from rag.index import store
-from rag.index.manifest import ArticleEntry, Manifest
+from rag.index.manifest import Manifest
+from rag.index.table import ArticleEntry
 from rag.models import Embedder, shared_model
 
 log = logging.getLogger("rag")
@@ -130,19 +131,19 @@ def _changes(corpus: str | Path, previous: Manifest | None) -> tuple[Corpus, Bui
     """The corpus read against the index's manifest (unchanged files by their stat alone): what an update
     would add, change and remove, the articles it would embed, and the files read again whose text had not
     changed (touched)."""
-    old = previous.articles if previous is not None else {}
-    scan = load_corpus(corpus, old)  # the entries record each file's stat as indexed
+    old = previous.articles.stats() if previous is not None else {}
+    scan = load_corpus(corpus, old)  # the table records each file's stat as indexed
     report = BuildReport(previous.model if previous else "", skipped=scan.skipped, notes=scan.notes,
                          unchanged=list(scan.unchanged))
     fresh, touched = [], []
-    for article in scan.articles:
-        entry = old.get(article.source)
-        if entry is None:
+    for article in scan.articles:  # the files read: new ones, and those whose stat changed
+        stat = old.get(article.source)
+        if stat is None:
             report.added.append(article.source)
-        elif entry.hash == article.digest:
+        elif previous.articles[article.source].hash == article.digest:
             report.unchanged.append(article.source)
             seen = scan.seen[article.source]
-            if (seen.size, seen.mtime_ns) != (entry.size, entry.mtime_ns):
+            if (seen.size, seen.mtime_ns) != (stat.size, stat.mtime_ns):
                 touched.append(article.source)
             continue
         else:

@@ -3,15 +3,13 @@
 Each update writes only its new passages' vectors as a new immutable segment (`<name>.faiss` with the
 vectors, `<name>.ids.npy` with their passage ids), read back with memory mapping. A removed article is a
 deletion: its ids stop being live (the manifest no longer lists them) and searches skip them. Segments merge
-as Lucene's log merge policy does: when `MERGE_FACTOR` segments of the same size class exist they become
-one, so a passage is rewritten about log(archive) times and the number of segments stays small. A segment
+by `rag.index.merging`'s policy, so a passage is rewritten about log(archive) times. A segment
 of `APPROXIMATE_FROM` vectors or more is searched with HNSW instead of exactly.
 """
 
 from __future__ import annotations
 
 import io
-import math
 import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,14 +41,6 @@ faiss.omp_set_num_threads(1)
 _SEARCHING = ThreadPoolExecutor(max_workers=BUILD_THREADS, thread_name_prefix="rag-segments")
 """Searches the HNSW segments of one question in parallel: FAISS releases the GIL and the asking thread only
 waits (five 200k-vector graphs at 1M passages: 26 ms one after the other on this machine)."""
-MERGE_FACTOR = 8
-"""Segments of one size class merged at once; also how much bigger each class is than the one below."""
-SMALLEST_CLASS = 1_000
-"""Rows of the smallest size class: smaller segments all count as that class."""
-COMPACT_ABOVE = 0.5
-"""A segment with more than this share of deleted rows is rewritten at the next update."""
-
-
 @runtime_checkable
 class VectorIndex(Protocol):
     """The live passages' unit vectors, searched by inner product (cosine)."""
@@ -64,10 +54,6 @@ class VectorIndex(Protocol):
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """The vectors of the given live passage ids, one row each."""
         ...
-
-
-def _class(rows: int) -> int:
-    return int(math.log(max(rows, SMALLEST_CLASS) / SMALLEST_CLASS, MERGE_FACTOR))
 
 
 class Segment:
@@ -179,21 +165,6 @@ def write_segment(folder: Path, name: str, ids: np.ndarray, vectors: np.ndarray,
     np.save(listing, np.asarray(ids, dtype=np.int64))
     files.write_bytes(folder / f"{name}.ids.npy", listing.getbuffer())
     return SegmentEntry(name, len(vectors), approximate, checksums.of_bytes(data), checksums.of_bytes(listing.getbuffer()))
-
-
-def to_merge(segments: tuple[SegmentEntry, ...], live: dict[str, int], optimize: bool) -> list[SegmentEntry]:
-    """The segments the next merge rewrites into one: all (`optimize`), a full size class, or a mostly
-    deleted segment; none when the policy is met."""
-    if optimize:
-        return list(segments) if len(segments) > 1 or any(live[s.name] < s.rows for s in segments) else []
-    mostly_deleted = [s for s in segments if s.rows and 1 - live[s.name] / s.rows > COMPACT_ABOVE]
-    if mostly_deleted:
-        return mostly_deleted
-    classes: dict[int, list[SegmentEntry]] = {}
-    for s in segments:
-        classes.setdefault(_class(live[s.name]), []).append(s)
-    full = [group for _, group in sorted(classes.items()) if len(group) >= MERGE_FACTOR]
-    return full[0] if full else []
 
 
 def merge(folder: Path, name: str, segments: list[SegmentEntry], live: np.ndarray, dimension: int) -> SegmentEntry | None:

@@ -1,0 +1,229 @@
+"""The article table: every indexed article's metadata, file stat and passage ids, kept the way Lucene keeps
+documents, so that an update costs its change and not the archive.
+
+Rows live in immutable Arrow files (`segments/a-*.arrow`, memory-mapped when read); the manifest names them
+with their checksums and, per file, the rows deleted since it was written. An update writes only the rows it
+adds (a new, changed or re-stat'ed article) as a new file and records the rows it deletes; files merge by the
+same policy as the vector segments (`rag.index.merging`). Reading the table for one update or one question
+maps the files and builds what it needs column by column, never an object per article.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from itertools import compress
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+
+from rag.errors import IndexDamaged
+from rag.index import checksums, files
+
+
+@dataclass(frozen=True)
+class ArticleEntry:
+    """An indexed article: its content hash, metadata, and its passages' ids `first .. first + passages - 1`."""
+
+    hash: str
+    title: str
+    first: int
+    passages: int
+    date: str | None = None
+    publisher: str | None = None
+    url: str | None = None
+    size: int = 0
+    mtime_ns: int = 0
+    text_hash: str = ""
+    """The file as indexed (size, modification time) and its text's hash: an unchanged file is not read again."""
+
+    @property
+    def ids(self) -> range:
+        return range(self.first, self.first + self.passages)
+
+
+_FIELDS = [f.name for f in fields(ArticleEntry)]
+_INTEGERS = {"first", "passages", "size", "mtime_ns"}
+SCHEMA = pa.schema([("source", pa.string())] + [(n, pa.int64() if n in _INTEGERS else pa.string()) for n in _FIELDS])
+
+
+@dataclass(frozen=True)
+class TableEntry:
+    """A file of the article table: its rows (live or not), its checksum, and the rows deleted since."""
+
+    name: str
+    rows: int
+    checksum: str
+    deleted: tuple[int, ...] = ()
+
+    @property
+    def live(self) -> int:
+        return self.rows - len(self.deleted)
+
+
+class Stat(NamedTuple):
+    """A file as indexed (a `rag.corpus.FileStat`): made for every article by an update, so a cheap tuple."""
+
+    size: int
+    mtime_ns: int
+    text_hash: str
+
+
+class Articles(Mapping[str, ArticleEntry]):
+    """The articles of one index version, by source: the files `entries` in `folder` minus their deleted rows,
+    and, while an update makes the next version, the articles it `removed` and `added` on top of them."""
+
+    def __init__(self, folder: Path | None = None, entries: tuple[TableEntry, ...] = (),
+                 added: dict[str, ArticleEntry] | None = None, removed: set[str] | None = None) -> None:
+        self.folder, self.entries = folder, entries
+        self.added = {} if added is None else added
+        self.removed = set() if removed is None else removed
+        self._tables: list[pa.Table] | None = None
+        self._masks: dict[int, np.ndarray] = {}
+        self._rows: dict[str, tuple[int, int]] | None = None
+        self._spans: tuple[np.ndarray, np.ndarray] | None = None
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    def tables(self) -> list[pa.Table]:
+        """The files, opened (checked against their checksums) and memory-mapped."""
+        if self._tables is None:
+            self._tables = [_read(self.folder / f"{e.name}.arrow", e) for e in self.entries]
+        return self._tables
+
+    def _live(self, t: int) -> np.ndarray:
+        """Which rows of file `t` are live in this version."""
+        if t not in self._masks:
+            mask = np.ones(self.entries[t].rows, dtype=bool)
+            mask[list(self.entries[t].deleted)] = False
+            if self.removed or self.added:
+                gone = self.removed | self.added.keys()
+                mask &= [source not in gone for source in self.tables()[t].column("source").to_pylist()]
+            self._masks[t] = mask
+        return self._masks[t]
+
+    def rows(self) -> dict[str, tuple[int, int]]:
+        """Where each live article of the files is: (file, row)."""
+        if self._rows is None:
+            self._rows = {}
+            for t, table in enumerate(self.tables()):
+                sources = table.column("source").to_pylist()
+                self._rows.update((sources[r], (t, int(r))) for r in np.flatnonzero(self._live(t)))
+        return self._rows
+
+    def __getitem__(self, source: str) -> ArticleEntry:
+        if source in self.added:
+            return self.added[source]
+        if source in self.removed:
+            raise KeyError(source)
+        t, r = self.rows()[source]
+        row = self.tables()[t].slice(r, 1).to_pylist()[0]
+        return ArticleEntry(**{name: row[name] for name in _FIELDS})
+
+    def __contains__(self, source: object) -> bool:
+        return source in self.added or (source not in self.removed and source in self.rows())
+
+    def __iter__(self) -> Iterator[str]:
+        for (source,) in self.columns("source"):
+            yield source
+
+    def __len__(self) -> int:
+        if not self.added and not self.removed:
+            return sum(e.live for e in self.entries)
+        return len(self.rows()) + len(self.added)
+
+    def columns(self, *names: str) -> Iterator[tuple]:
+        """The live articles' values of some columns, one tuple per article, file by file, then those added:
+        what a scan of the archive needs without an object per article."""
+        for t, table in enumerate(self.tables()):
+            live = self._live(t)
+            values = [table.column(n).to_pylist() for n in names]
+            yield from (zip(*values) if live.all() else compress(zip(*values), live))
+        for source, entry in self.added.items():
+            yield tuple(source if n == "source" else getattr(entry, n) for n in names)
+
+    def items(self) -> Iterator[tuple[str, ArticleEntry]]:  # type: ignore[override]
+        for row in self.columns("source", *_FIELDS):
+            yield row[0], ArticleEntry(*row[1:])
+
+    def values(self) -> Iterator[ArticleEntry]:  # type: ignore[override]
+        return (entry for _, entry in self.items())
+
+    def stats(self) -> dict[str, Stat]:
+        """Each article's file as indexed, by source: what a corpus scan compares the files with."""
+        rows = self.columns("source", "size", "mtime_ns", "text_hash")
+        return {row[0]: Stat._make(row[1:]) for row in rows}
+
+    def spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """The live articles' first passage ids and passage counts."""
+        if self._spans is not None:
+            return self._spans
+        firsts, counts = [], []
+        for t, table in enumerate(self.tables()):
+            live = self._live(t)
+            firsts.append(_integers(table, "first")[live])
+            counts.append(_integers(table, "passages")[live])
+        firsts.append(np.fromiter((e.first for e in self.added.values()), dtype=np.int64, count=len(self.added)))
+        counts.append(np.fromiter((e.passages for e in self.added.values()), dtype=np.int64, count=len(self.added)))
+        self._spans = np.concatenate(firsts), np.concatenate(counts)
+        return self._spans
+
+    # --- the next version ------------------------------------------------------------------------------
+
+    def changed(self, added: dict[str, ArticleEntry], removed: set[str]) -> Articles:
+        """These articles with `removed` gone and `added` put in (or in place of the old): the next version as an
+        update makes it, which keeps and fills the two collections it passes."""
+        view = Articles(self.folder, self.entries, added, removed)
+        view._tables = self._tables  # the same files, already open
+        return view
+
+    def write(self, folder: Path, name: str) -> Articles:
+        """This table with its added rows written as the file `name` and its removed rows recorded as deleted:
+        the table as a manifest stores it."""
+        gone = self.removed | self.added.keys()
+        entries = []
+        for entry, table in zip(self.entries, self.tables()):
+            newly = {r for r, source in enumerate(table.column("source").to_pylist()) if source in gone}
+            deleted = tuple(sorted(newly.union(entry.deleted)))
+            entries.append(TableEntry(entry.name, entry.rows, entry.checksum, deleted))
+        if self.added:
+            entries.append(write_table(folder, name, list(self.added.items())))
+        return Articles(folder, tuple(e for e in entries if e.live))
+
+    def merged(self, folder: Path, name: str, merging: list[TableEntry]) -> Articles:
+        """This table with the files `merging` rewritten as one file `name` of their live rows."""
+        rows = list(Articles(self.folder, tuple(merging)).items())
+        kept = tuple(e for e in self.entries if e not in merging)
+        return Articles(folder, kept + ((write_table(folder, name, rows),) if rows else ()))
+
+
+def write_table(folder: Path, name: str, rows: list[tuple[str, ArticleEntry]]) -> TableEntry:
+    """Write `rows` as the article-table file `name` (Arrow IPC, uncompressed so that it can be mapped),
+    flushed to disk."""
+    columns = {"source": [s for s, _ in rows]} | {n: [getattr(e, n) for _, e in rows] for n in _FIELDS}
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, SCHEMA) as writer:
+        writer.write_table(pa.table(columns, schema=SCHEMA))
+    data = sink.getvalue()
+    files.write_bytes(folder / f"{name}.arrow", memoryview(data))
+    return TableEntry(name, len(rows), checksums.of_bytes(memoryview(data)))
+
+
+def _integers(table: pa.Table, name: str) -> np.ndarray:
+    """A column of integers as numpy (through Python: pyarrow's own `to_numpy` imports pandas, half a second
+    of a one-off command)."""
+    return np.array(table.column(name).to_pylist(), dtype=np.int64)
+
+
+def _read(path: Path, entry: TableEntry) -> pa.Table:
+    checksums.verify(path, entry.checksum)
+    try:
+        table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+    except (OSError, pa.ArrowException) as exc:
+        raise IndexDamaged(f"article table {path} cannot be read ({exc}); run: rag index --rebuild") from exc
+    if table.schema != SCHEMA or table.num_rows != entry.rows or any(r >= entry.rows for r in entry.deleted):
+        raise IndexDamaged(f"article table {path} does not hold the {entry.rows} rows the manifest says; "
+                           "run: rag index --rebuild")
+    return table
