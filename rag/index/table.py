@@ -153,8 +153,14 @@ class Articles(Mapping[str, ArticleEntry]):
 
     def stats(self) -> dict[str, Stat]:
         """Each article's file as indexed, by source: what a corpus scan compares the files with."""
-        rows = self.columns("source", "size", "mtime_ns", "text_hash")
-        return {row[0]: Stat._make(row[1:]) for row in rows}
+        stats = {}
+        for t, table in enumerate(self.tables()):
+            sources, *values = (table.column(n).to_pylist() for n in ("source", "size", "mtime_ns", "text_hash"))
+            live = self._live(t)
+            rows = zip(sources, map(Stat, *values))
+            stats.update(rows if live.all() else compress(rows, live))
+        stats.update((source, Stat(e.size, e.mtime_ns, e.text_hash)) for source, e in self.added.items())
+        return stats
 
     def spans(self) -> tuple[np.ndarray, np.ndarray]:
         """The live articles' first passage ids and passage counts."""
@@ -202,13 +208,27 @@ class Articles(Mapping[str, ArticleEntry]):
 def write_table(folder: Path, name: str, rows: list[tuple[str, ArticleEntry]]) -> TableEntry:
     """Write `rows` as the article-table file `name` (Arrow IPC, uncompressed so that it can be mapped),
     flushed to disk."""
-    columns = {"source": [s for s, _ in rows]} | {n: [getattr(e, n) for _, e in rows] for n in _FIELDS}
+    columns = [[s for s, _ in rows]] + [[getattr(e, n) for _, e in rows] for n in _FIELDS]
+    arrays = [_array(values, column.type) for values, column in zip(columns, SCHEMA)]
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, SCHEMA) as writer:
-        writer.write_table(pa.table(columns, schema=SCHEMA))
+        writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=SCHEMA))
     data = sink.getvalue()
     files.write_bytes(folder / f"{name}.arrow", memoryview(data))
     return TableEntry(name, len(rows), checksums.of_bytes(memoryview(data)))
+
+
+def _array(values: list, kind: pa.DataType) -> pa.Array:
+    """An Arrow array of `values` (integers, or strings and None) made from its buffers: `pa.array` would import
+    pandas to check whether `values` is one of its objects, half a second of a one-off `rag index`."""
+    if kind == pa.int64():
+        return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(np.array(values, dtype=np.int64))])
+    encoded = [b"" if v is None else v.encode() for v in values]
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    valid = np.packbits([v is not None for v in values], bitorder="little")
+    buffers = [pa.py_buffer(valid), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(kind, len(values), buffers, null_count=values.count(None))
 
 
 def _integers(table: pa.Table, name: str) -> np.ndarray:
