@@ -78,13 +78,18 @@ def cli() -> None:
 @click.option("--wait", type=click.FloatRange(0), default=None, metavar="SECONDS",
               help="How long to wait for another update of the index to finish "
                    "(default: $RAG_LOCK_TIMEOUT or 600); then exit with status 75.")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def index_command(corpus: Path | None, index: Path | None, model: str | None, rebuild: bool, optimize: bool,
-                  wait: float | None) -> None:
-    """Build or update the index from the corpus folder."""
+                  wait: float | None, files: tuple[Path, ...]) -> None:
+    """Build or update the index from the corpus folder. Given FILES (article files in the corpus folder), only
+    they are looked at, added, changed or removed as they now are: no scan of a large archive."""
+    from rag.corpus import source_name
     from rag.index.update import build_index
 
-    report = build_index(corpus or default_corpus(), index or default_index(), model=model, rebuild=rebuild,
-                         progress=True, optimize=optimize, wait=wait)
+    corpus = corpus or default_corpus()
+    only = [source_name(corpus, f) for f in files] if files else None
+    report = build_index(corpus, index or default_index(), model=model, rebuild=rebuild,
+                         progress=True, optimize=optimize, wait=wait, only=only)
     for note in report.notes:
         click.echo(f"note: {note.source}: {note.reason}", err=True)
     for skipped in report.skipped:

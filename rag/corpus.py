@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -206,8 +206,41 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def load_corpus(corpus: str | Path, known: Mapping[str, FileStat] | None = None) -> Corpus:
-    """Every indexable article of a folder, the files skipped with their reasons, and notes (e.g. encodings).
+def source_name(corpus: str | Path, path: str | Path) -> str:
+    """The name an article file has in the index (its path relative to the corpus folder, with '/'), from a
+    path given as on a command line; a path outside the folder is an error."""
+    root, full = Path(corpus).resolve(), Path(os.path.abspath(path))
+    try:
+        relative = full.relative_to(root)
+    except ValueError:
+        try:
+            relative = full.resolve().relative_to(root)
+        except ValueError:
+            raise RagError(f"{path} is not inside the corpus folder {corpus}",
+                           russian=f"файл {path} лежит вне папки корпуса {corpus}") from None
+    if not relative.parts:
+        raise RagError(f"{path} is the corpus folder itself, not an article in it",
+                       russian=f"{path} — это сама папка корпуса, а не статья в ней")
+    return relative.as_posix()
+
+
+def _named_files(corpus: Path, sources: Collection[str]) -> list[tuple[str, str]]:
+    """`article_files` for the files `sources` names alone (those not there now are left out: removed)."""
+    named = []
+    for source in sorted(set(sources)):
+        parts = source.split("/")
+        if any(p.startswith(".") or p in ("", "..") for p in parts) or not source.lower().endswith(ARTICLE_SUFFIXES):
+            continue
+        path = os.path.join(corpus, *parts)
+        if os.path.lexists(path) and not os.path.isdir(path):
+            named.append((source, path))
+    return named
+
+
+def load_corpus(corpus: str | Path, known: Mapping[str, FileStat] | None = None,
+                only: Collection[str] | None = None) -> Corpus:
+    """Every indexable article of a folder (or of the files `only` names), the files skipped with their
+    reasons, and notes (e.g. encodings).
 
     A file whose size and modification time are those in `known` is listed as unchanged without being read
     (as git's index does), so that scanning an archive for one new article costs a `stat` per file."""
@@ -223,7 +256,7 @@ def load_corpus(corpus: str | Path, known: Mapping[str, FileStat] | None = None)
     known = known or {}
     stats: dict[str, FileStat] = {}
     unchanged: list[str] = []
-    files = article_files(folder)
+    files = article_files(folder) if only is None else _named_files(folder, only)
     for source, path in files:  # the unchanged first, so a new copy of an indexed article is the duplicate
         was = known.get(source)
         if was is None:

@@ -124,6 +124,8 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     assert "is not a folder" in one_line(["index", "--corpus", str(a_file), "--index", str(tmp_path / "i")])
     assert "is a file, not a folder" in one_line(["status", "--index", str(a_file)])
     assert "no index in" in one_line(["status", "--index", str(tmp_path / "empty")])
+    for named, error in [(a_file, "is not inside the corpus folder"), (corpus, "is the corpus folder itself")]:
+        assert error in one_line(["index", "--corpus", str(corpus), "--index", str(good), str(named)])
     assert "cannot create the index folder" in one_line(["index", "--corpus", str(corpus), "--index", "/proc/rag/i"])
     locked = index_copy()
     (locked / store.LOCK).unlink(missing_ok=True)

@@ -142,6 +142,32 @@ def test_a_hand_edited_manifest_is_caught(corpus: Path, tmp_path: Path) -> None:
     assert rag.build_index(corpus, index, rebuild=True).chunks > 0
 
 
+def test_naming_the_files_an_update_looks_at_leaves_the_rest_of_the_archive_unread(corpus: Path, tmp_path: Path,
+                                                                                    embedded: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+    from rag.index.update import pending
+
+    index = tmp_path / "index"
+    rag.build_index(corpus, index)
+    (corpus / "port.txt").write_text("В Актау построят порт для контейнеров.", encoding="utf-8")
+    (corpus / "steppe.md").write_text(SECOND.replace("музей угля", "музей соли"), encoding="utf-8")
+    embedded.clear()
+    result = CliRunner().invoke(cli, ["index", "--corpus", str(corpus), "--index", str(index), str(corpus / "port.txt")])
+    assert result.exit_code == 0, result.output
+    assert "indexed 1 new, 0 changed, 0 removed, 0 unchanged of those named" in result.output
+    assert embedded == ["В Актау построят порт для контейнеров."], "the changed article it was not told of waits"
+    assert pending(index).changed == ["steppe.md"]
+
+    (corpus / "port.txt").unlink()
+    report = rag.build_index(corpus, index, only=["port.txt", "steppe.md"])
+    assert (report.removed, report.changed) == (["port.txt"], ["steppe.md"]) and pending(index).in_step
+
+    outside = CliRunner().invoke(cli, ["index", "--corpus", str(corpus), "--index", str(index), str(tmp_path)])
+    assert outside.exit_code != 0 and "is not inside the corpus folder" in outside.output
+
+
 def test_an_index_of_the_previous_format_answers_and_its_next_update_upgrades_it(corpus: Path, tmp_path: Path) -> None:
     from rag.index import checksums
 

@@ -22,6 +22,7 @@ from starlette.middleware import Middleware
 
 import rag
 from rag.articles import MAX_ADD_BYTES, add_article, list_articles
+from rag.corpus import source_name
 from rag.errors import RagError
 from rag.index import store
 from rag.search.live import open_index
@@ -136,7 +137,7 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
             return format.problem(f"Статья не добавлена: {_russian(exc)}"), *[gr.skip()] * 7
         progress(0.4, desc="Обновляю индекс…")
         try:
-            report = rag.build_index(corpus, index)
+            report = rag.build_index(corpus, index, only=[source_name(corpus, path)])  # the new article alone
             open_index(index)  # the new version goes live here, not on the next question
         except (RagError, OSError) as exc:  # the article is saved: the next update or start indexes it
             return format.problem(f"Статья сохранена как {path.name}, но индекс не обновлён: {_russian(exc)}. "

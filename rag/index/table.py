@@ -10,7 +10,7 @@ maps the files and builds what it needs column by column, never an object per ar
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, fields
 from itertools import compress
 from pathlib import Path
@@ -151,8 +151,11 @@ class Articles(Mapping[str, ArticleEntry]):
     def values(self) -> Iterator[ArticleEntry]:  # type: ignore[override]
         return (entry for _, entry in self.items())
 
-    def stats(self) -> dict[str, Stat]:
-        """Each article's file as indexed, by source: what a corpus scan compares the files with."""
+    def stats(self, sources: Collection[str] | None = None) -> dict[str, Stat]:
+        """Each article's file as indexed, by source (or those of `sources` that are indexed): what a corpus
+        scan compares the files with."""
+        if sources is not None:
+            return {s: Stat(e.size, e.mtime_ns, e.text_hash) for s in sources if (e := self.get(s)) is not None}
         stats = {}
         for t, table in enumerate(self.tables()):
             sources, *values = (table.column(n).to_pylist() for n in ("source", "size", "mtime_ns", "text_hash"))

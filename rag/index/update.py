@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,8 @@ class BuildReport:
     notes: list[Skipped] = field(default_factory=list)
     chunks: int = 0
     seconds: float = 0.0
+    named: bool = False
+    """Whether only named files were looked at (`only`), not the whole corpus folder."""
 
     @property
     def in_step(self) -> bool:
@@ -48,7 +51,8 @@ class BuildReport:
         """One line: counts of each kind of article, passages, model and time."""
         return (
             f"indexed {len(self.added)} new, {len(self.changed)} changed, {len(self.removed)} removed, "
-            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped article(s): "
+            f"{len(self.unchanged)} unchanged{' of those named' if self.named else ''}, "
+            f"{len(self.skipped)} skipped article(s): "
             f"{self.chunks} passages, model {self.model}, {self.seconds:.1f} s"
         )
 
@@ -91,6 +95,7 @@ def build_index(
     progress: bool = False,
     optimize: bool = False,
     wait: float | None = None,
+    only: Collection[str] | None = None,
 ) -> BuildReport:
     """Bring the index in `index` up to date with the articles in `corpus`.
 
@@ -98,7 +103,10 @@ def build_index(
     The new version replaces the old one atomically; concurrent updates wait for each other. `model` picks the
     embedding model of a new index (see `rag.models`); `optimize` merges all vector segments into one and
     rewrites the word index without deleted passages. `wait`: seconds to wait for another update to finish
-    (default: `rag.settings.lock_timeout()`), then `IndexBusy`.
+    (default: `rag.settings.lock_timeout()`), then `IndexBusy`. `only`: the article files to look at (names
+    relative to `corpus`, see `rag.corpus.source_name`), added, changed or removed as they now are, instead
+    of a `stat` of every file of the folder: adding one article to an archive then costs that article alone.
+    A new index, or a rebuild, always reads the whole folder.
     """
     index = Path(index)
     started = time.perf_counter()
@@ -107,7 +115,7 @@ def build_index(
 
     with store.writing(index, on_wait, wait):
         previous = _previous(index, rebuild)
-        scan, report, fresh, touched = _changes(corpus, previous)
+        scan, report, fresh, touched = _changes(corpus, previous, only if previous is not None else None)
         embedder = _model_for(previous, model)
         report.model = embedder.name
         if fresh or report.removed or touched or previous is None or optimize:
@@ -127,14 +135,15 @@ def build_index(
     return report
 
 
-def _changes(corpus: str | Path, previous: Manifest | None) -> tuple[Corpus, BuildReport, list[Article], list[str]]:
-    """The corpus read against the index's manifest (unchanged files by their stat alone): what an update
-    would add, change and remove, the articles it would embed, and the files read again whose text had not
-    changed (touched)."""
-    old = previous.articles.stats() if previous is not None else {}
-    scan = load_corpus(corpus, old)  # the table records each file's stat as indexed
+def _changes(corpus: str | Path, previous: Manifest | None, only: Collection[str] | None = None
+             ) -> tuple[Corpus, BuildReport, list[Article], list[str]]:
+    """The corpus (or the files `only` names) read against the index's manifest (unchanged files by their
+    stat alone): what an update would add, change and remove, the articles it would embed, and the files read
+    again whose text had not changed (touched)."""
+    old = previous.articles.stats(only) if previous is not None else {}
+    scan = load_corpus(corpus, old, only)  # the table records each file's stat as indexed
     report = BuildReport(previous.model if previous else "", skipped=scan.skipped, notes=scan.notes,
-                         unchanged=list(scan.unchanged))
+                         unchanged=list(scan.unchanged), named=only is not None)
     fresh, touched = [], []
     for article in scan.articles:  # the files read: new ones, and those whose stat changed
         stat = old.get(article.source)
