@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, fields
-from itertools import compress
+from itertools import compress, repeat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -109,8 +109,9 @@ class Articles(Mapping[str, ArticleEntry]):
         if self._rows is None:
             self._rows = {}
             for t, table in enumerate(self.tables()):
-                sources = table.column("source").to_pylist()
-                self._rows.update((sources[r], (t, int(r))) for r in np.flatnonzero(self._live(t)))
+                places = zip(table.column("source").to_pylist(), zip(repeat(t), range(table.num_rows)))
+                live = self._live(t)
+                self._rows.update(places if live.all() else compress(places, live))
         return self._rows
 
     def __getitem__(self, source: str) -> ArticleEntry:
