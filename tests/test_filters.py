@@ -86,7 +86,7 @@ def test_the_answer_says_which_articles_it_searched(news: Path) -> None:
     assert reply.notice.startswith("Искали только в статьях за февраль 2025 года (с 2025-02-01 по 2025-02-28).")
     assert {p.source for p in reply.passages} == {"herald.md"}
     given = rag.answer(QUESTION, index=news, publisher="Zakon.kz", since="2026-01-01")
-    assert given.notice.startswith("Искали только в статьях с 2026-01-01, издание «Zakon.kz».")
+    assert given.notice.startswith("Искали только в статьях с 2026-01-01, издания «Zakon.kz».")
     empty = rag.answer(QUESTION, index=news, until="2000-01-01")
     assert empty.answer is None and empty.passages == [] and "не подходит ни одна статья" in empty.notice
 

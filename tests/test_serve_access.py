@@ -154,6 +154,12 @@ def test_with_a_login_only_a_logged_in_client_gets_answers(article_corpus: Path,
             Client(url, auth=(USER, "wrong"), verbose=False)
         reply = Client(url, auth=(USER, PASSWORD), verbose=False).predict(QUESTION, api_name="/ask")
         assert reply == expected_reply(article_index)
+        article = f"{url}article?source={ARTICLE.name}"
+        refused = httpx.get(article, timeout=10)
+        assert refused.status_code == 401 and "Сначала войдите в чат" in refused.text
+        with httpx.Client(timeout=10) as browser:
+            assert browser.post(f"{url}login", data={"username": USER, "password": PASSWORD}).status_code == 200
+            assert browser.get(article).status_code == 200
     finally:
         app.close()
 
@@ -171,6 +177,10 @@ def test_a_read_only_chat_answers_but_has_no_add_panel_and_no_add_endpoint(
         page = httpx.get(url, timeout=10).text + httpx.get(f"{url}config", timeout=10).text
         assert "Статьи в индексе" in page and "Только чтение" in page
         assert "add-article" not in page and "Добавить статью" not in page and "add_article" not in page
+        assert "manage-article" not in page and "remove_article" not in page and "replace_article" not in page
+        for endpoint in ("/remove_article", "/replace_article"):
+            with pytest.raises(ValueError, match=f"Cannot find a function with `api_name`: {endpoint}"):
+                client.predict(ARTICLE.name, api_name=endpoint)
     finally:
         app.close()
     assert sorted(p.name for p in article_corpus.iterdir()) == before
