@@ -68,12 +68,22 @@ def record_feedback(index: str | Path, answer: Answer, liked: bool, comment: str
         if os.fstat(fd).st_size + len(line) > MAX_FILE_BYTES:
             raise RagError(f"{path(folder)} is full ({MAX_FILE_BYTES // 2**20} MiB): move it away to record more",
                            russian="отзывов накопилось слишком много: новые пока не записываются")
-        written = os.write(fd, line)
-        if written != len(line):  # a full disk: leave no half line for the next writer to follow
-            os.ftruncate(fd, os.fstat(fd).st_size - written)
-            raise RagError(f"could not write to {path(folder)}", russian="отзыв не записан: нет места на диске")
+        _append(fd, line, path(folder))
     finally:
         os.close(fd)  # also releases the lock
+
+
+def _append(fd: int, line: bytes, where: Path) -> None:
+    """Write `line` at the end of the locked file in one `write`; a short one (a full disk, a file size limit)
+    is taken back, so that no half line is left for the next writer to continue."""
+    size = os.fstat(fd).st_size
+    try:
+        written = os.write(fd, line)
+    except OSError:
+        written = -1
+    if written != len(line):
+        os.ftruncate(fd, size)
+        raise RagError(f"could not write to {where}", russian="отзыв не записан: нет места на диске")
 
 
 def read_feedback(index: str | Path) -> list[dict]:

@@ -77,3 +77,18 @@ def test_eval_feedback_reports_the_disliked_questions_asked_again(word_index: Pa
 def test_eval_feedback_without_verdicts_says_so(word_index: Path) -> None:
     result = CliRunner().invoke(bench_cli, ["eval", "--feedback", "--index", str(word_index)])
     assert result.output.strip() == "No answer was marked 👎: nothing to report."
+
+
+def test_a_short_write_leaves_no_half_line(tmp_path: Path) -> None:
+    script = ("import resource, signal, sys; from rag.errors import RagError; from rag.feedback import record_feedback\n"
+              "from rag.search.answer import Answer\n"
+              "record_feedback(sys.argv[1], Answer('первый', None), True)\n"
+              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (400, 400))  # the file may not grow past 400 bytes\n"
+              "try: record_feedback(sys.argv[1], Answer('второй ' * 40, None), True)\n"
+              "except RagError as exc: print(exc.russian)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "отзыв не записан: нет места на диске", done.stderr
+    assert [e["question"] for e in feedback.read_feedback(tmp_path)] == ["первый"]
+    assert feedback.path(tmp_path).read_bytes().endswith(b"}\n")

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 import rag
 from rag.cli import cli
 from rag.index import store
+from rag.models import navec
 from tests.conftest import ARTICLE
 
 NEW = """---
@@ -99,3 +100,16 @@ def test_rag_remove_and_replace_and_an_edited_file_reindexed(corpus: Path, two: 
     assert removed.exit_code == 0 and "0 new, 0 changed, 1 removed" in removed.output
     again = runner.invoke(cli, ["remove", "kortania.md", *args])
     assert again.exit_code == 1 and "the index holds no article 'kortania.md'" in again.output
+
+
+def test_an_article_whose_folder_became_a_link_out_of_the_corpus_is_not_touched(corpus: Path, tmp_path: Path) -> None:
+    (corpus / "desk").mkdir()
+    (corpus / "desk" / "note.md").write_text(NEW, encoding="utf-8")
+    index = tmp_path / "index"
+    rag.build_index(corpus, index, model=navec.NAME)
+    outside = tmp_path / "outside"
+    (corpus / "desk").rename(outside)
+    (corpus / "desk").symlink_to(outside)
+    with pytest.raises(rag.RagError, match="lies outside the corpus folder"):
+        rag.remove_article(corpus, "desk/note.md", index=index)
+    assert (outside / "note.md").exists()

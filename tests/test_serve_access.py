@@ -247,3 +247,21 @@ def test_the_rate_limit_forgets_clients_after_a_window_and_never_remembers_too_m
     for n in range(10):
         assert limit.wait(f"10.1.0.{n}") == 0
     assert len(limit) == 3  # idle addresses were dropped, then the least recently seen ones
+
+
+def test_replace_and_remove_count_against_the_same_limit_as_adds(writable_server: Server) -> None:
+    server = writable_server
+    client = Client(server.url, verbose=False)
+    moved = "Порт Актау теперь принимает паромы из Баку каждый день, сообщили в администрации порта."
+    assert "Текст не заменён: выберите статью в списке" in client.predict(None, None, "", api_name="/replace_article")[0]
+    status, table = client.predict(ARTICLE.name, None, moved, api_name="/replace_article")[:2]
+    assert f"✅ Текст статьи <code>{format.escape(ARTICLE.name)}</code> заменён" in status
+    assert rag.article_text(ARTICLE.name, server.index).text == moved and "Внешняя политика" in table
+    status, table = client.predict(ARTICLE.name, api_name="/remove_article")  # (the confirmation is not an output)
+    assert "удалена; индекс обновлён" in status and "В индексе пока нет статей" in table
+    assert not (server.corpus / ARTICLE.name).exists() and rag.list_articles(server.index) == []
+    for _ in range(2):
+        status = client.predict(ARTICLE.name, api_name="/remove_article")[0]
+        assert format.escape(f"Статья не удалена: в индексе нет статьи «{ARTICLE.name}»") in status
+    status = client.predict(ARTICLE.name, api_name="/remove_article")[0]
+    assert status.startswith("<p>⚠️ Статья не удалена: слишком много статей с вашего адреса")

@@ -28,7 +28,8 @@ def panel(index: Path, corpus: Path, limit: RateLimit, too_many: Callable[[float
     """Build the "Изменить или удалить статью" block inside the current layout and wire its actions; `table` is
     redrawn after a change. Returns the article dropdown (the app refreshes its choices with the list)."""
     with gr.Accordion("Изменить или удалить статью", open=False, elem_id="manage-article"):
-        source = gr.Dropdown(label="Статья", choices=[], value=None, elem_id="manage-source")
+        source = gr.Dropdown(label="Статья", choices=[], value=None, elem_id="manage-source",
+                             allow_custom_value=True)  # any name reaches the library, which checks it
         remove = gr.Button("Удалить статью…", variant="stop", elem_id="remove")
         with gr.Column(visible=False, elem_id="confirm-remove") as confirm:
             question = gr.HTML()

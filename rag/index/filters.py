@@ -43,7 +43,7 @@ class Filter:
         return day is not None and (self.since is None or day >= self.since) and (self.until is None or day <= self.until)
 
     def describe(self) -> str:
-        """The filter in Russian words, for the answer's notice ("с 2025-01-01 по 2025-12-31, издание Zakon.kz")."""
+        """The filter in Russian words, for the answer's notice ("с 2025-01-01 по 2025-12-31, издания «Zakon.kz»")."""
         parts = []
         if self.since and self.until:
             parts.append(f"с {self.since.isoformat()} по {self.until.isoformat()}")
@@ -52,7 +52,7 @@ class Filter:
         elif self.until:
             parts.append(f"по {self.until.isoformat()}")
         if self.publisher:
-            parts.append(f"издание «{self.publisher}»")
+            parts.append(f"издания «{self.publisher}»")
         return ", ".join(parts)
 
 
