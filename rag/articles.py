@@ -1,7 +1,11 @@
-"""Adding an article to the corpus folder (checked, safely named, written atomically) and listing the indexed ones.
+"""The corpus's articles one at a time: adding one (checked, safely named, written atomically), replacing or
+removing an indexed one (the index updated incrementally), listing them, and reading one whole.
 
     path = add_article("corpus", title="Новость", text="Текст статьи…")
     rag.build_index("corpus", "index")          # embeds only the new article
+    replace_article("corpus", path.name, index="index", text="Новый текст…")
+    article_text(path.name, "index").text       # what the passages' offsets point into
+    remove_article("corpus", path.name, index="index")
     [a.title for a in list_articles("index")]
 """
 
