@@ -2,6 +2,7 @@
 
     rag-bench tune --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json --write
     rag-bench eval [--questions corpus/eval/questions.jsonl]
+    rag-bench eval --feedback                 # the questions readers marked 👎 in the chat
     rag-bench quality --xquad ../shared/data/xquad-ru-dev.json --out docs/benchmarks.md
     rag-bench load --out docs/load.md
 
@@ -57,8 +58,15 @@ def tune_command(xquad: Path, xquad_en: Path, questions: tuple[Path, ...], corpu
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=Path("corpus/eval/questions.jsonl"), show_default=True,
               help="JSON lines: question, answer (exact words from the article, or null), kind.")
-def eval_command(index: Path | None, questions: Path) -> None:
-    """Measure retrieval, quotes and abstention on an evaluation question set."""
+@click.option("--feedback", is_flag=True, help="Instead: the questions readers marked 👎 in the chat (the index's "
+              "feedback.jsonl), asked again, as a Markdown report.")
+def eval_command(index: Path | None, questions: Path, feedback: bool) -> None:
+    """Measure retrieval, quotes and abstention on an evaluation question set (or report readers' 👎)."""
+    if feedback:
+        from bench.feedback import report
+
+        click.echo(report(index or default_index()))
+        return
     from bench.evaluation import evaluate
 
     click.echo(evaluate(questions, index=index or default_index()).format())

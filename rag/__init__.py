@@ -7,12 +7,14 @@
 """
 
 from rag.search.answer import Answer, answer, retrieve
-from rag.articles import ArticleInfo, add_article, list_articles
+from rag.articles import ArticleInfo, ArticleText, add_article, article_text, list_articles, remove_article, replace_article
+from rag.feedback import record_feedback
 from rag.errors import IndexBusy, IndexDamaged, IndexMissing, ModelMismatch, ModelUnavailable, RagError
 from rag.index.update import BuildReport, build_index
 from rag.search.retriever import Passage
 
 __all__ = [
-    "Answer", "ArticleInfo", "BuildReport", "IndexBusy", "IndexDamaged", "IndexMissing", "ModelMismatch", "ModelUnavailable", "Passage",
-    "RagError", "add_article", "answer", "build_index", "list_articles", "retrieve",
+    "Answer", "ArticleInfo", "ArticleText", "BuildReport", "IndexBusy", "IndexDamaged", "IndexMissing", "ModelMismatch",
+    "ModelUnavailable", "Passage", "RagError", "add_article", "answer", "article_text", "build_index", "list_articles",
+    "record_feedback", "remove_article", "replace_article", "retrieve",
 ]

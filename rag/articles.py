@@ -1,7 +1,11 @@
-"""Adding an article to the corpus folder (checked, safely named, written atomically) and listing the indexed ones.
+"""The corpus's articles one at a time: adding one (checked, safely named, written atomically), replacing or
+removing an indexed one (the index updated incrementally), listing them, and reading one whole.
 
     path = add_article("corpus", title="Новость", text="Текст статьи…")
     rag.build_index("corpus", "index")          # embeds only the new article
+    replace_article("corpus", path.name, index="index", text="Новый текст…")
+    article_text(path.name, "index").text       # what the passages' offsets point into
+    remove_article("corpus", path.name, index="index")
     [a.title for a in list_articles("index")]
 """
 
@@ -27,7 +31,8 @@ from rag.corpus import (
 )
 from rag.errors import RagError
 from rag.index import store
-from rag.index.manifest import Manifest
+from rag.index.manifest import ArticleEntry, Manifest
+from rag.index.update import BuildReport, build_index
 from rag.search.live import open_index
 
 MAX_ADD_BYTES = 1024 * 1024
@@ -131,6 +136,53 @@ def _unique_link(tmp: Path, folder: Path, stem: str, suffix: str) -> Path:
     raise RagError(f"в {folder} слишком много файлов с именем {stem}{suffix}")
 
 
+def _prepared(corpus: Path, raw: str, name: str, meta: dict, manifest: Manifest | None,
+              replacing: str | None = None, kept: dict | None = None) -> tuple[dict, bytes]:
+    """The article file for `raw` text (read as a file called `name`; "" names no title): its metadata, `meta`
+    given here taking precedence over its front matter, and that over what it `kept` from the text it
+    replaces; and its bytes. RagError when it would not be indexed, or when the corpus already holds its
+    text (in another file than the one it is `replacing`)."""
+    try:
+        parsed = parse_article(name, raw)
+    except ValueError as exc:
+        raise RagError(f"статья не принята: {exc}") from None
+    found = {"title": _one_line(parsed.title), "date": parsed.date, "source": parsed.publisher, "url": parsed.url}
+    meta = {key: meta.get(key) or found[key] or (kept or {}).get(key) for key in found}
+    if future_date(meta["date"]):
+        raise RagError(f"дата статьи «{meta['date']}» ещё не наступила: проверьте её")
+    corpus.mkdir(parents=True, exist_ok=True)
+    digest = text_hash(parsed.text)
+    scan = load_corpus(corpus, manifest.articles.stats() if manifest else {})  # indexed files known by their stat
+    existing = next((source for source, seen in scan.seen.items() if seen.text_hash == digest), None)
+    if existing is not None and existing == replacing:
+        raise RagError(f"новый текст статьи {existing} совпадает с прежним: заменять нечего")
+    if existing is not None:
+        raise RagError(f"такая статья уже есть в корпусе: {existing}")
+    front = yaml.safe_dump({k: v for k, v in meta.items() if v}, allow_unicode=True, sort_keys=False, width=10_000)
+    return meta, f"---\n{front}---\n{parsed.text}\n".encode("utf-8")
+
+
+def _written(folder: Path, suffix: str, content: bytes, place) -> Path:
+    """Write `content` to a temporary file in `folder`, flushed, then `place(tmp)` puts it where it belongs."""
+    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        return place(tmp)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _given(title: str | None, date: str | None, source: str | None, url: str | None) -> dict:
+    """Metadata typed in (checked and made single lines); missing ones None."""
+    return {"title": _one_line(title), "date": _checked_date(_one_line(date)), "source": _one_line(source),
+            "url": _checked_url(_one_line(url, 2000))}
+
+
 def add_article(
     corpus: str | Path,
     *,
@@ -158,38 +210,96 @@ def add_article(
     if name is None and not _one_line(title):
         raise RagError("укажите заголовок статьи")
     raw = _raw_text(text, data)
+    meta, content = _prepared(folder, raw, name or f"pasted{suffix}", _given(title, date, source, url),
+                              _manifest(index))
+    stem = slug(Path(name).stem if name else meta["title"])
+    return _written(folder, suffix, content, lambda tmp: _unique_link(tmp, folder, stem, suffix))
+
+
+def _indexed(manifest: Manifest, source: str) -> ArticleEntry:
+    """The entry of an article the manifest lists; RagError (in Russian too) for any other name."""
+    entry = manifest.articles.get(source) if isinstance(source, str) else None
+    if entry is None:
+        shown = str(source)[:200]
+        raise RagError(f"the index holds no article {shown!r}", russian=f"в индексе нет статьи «{shown}»")
+    return entry
+
+
+def _corpus_file(corpus: Path, source: str) -> Path:
+    """The file of an indexed article in `corpus`; never a path outside it."""
+    path = corpus / source
+    if not path.resolve().is_relative_to(corpus.resolve()):
+        raise RagError(f"{source!r} lies outside the corpus folder", russian=f"«{source}» — не статья корпуса")
+    return path
+
+
+def remove_article(corpus: str | Path, source: str, *, index: str | Path) -> BuildReport:
+    """Delete the indexed article `source` (its name in the index, e.g. `rag status` lists) from `corpus` and
+    from the index, incrementally: its passages are deleted, nothing else is re-embedded, and no other file
+    of the corpus is looked at (`build_index(only=...)`)."""
+    corpus = Path(corpus)
+    _indexed(store.read_manifest(index)[1], source)
+    _corpus_file(corpus, source).unlink(missing_ok=True)  # already gone: the index is brought in line
+    return build_index(corpus, index, only=[source])
+
+
+def replace_article(corpus: str | Path, source: str, *, index: str | Path, text: str | None = None,
+                    data: bytes | None = None, filename: str | None = None) -> BuildReport:
+    """Give the indexed article `source` a new pasted `text` or uploaded file (`data`, `filename`) and update
+    the index: its old passages are deleted and the new ones embedded. The file keeps its name; its title,
+    date, publisher and link stay unless the new text's front matter gives others. Checked as `add_article`
+    checks (a text another article already has, or the same text again, is refused)."""
+    corpus = Path(corpus)
+    entry = _indexed(store.read_manifest(index)[1], source)
+    _suffix(filename)
+    path = _corpus_file(corpus, source)
+    raw = _raw_text(text, data)
+    kept = {"title": entry.title, "date": entry.date, "source": entry.publisher, "url": entry.url}
+    _, content = _prepared(corpus, raw, "", {}, _manifest(index), replacing=source, kept=kept)
+    _written(path.parent, path.suffix, content, lambda tmp: os.replace(tmp, path) or path)
+    return build_index(corpus, index, only=[source])
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """An indexed article whole, as passages' offsets refer to it: `text[p.start:p.end] == p.text`."""
+
+    source: str
+    title: str
+    date: str | None
+    publisher: str | None
+    url: str | None
+    text: str
+    current: bool
+    """False when the corpus file changed since it was indexed: the text is then put together from the
+    indexed passages (offsets still right, the blank between passages shown as spaces)."""
+
+
+def article_text(source: str, index: str | Path) -> ArticleText:
+    """The whole text of the indexed article `source`, for showing a quote in its context (RagError for any
+    name the live index does not list). Read from the corpus file when it still holds the indexed text,
+    else rebuilt from the index's own passages."""
+    retriever = open_index(index)
+    entry = _indexed(retriever.stored.manifest, source)
+    text = _corpus_text(Path(retriever.stored.manifest.corpus), source, entry.text_hash)
+    current = text is not None
+    if text is None:
+        passages = sorted(retriever.words.passages(list(entry.ids)).values(), key=lambda p: p.start)
+        chars = [" "] * max((p.end for p in passages), default=0)
+        for p in passages:
+            chars[p.start:p.end] = p.text
+        text = "".join(chars)
+    return ArticleText(source, entry.title, entry.date, entry.publisher, entry.url, text, current)
+
+
+def _corpus_text(corpus: Path, source: str, digest: str) -> str | None:
+    """The article's text from its corpus file when it is still the one indexed (`digest`), else None."""
     try:
-        parsed = parse_article(name or f"pasted{suffix}", raw)
-    except ValueError as exc:
-        raise RagError(f"статья не принята: {exc}") from None
-    meta = {
-        "title": _one_line(title) or _one_line(parsed.title),
-        "date": _checked_date(_one_line(date)) or parsed.date,
-        "source": _one_line(source) or parsed.publisher,
-        "url": _checked_url(_one_line(url, 2000)) or parsed.url,
-    }
-    if future_date(meta["date"]):
-        raise RagError(f"дата статьи «{meta['date']}» ещё не наступила: проверьте её")
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = text_hash(parsed.text)
-    manifest = _manifest(index)
-    scan = load_corpus(folder, manifest.articles.stats() if manifest else {})  # indexed files known by their stat
-    existing = next((source for source, seen in scan.seen.items() if seen.text_hash == digest), None)
-    if existing is not None:
-        raise RagError(f"такая статья уже есть в корпусе: {existing}")
-    front = yaml.safe_dump({k: v for k, v in meta.items() if v}, allow_unicode=True, sort_keys=False, width=10_000)
-    content = f"---\n{front}---\n{parsed.text}\n".encode("utf-8")
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        return _unique_link(tmp, folder, slug(Path(name).stem if name else meta["title"]), suffix)
-    finally:
-        tmp.unlink(missing_ok=True)
+        path = _corpus_file(corpus, source)
+        article = parse_article(source, decode(path.read_bytes())[0])
+    except (OSError, ValueError, RagError):
+        return None
+    return article.text if text_hash(article.text) == digest else None
 
 
 def _manifest(index: str | Path | None) -> Manifest | None:

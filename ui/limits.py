@@ -11,6 +11,7 @@ from pathlib import Path
 from starlette.responses import PlainTextResponse
 
 from rag.articles import MAX_ADD_BYTES
+from rag.errors import RagError
 
 MAX_REQUEST_BYTES = 2 * MAX_ADD_BYTES
 """Largest request body accepted: an upload of the largest article with room for its form encoding."""
@@ -96,3 +97,16 @@ def discard_upload(path: str | Path, cache: str | Path) -> None:
     file, folder = Path(path).resolve(), Path(cache).resolve()
     if file.is_relative_to(folder) and file != folder:
         file.unlink(missing_ok=True)
+
+
+def take_upload(path: str | Path, cache: str | Path) -> dict:
+    """An uploaded article as `rag.add_article`'s `data` and `filename`, read (at most one byte over the limit,
+    so the library can say it is too large) and then removed from the upload `cache`: no copy is kept."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_ADD_BYTES + 1)
+    except FileNotFoundError:
+        raise RagError("загруженный файл уже удалён — загрузите его снова") from None
+    finally:
+        discard_upload(path, cache)
+    return {"data": data, "filename": Path(path).name}

@@ -47,8 +47,9 @@ class VectorIndex(Protocol):
 
     dimension: int
 
-    def search(self, vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Ids and similarities of the `n` live passages closest to `vector`, best first (ties by id)."""
+    def search(self, vector: np.ndarray, n: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and similarities of the `n` live passages closest to `vector`, best first (ties by id); with
+        `allowed` (a mask over passage ids) only among those it marks."""
         ...
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
@@ -77,21 +78,32 @@ class Segment:
                                "out; run: rag index --rebuild")
         self.mask = live[np.asarray(self.ids)]
         self.live = int(self.mask.sum())
-        self._params = self._search_parameters(self.mask)
+        self._params = self._search_parameters(self.mask, self.live)
 
-    def _search_parameters(self, mask: np.ndarray) -> faiss.SearchParameters:
+    def _search_parameters(self, mask: np.ndarray, rows: int) -> faiss.SearchParameters:
+        """FAISS's parameters for searching the `rows` rows `mask` marks (a bitmap selector unless all)."""
         depth = {"efSearch": HNSW_SEARCH_DEPTH} if self.entry.approximate else {}
         kind = faiss.SearchParametersHNSW if self.entry.approximate else faiss.SearchParameters
-        if self.live == self.entry.rows:
+        if rows == self.entry.rows:
             return kind(**depth)
-        self._bitmap = np.packbits(mask, bitorder="little")  # kept alive: FAISS holds a pointer to it
-        self._selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(self._bitmap))
-        return kind(sel=self._selector, **depth)
+        bitmap = np.packbits(mask, bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap))
+        params = kind(sel=selector, **depth)
+        params.keep = (bitmap, selector)  # FAISS holds only pointers: they live as long as the parameters
+        return params
 
-    def search(self, vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        scores, rows = self.index.search(vector[None, :], min(n, self.live), params=self._params)
-        found = rows[0] >= 0
-        return np.asarray(self.ids)[rows[0][found]], scores[0][found]
+    def search(self, vector: np.ndarray, n: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The `n` closest live rows (and, with `allowed`, a mask over passage ids, only those it marks)."""
+        params, rows = self._params, self.live
+        if allowed is not None:
+            mask = self.mask & allowed[np.asarray(self.ids)]
+            rows = int(mask.sum())
+            params = self._search_parameters(mask, rows) if rows else None
+        if not rows or n <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores, found_rows = self.index.search(vector[None, :], min(n, rows), params=params)
+        found = found_rows[0] >= 0
+        return np.asarray(self.ids)[found_rows[0][found]], scores[0][found]
 
     def rows(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which of `ids` this segment holds, and at which rows."""
@@ -117,14 +129,14 @@ class FaissSegments:
                 raise IndexDamaged(f"vector segment {segment.entry.name} has dimension {segment.index.d}, "
                                    f"the manifest says {dimension}; run: rag index --rebuild")
 
-    def search(self, vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, vector: np.ndarray, n: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         vector = np.ascontiguousarray(vector, dtype=np.float32)
         if n <= 0:
             found = []
         elif sum(s.entry.approximate for s in self.segments) > 1:  # graphs of an archive: searched side by side
-            found = list(_SEARCHING.map(lambda segment: segment.search(vector, n), self.segments))
+            found = list(_SEARCHING.map(lambda segment: segment.search(vector, n, allowed), self.segments))
         else:
-            found = [s.search(vector, n) for s in self.segments]
+            found = [s.search(vector, n, allowed) for s in self.segments]
         if not found:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         ids = np.concatenate([f[0] for f in found]).astype(np.int64)

@@ -25,6 +25,7 @@ import tantivy
 
 from rag.errors import IndexDamaged
 from rag.index import checksums
+from rag.index.filters import Filter
 from rag.text import terms
 
 K1 = 1.2
@@ -52,8 +53,9 @@ class LexicalIndex(Protocol):
         """The search terms of a text, as this index cuts them."""
         ...
 
-    def search(self, terms: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Ids and scores of the `n` best-matching passages, best first (ties by id); only matches."""
+    def search(self, terms: list[str], n: int, where: Filter | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and scores of the `n` best-matching passages, best first (ties by id); only matches, and only
+        passages of articles `where` admits."""
         ...
 
     def scores(self, terms: list[str], ids: np.ndarray) -> np.ndarray:
@@ -125,10 +127,14 @@ class TantivyWords:
         order = np.lexsort((ids, -scores))
         return ids[order], scores[order]
 
-    def search(self, query: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: list[str], n: int, where: Filter | None = None) -> tuple[np.ndarray, np.ndarray]:
         if not query or n <= 0 or not self.size:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        return self._hits(self._query(query), n, self.weight(query))
+        matching = self._query(query)
+        if where:
+            matching = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, matching), *((tantivy.Occur.Must, q) for q in _restrictions(where))])
+        return self._hits(matching, n, self.weight(query))
 
     def scores(self, query: list[str], ids: np.ndarray) -> np.ndarray:
         ids = np.asarray(ids, dtype=np.int64)
@@ -195,6 +201,18 @@ class WordsWriter:
         self.writer.wait_merging_threads()
         return checksums.of_folder(self.folder, known, known_folder)
 
+
+
+def _restrictions(where: Filter) -> list[tantivy.Query]:
+    """The filter as queries that match without scoring: a date range, a publisher term."""
+    found = []
+    if where.since is not None or where.until is not None:
+        bound = [None if d is None else datetime.datetime(d.year, d.month, d.day, tzinfo=datetime.UTC)
+                 for d in (where.since, where.until)]
+        found.append(tantivy.Query.range_query(SCHEMA, "date", tantivy.FieldType.Date, *bound))
+    if where.publisher is not None:
+        found.append(tantivy.Query.term_query(SCHEMA, "publisher", where.publisher))
+    return [tantivy.Query.const_score_query(q, 0.0) for q in found]
 
 
 def _day(date: str | None) -> datetime.datetime | None:

@@ -8,6 +8,7 @@ asked in another language gets the quote in the articles' Russian, and is told s
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -17,10 +18,12 @@ import numpy as np
 
 from rag import language
 from rag.errors import RagError
+from rag.index.filters import Filter, make_filter
 from rag.search import answer_type
 from rag.search.candidates import Query
 from rag.search.live import open_index
 from rag.search.retriever import Passage, Retriever
+from rag.search.scope import scope
 from rag.settings import MAX_K, MAX_QUESTION
 
 MIN_QUOTE = 60
@@ -35,6 +38,7 @@ QUOTE_IN_RUSSIAN = {language.EN: "The quote is in Russian, the language of the a
                     language.OTHER: "Цитата приведена на языке статьи, по-русски."}
 """Said with a quote when the question was not asked in Russian."""
 EMPTY_QUESTION = "Вопрос пуст: напишите, что вы хотите узнать из статей."
+NOTHING_ADMITTED = "Под эти условия не подходит ни одна статья индекса: ответ искать не в чем."
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -113,22 +117,33 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
     return spans[first][0], spans[last][1]
 
 
-def answer(question: str, k: int = 3, index: str | Path = "index") -> Answer:
+def answer(question: str, k: int = 3, index: str | Path = "index", *, since: str | datetime.date | None = None,
+           until: str | datetime.date | None = None, publisher: str | None = None) -> Answer:
     """Answer `question` from the index: key quote and the `k` best passages, or an honest no-answer.
 
-    Never raises for odd question text: an empty one gets a notice instead of a search. `k` is 1 to MAX_K.
+    `since`/`until` (ISO dates, inclusive) and `publisher` restrict the search to those articles, inside the
+    index; without dates, a question about the news that names a period ("что писали в марте 2024?") sets
+    them (`rag.search.scope`); the answer's notice says which articles were searched. Never raises for odd
+    question text: an empty one gets a notice instead of a search. `k` is 1 to MAX_K; a bad date or an
+    unknown publisher raises RagError.
     """
     check_k(k)
     text, notice = clean_question(question)
     if not any(ch.isalnum() for ch in text):
         return Answer(question, None, notice=EMPTY_QUESTION)
-    return respond(open_index(index), question, text, k, notice)
+    retriever = open_index(index)
+    where = scope(text, since, until, publisher, retriever.publishers)
+    notice = _join(where.notice, notice)
+    if where.where is not None and not retriever.admitted(where.where).any():
+        return Answer(question, None, notice=_join(notice, NOTHING_ADMITTED))
+    return respond(retriever, question, text, k, notice, where.where)
 
 
 def respond(retriever: Retriever, question: str, text: str | None = None, k: int = 3,
-            notice: str | None = None) -> Answer:
-    """The answer from a loaded retriever to `question` (searched as `text`, already cleaned, when given)."""
-    query = retriever.query(question if text is None else text)
+            notice: str | None = None, where: Filter | None = None) -> Answer:
+    """The answer from a loaded retriever to `question` (searched as `text`, already cleaned, when given),
+    among the articles `where` admits."""
+    query = retriever.query(question if text is None else text, where=where)
     passages = retriever.search(query, k=max(1, k))
     top = passages[0] if passages else None
     span = key_quote(retriever, query, top) if top and top.score >= retriever.no_answer_below(query) else None
@@ -150,8 +165,12 @@ def _join(*notices: str | None) -> str | None:
     return " ".join(n for n in notices if n) or None
 
 
-def retrieve(question: str, k: int = 3, index: str | Path = "index") -> list[Passage]:
-    """The `k` best passages for `question` (`k` from 1 to MAX_K), best first (the index is loaded once and cached)."""
+def retrieve(question: str, k: int = 3, index: str | Path = "index", *, since: str | datetime.date | None = None,
+             until: str | datetime.date | None = None, publisher: str | None = None) -> list[Passage]:
+    """The `k` best passages for `question` (`k` from 1 to MAX_K), best first (the index is loaded once and
+    cached); `since`, `until` and `publisher` as in `answer`, a period named in the question never."""
     check_k(k)
     text, _ = clean_question(question)
-    return open_index(index).search(text, k)
+    retriever = open_index(index)
+    where = make_filter(since, until, publisher, retriever.publishers)
+    return retriever.search(retriever.query(text, where=where), k)

@@ -14,6 +14,7 @@ import numpy as np
 from rag import language
 from rag.errors import ModelMismatch
 from rag.fitted import Fitted
+from rag.index.filters import Filter, admitted
 from rag.index.store import Stored
 from rag.index.words import StoredPassage
 from rag.models import Embedder
@@ -22,6 +23,8 @@ from rag.search.sentences import Sentences, analyse
 
 SENTENCE_CACHE = 4096
 """Passages whose sentences (spans, terms, vectors) are kept for key quotes and re-scoring."""
+FILTER_CACHE = 32
+"""Filters whose passage masks are kept (a mask is one byte per passage id)."""
 
 
 @dataclass(frozen=True)
@@ -56,23 +59,33 @@ class Retriever:
         self.words = stored.words
         self.fitted = fitted or stored.manifest.fitted
         self._sentences = functools.lru_cache(maxsize=SENTENCE_CACHE)(self._analyse)
+        self.admitted = functools.lru_cache(maxsize=FILTER_CACHE)(self._admitted)
 
     @property
     def version(self) -> str:
         return self.stored.version
 
-    def query(self, question: str, vector: np.ndarray | None = None) -> Query:
-        """The question's terms, vector (encoded unless given) and language, computed once for ranking and
-        for the key quote."""
+    def query(self, question: str, vector: np.ndarray | None = None, where: Filter | None = None) -> Query:
+        """The question's terms, vector (encoded unless given), language and filter, computed once for ranking
+        and for the key quote."""
         if vector is None:
             vector = self.embedder.encode_queries([question])[0]
-        return Query(question, self.words.terms(question), vector, language.detect(question))
+        return Query(question, self.words.terms(question), vector, language.detect(question), where or None)
 
     def candidates(self, query: Query, n: int = POOL, best: int | None = None) -> Candidates:
         """The pooled candidate passages of a question with their scores (`rag.search.candidates`); with `best`,
         exact only as far as the `best` first by fused score need."""
         return gather(query, self.stored.vectors, self.words, n,
-                      None if best is None else (self.dense_weight(query), best))
+                      None if best is None else (self.dense_weight(query), best),
+                      None if query.where is None else self.admitted(query.where))
+
+    def _admitted(self, where: Filter) -> np.ndarray:
+        return admitted(self.stored.manifest, where)
+
+    @functools.cached_property
+    def publishers(self) -> list[str]:
+        """The publishers of the indexed articles, sorted (read once per index version)."""
+        return sorted({a.publisher for a in self.stored.manifest.articles.values() if a.publisher})
 
     def dense_weight(self, query: Query) -> float:
         """The dense score's share for this question: all of it when the question is in another language."""
