@@ -16,6 +16,7 @@ import numpy as np
 
 from rag.errors import RagError
 from rag.index.manifest import Manifest
+from rag.index.table import passage_mask
 
 MAX_PUBLISHER = 200
 """Longest publisher name a filter accepts (names are matched whole)."""
@@ -100,8 +101,7 @@ def make_filter(since: str | datetime.date | None = None, until: str | datetime.
 
 def admitted(manifest: Manifest, where: Filter) -> np.ndarray:
     """A mask over all passage ids the manifest gave out: True for the live passages of admitted articles."""
-    mask = np.zeros(manifest.next_id, dtype=bool)
-    for article in manifest.articles.values():
-        if where.admits(article.date, article.publisher):
-            mask[article.first:article.first + article.passages] = True
-    return mask
+    firsts, counts = manifest.articles.spans()  # in the order `columns` gives the articles
+    rows = manifest.articles.columns("date", "publisher")
+    keep = np.fromiter((where.admits(date, publisher) for date, publisher in rows), dtype=bool, count=len(firsts))
+    return passage_mask(manifest.next_id, firsts[keep], counts[keep])

@@ -38,7 +38,7 @@ from rag.errors import IndexBusy, IndexDamaged, IndexMissing, RagError
 from rag.index import checksums, files, merging
 from rag.index import vectors as vector_segments
 from rag.index.manifest import Manifest, SegmentEntry
-from rag.index.table import ArticleEntry, Articles
+from rag.index.table import ArticleEntry, Articles, passage_mask
 from rag.index.vectors import FaissSegments, VectorIndex
 from rag.index.words import (
     LexicalIndex,
@@ -141,11 +141,7 @@ def read_manifest(index: str | Path) -> tuple[str, Manifest]:
 
 def live_ids(manifest: Manifest) -> np.ndarray:
     """A mask over all passage ids ever given out: True for those of the listed articles."""
-    firsts, counts = manifest.articles.spans()
-    edges = np.zeros(manifest.next_id + 1, dtype=np.int64)
-    np.add.at(edges, firsts, 1)
-    np.add.at(edges, firsts + counts, -1)
-    return np.cumsum(edges[:-1]) > 0
+    return passage_mask(manifest.next_id, *manifest.articles.spans())
 
 
 def load(index: str | Path) -> Stored:

@@ -222,6 +222,14 @@ def write_table(folder: Path, name: str, rows: list[tuple[str, ArticleEntry]]) -
     return TableEntry(name, len(rows), checksums.of_bytes(memoryview(data)))
 
 
+def passage_mask(size: int, firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """A mask over passage ids `0 .. size - 1`: True for the ids of the articles with these spans."""
+    edges = np.zeros(size + 1, dtype=np.int64)
+    np.add.at(edges, firsts, 1)
+    np.add.at(edges, firsts + counts, -1)
+    return np.cumsum(edges[:-1]) > 0
+
+
 def _array(values: list, kind: pa.DataType) -> pa.Array:
     """An Arrow array of `values` (integers, or strings and None) made from its buffers: `pa.array` would import
     pandas to check whether `values` is one of its objects, half a second of a one-off `rag index`."""

@@ -85,7 +85,7 @@ class Retriever:
     @functools.cached_property
     def publishers(self) -> list[str]:
         """The publishers of the indexed articles, sorted (read once per index version)."""
-        return sorted({a.publisher for a in self.stored.manifest.articles.values() if a.publisher})
+        return sorted({publisher for (publisher,) in self.stored.manifest.articles.columns("publisher") if publisher})
 
     def dense_weight(self, query: Query) -> float:
         """The dense score's share for this question: all of it when the question is in another language."""
