@@ -21,6 +21,7 @@ from rag.search import answer_type
 from rag.search.candidates import Query
 from rag.search.live import open_index
 from rag.search.retriever import Passage, Retriever
+from rag.search.sentences import balanced
 from rag.settings import MAX_K, MAX_QUESTION
 
 MIN_QUOTE = 60
@@ -81,7 +82,8 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
     None when even the closest sentence is under the model's sentence threshold, or when the question asks
     "how many" / "when" (with answer types on) and no sentence scoring near the best holds a number / date.
     A neighbouring sentence of the same paragraph scoring within `quote_margin` of the best joins the quote,
-    as does the next one of the paragraph when the quote is too short to stand alone.
+    as does the next one of the paragraph when the quote is too short to stand alone; a quotation mark the
+    quote does not close (or open) is left out (`sentences.balanced`).
     """
     fitted = retriever.fitted
     sentences = retriever.sentences(passage)
@@ -110,7 +112,8 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
             first, last = min(first, other), max(first, other)
     while spans[last][1] - spans[first][0] < MIN_QUOTE and last + 1 < len(spans) and same_paragraph(last, last + 1):
         last += 1
-    return spans[first][0], spans[last][1]
+    start, end = balanced(passage.text, spans[first][0] - passage.start, spans[last][1] - passage.start)
+    return passage.start + start, passage.start + end
 
 
 def answer(question: str, k: int = 3, index: str | Path = "index") -> Answer:
