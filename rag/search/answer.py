@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from rag import language
 from rag.errors import RagError
-from rag.search import answer_type
+from rag.search import answer_type, followup
 from rag.search.candidates import Query
 from rag.search.live import open_index
 from rag.search.retriever import Passage, Retriever
@@ -37,6 +38,9 @@ QUOTE_IN_RUSSIAN = {language.EN: "The quote is in Russian, the language of the a
 """Said with a quote when the question was not asked in Russian."""
 EMPTY_QUESTION = "Вопрос пуст: напишите, что вы хотите узнать из статей."
 
+_POINTS_BACK = re.compile(r"(Об этом|Это|Этим|Этого|В их числе|Среди них)\b")
+"""How a sentence that cannot stand without the one before it opens ("Об этом заявил…", "В их числе…"):
+the two are one statement, and a key quote holding either holds both."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -46,7 +50,8 @@ class Answer:
 
     `answer` is the key quote, verbatim from `passages[0]` at article offsets
     [`quote_start`, `quote_end`), or None when the corpus holds no answer. `notice` tells the user
-    about something done to the question (cut, empty) or why there is no answer.
+    about something done to the question (cut, empty, completed from the earlier ones) or why there is no
+    answer; `understood` is the question as searched when a follow-up was completed from the earlier questions.
     """
 
     question: str
@@ -55,12 +60,15 @@ class Answer:
     quote_start: int | None = None
     quote_end: int | None = None
     notice: str | None = None
+    understood: str | None = None
 
     def to_json(self) -> dict:
-        """The `rag ask --json` object: question, answer and passages (article, source, text, start, end, score)."""
+        """The `rag ask --json` object: question, understood (the completed follow-up, or null), answer and
+        passages (article, source, text, start, end, score)."""
         keys = ("article", "source", "text", "start", "end", "score")
         return {
             "question": self.question,
+            "understood": self.understood,
             "answer": self.answer,
             "passages": [{k: v for k, v in asdict(p).items() if k in keys} for p in self.passages],
         }
@@ -82,7 +90,8 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
     None when even the closest sentence is under the model's sentence threshold, or when the question asks
     "how many" / "when" (with answer types on) and no sentence scoring near the best holds a number / date.
     A neighbouring sentence of the same paragraph scoring within `quote_margin` of the best joins the quote,
-    as does the next one of the paragraph when the quote is too short to stand alone; a quotation mark the
+    as does the next one of the paragraph when the quote is too short to stand alone, and a sentence that
+    points back to the one before it ("Об этом заявил…") goes with that one; a quotation mark the
     quote does not close (or open) is left out (`sentences.balanced`).
     """
     fitted = retriever.fitted
@@ -112,20 +121,46 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
             first, last = min(first, other), max(first, other)
     while spans[last][1] - spans[first][0] < MIN_QUOTE and last + 1 < len(spans) and same_paragraph(last, last + 1):
         last += 1
+    def points_back(i: int) -> bool:  # sentence i opens with a reference to the one before it, in its paragraph
+        return 0 < i < len(spans) and same_paragraph(i - 1, i) and bool(_POINTS_BACK.match(
+            passage.text[spans[i][0] - passage.start:spans[i][1] - passage.start]))
+
+    first -= points_back(first)
+    last += points_back(last + 1)
     start, end = balanced(passage.text, spans[first][0] - passage.start, spans[last][1] - passage.start)
     return passage.start + start, passage.start + end
 
 
-def answer(question: str, k: int = 3, index: str | Path = "index") -> Answer:
+def answer(question: str, k: int = 3, index: str | Path = "index", history: Sequence[str] = ()) -> Answer:
     """Answer `question` from the index: key quote and the `k` best passages, or an honest no-answer.
 
+    `history`: the questions asked before it in the same conversation, oldest first; an elliptical follow-up
+    («а когда?») is completed from them (`rag.search.followup`) and the answer says how it was understood.
     Never raises for odd question text: an empty one gets a notice instead of a search. `k` is 1 to MAX_K.
     """
     check_k(k)
     text, notice = clean_question(question)
     if not any(ch.isalnum() for ch in text):
         return Answer(question, None, notice=EMPTY_QUESTION)
-    return respond(open_index(index), question, text, k, notice)
+    resolved = followup.resolve(text, check_history(history))
+    if not resolved.completed:
+        return respond(open_index(index), question, text, k, notice)
+    reply = respond(open_index(index), question, resolved.text, k, _join(understood(resolved.text), notice))
+    return replace(reply, understood=resolved.text)
+
+
+def understood(text: str) -> str:
+    """The line that tells how a follow-up was understood."""
+    return f"Понял вопрос как: «{text}»."
+
+
+def check_history(history: Sequence[str]) -> list[str]:
+    """The last `followup.MAX_HISTORY` earlier questions, cleaned like a question; RagError unless `history`
+    is a list of strings."""
+    if isinstance(history, str) or not isinstance(history, Sequence) or not all(isinstance(h, str) for h in history):
+        raise RagError("history must be a list of the earlier questions (strings)",
+                       russian="история должна быть списком предыдущих вопросов (строк)")
+    return [clean_question(h)[0] for h in history[-followup.MAX_HISTORY:]]
 
 
 def respond(retriever: Retriever, question: str, text: str | None = None, k: int = 3,
