@@ -93,11 +93,22 @@ def index_command(corpus: Path | None, index: Path | None, model: str | None, re
         sys.exit(EXIT_SKIPPED)
 
 
+def _format_summary(summary) -> list[str]:
+    """A summary for the terminal: the article, then its central sentences with their offsets."""
+    where = ", ".join(x for x in (summary.date, summary.publisher) if x)
+    lines = [f"Кратко: {summary.article}{f' ({where})' if where else ''}, {summary.source}"]
+    for n, sentence in enumerate(summary.sentences, 1):
+        lines.append(f"{n}. «{sentence.text}» — символы {sentence.start}–{sentence.end}")
+    return lines
+
+
 def _format(reply) -> str:
-    """A reply for the terminal: the quote and its source, then the passages."""
+    """A reply for the terminal: the quote and its source, then the passages (or an article's summary)."""
     lines = []
     if reply.notice:
         lines.append(reply.notice)
+    if reply.summary is not None:
+        return "\n".join(lines + _format_summary(reply.summary))
     if reply.answer is not None:
         top = reply.passages[0]
         lines.append(f"«{reply.answer}»")
@@ -117,14 +128,18 @@ def _format(reply) -> str:
 @index_option
 @click.option("-k", "k", type=click.IntRange(1, MAX_K), default=3, show_default=True, help="Passages to return.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
-def ask_command(question: str | None, index: Path | None, k: int, as_json: bool) -> None:
+@click.option("--after", "history", multiple=True, metavar="QUESTION",
+              help="An earlier question of the conversation (repeatable, oldest first): a follow-up such as "
+                   "«А когда?» is completed from it. Typed questions in an interactive session are remembered.")
+def ask_command(question: str | None, index: Path | None, k: int, as_json: bool, history: tuple[str, ...]) -> None:
     """Answer QUESTION, or each line of standard input when QUESTION is left out."""
     from rag.search.answer import answer
 
     index = index or default_index()
+    history = list(history)
 
     def reply(text: str) -> None:
-        result = answer(text, k=k, index=index)
+        result = answer(text, k=k, index=index, history=history)
         click.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else _format(result))
 
     if question is not None:
@@ -140,6 +155,8 @@ def ask_command(question: str | None, index: Path | None, k: int, as_json: bool)
         if line.strip():
             reply(line.rstrip("\n"))
             sys.stdout.flush()
+            if interactive:
+                history.append(line.strip())
 
 
 def _pending(index: Path, corpus: Path | None, manifest: Manifest) -> dict:

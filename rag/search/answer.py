@@ -23,6 +23,7 @@ from rag.search.candidates import Query
 from rag.search.live import open_index
 from rag.search.retriever import Passage, Retriever
 from rag.search.sentences import balanced
+from rag.search.summary import Summary, asks_for_summary, summarise
 from rag.settings import MAX_K, MAX_QUESTION
 
 MIN_QUOTE = 60
@@ -36,6 +37,7 @@ QUOTE_IN_RUSSIAN = {language.EN: "The quote is in Russian, the language of the a
                     language.KK: "Дәйексөз мақаланың тілінде, орыс тілінде берілген.",
                     language.OTHER: "Цитата приведена на языке статьи, по-русски."}
 """Said with a quote when the question was not asked in Russian."""
+NO_SUMMARY = "В индексе нет статьи, которую можно пересказать."
 EMPTY_QUESTION = "Вопрос пуст: напишите, что вы хотите узнать из статей."
 
 _POINTS_BACK = re.compile(r"(Об этом|Это|Этим|Этого|В их числе|Среди них)\b")
@@ -49,7 +51,9 @@ class Answer:
     """The reply to a question.
 
     `answer` is the key quote, verbatim from `passages[0]` at article offsets
-    [`quote_start`, `quote_end`), or None when the corpus holds no answer. `notice` tells the user
+    [`quote_start`, `quote_end`), or None when the corpus holds no answer; for a question about a whole
+    article («О чём статья?») it is the `summary`'s sentences joined by " … ", each verbatim at its offsets.
+    `notice` tells the user
     about something done to the question (cut, empty, completed from the earlier ones) or why there is no
     answer; `understood` is the question as searched when a follow-up was completed from the earlier questions.
     """
@@ -61,17 +65,22 @@ class Answer:
     quote_end: int | None = None
     notice: str | None = None
     understood: str | None = None
+    summary: Summary | None = None
 
     def to_json(self) -> dict:
-        """The `rag ask --json` object: question, understood (the completed follow-up, or null), answer and
-        passages (article, source, text, start, end, score)."""
+        """The `rag ask --json` object: question, answer and passages (article, source, text, start, end,
+        score); "understood" only for a completed follow-up, "summary" only for an article's summary."""
         keys = ("article", "source", "text", "start", "end", "score")
-        return {
+        reply = {
             "question": self.question,
-            "understood": self.understood,
             "answer": self.answer,
             "passages": [{k: v for k, v in asdict(p).items() if k in keys} for p in self.passages],
         }
+        if self.understood is not None:
+            reply["understood"] = self.understood
+        if self.summary is not None:
+            reply["summary"] = self.summary.to_json()
+        return reply
 
 
 def clean_question(question: str) -> tuple[str, str | None]:
@@ -142,11 +151,23 @@ def answer(question: str, k: int = 3, index: str | Path = "index", history: Sequ
     text, notice = clean_question(question)
     if not any(ch.isalnum() for ch in text):
         return Answer(question, None, notice=EMPTY_QUESTION)
-    resolved = followup.resolve(text, check_history(history))
+    history = check_history(history)
+    if asks_for_summary(text):
+        return summarised(open_index(index), question, text, history, notice)
+    resolved = followup.resolve(text, history)
     if not resolved.completed:
         return respond(open_index(index), question, text, k, notice)
     reply = respond(open_index(index), question, resolved.text, k, _join(understood(resolved.text), notice))
     return replace(reply, understood=resolved.text)
+
+
+def summarised(retriever: Retriever, question: str, text: str, history: list[str], notice: str | None) -> Answer:
+    """The reply to a question about a whole article: its extractive summary (`rag.search.summary`)."""
+    found = summarise(retriever, text, history)
+    if found is None or not found.sentences:
+        return Answer(question, None, notice=_join(notice, NO_SUMMARY))
+    return Answer(question, " … ".join(s.text for s in found.sentences), notice=_join(notice, found.chosen),
+                  summary=found)
 
 
 def understood(text: str) -> str:
