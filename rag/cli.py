@@ -131,7 +131,8 @@ def _format(reply) -> str:
 @click.option("--after", "history", multiple=True, metavar="QUESTION",
               help="An earlier question of the conversation (repeatable, oldest first): a follow-up such as "
                    "«А когда?» is completed from it. Typed questions in an interactive session are remembered.")
-def ask_command(question: str | None, index: Path | None, k: int, as_json: bool, history: tuple[str, ...]) -> None:
+def ask_command(question: str | None, index: Path | None, k: int, as_json: bool,
+                history: tuple[str, ...]) -> None:
     """Answer QUESTION, or each line of standard input when QUESTION is left out."""
     from rag.search.answer import answer
 

@@ -34,7 +34,8 @@ def test_questions_about_a_fact_are_not(question: str) -> None:
 
 
 @pytest.mark.parametrize("question", ["О чём эта статья?", "Кратко перескажи", "What is the article about?"])
-def test_the_summary_is_the_lead_and_the_central_sentences_verbatim_in_order(article_index: Path, question: str) -> None:
+def test_the_summary_is_the_lead_and_the_central_sentences_verbatim_in_order(article_index: Path,
+                                                                             question: str) -> None:
     reply = rag.answer(question, index=article_index)
     summary = reply.summary
     assert summary.article.startswith("Внешняя политика Казахстана") and summary.date == "2026-03-04"
@@ -65,6 +66,8 @@ def test_with_several_articles_the_summary_says_which_and_why(corpus: Path, tmp_
 def test_the_command_line_shows_the_summary(article_index: Path) -> None:
     shown = CliRunner().invoke(cli, ["ask", "Какие главные тезисы?", "--index", str(article_index)])
     assert shown.exit_code == 0, shown.output
-    assert shown.output.startswith("Кратко: Внешняя политика Казахстана") and f"1. «{LEAD}» — символы 0–" in shown.output
-    as_json = json.loads(CliRunner().invoke(cli, ["ask", "О чём статья?", "--json", "--index", str(article_index)]).output)
+    assert shown.output.startswith("Кратко: Внешняя политика Казахстана")
+    assert f"1. «{LEAD}» — символы 0–" in shown.output
+    as_json = json.loads(CliRunner().invoke(cli, ["ask", "О чём статья?", "--json", "--index", str(article_index)])
+                         .output)
     assert as_json["summary"]["sentences"][0] == {"text": LEAD, "start": 0, "end": len(LEAD)}

@@ -1,8 +1,8 @@
 """The Gradio app: a Russian chat that quotes the articles, and a panel to list and add articles.
 
 Formatting is in `ui.format`, the work in the library (`rag.answer`, `rag.articles`, `rag.build_index`);
-this module only wires them to components. The named API endpoint `/ask` answers a question with the
-same Markdown the chat shows.
+this module only wires them to components. The named API endpoint `/ask` answers a question (and, given the
+earlier ones, a follow-up) with the same HTML the chat shows.
 
 Served beyond this machine, the app is guarded: `start`/`serve` pass `auth` (user, password pairs) to Gradio's
 login, `read_only` leaves out the add panel and its `add_article` endpoint, adds are rate-limited per client
@@ -25,6 +25,7 @@ from rag.articles import MAX_ADD_BYTES, add_article, list_articles
 from rag.errors import RagError
 from rag.index import store
 from rag.search.live import open_index
+from rag.settings import MAX_QUESTION
 from ui import format
 from ui.limits import ADD_LIMIT, ADD_WINDOW_S, BodyLimit, RateLimit, discard_upload
 
@@ -46,14 +47,33 @@ CSS = """
 .message details summary { cursor: pointer; font-weight: 600; }
 table.articles { width: 100%; font-size: .9em; }
 table.articles td, table.articles th { padding: 4px 6px; vertical-align: top; }
+#question-count { font-size: .85em; color: #6b7280; margin-top: -8px; }
 """
-"""Styles for the quote, its highlight, the sources and the article list."""
+"""Styles for the quote, its highlight, the sources, the article list and the question's length counter."""
 
 CONCURRENCY = 8
 """Questions answered at once: `rag.answer` is thread-safe, so many tabs need not queue one behind another."""
 
 DELETE_CACHE = (600, 3600)
 """Gradio's cache sweep: every 10 minutes, files the app stored (uploads, outputs) over an hour old are deleted."""
+
+
+EMPTY_MESSAGE = "Напишите вопрос: пустое сообщение не отправляется."
+"""The hint for an empty message (shown as a notification; the chat stays as it was)."""
+
+COUNT_JS = (f"(q) => q.length <= {MAX_QUESTION} ? `${{q.length}} / {MAX_QUESTION} символов` : "
+            f"`${{q.length}} / {MAX_QUESTION} символов: искать будем по первым {MAX_QUESTION}, остальное не войдёт`")
+"""The counter under the question box, in the browser: the limit is known before anything is cut."""
+
+
+def question_box() -> tuple[gr.Textbox, gr.HTML]:
+    """The question box, which says its limit (placeholder and a live counter) instead of cutting silently: a
+    longer question is sent whole and the answer says where the search stopped."""
+    with gr.Row():
+        box = gr.Textbox(placeholder=f"Ваш вопрос (до {MAX_QUESTION} символов)…", show_label=False, scale=5,
+                         elem_id="question", submit_btn="Спросить")
+    count = gr.HTML(f"0 / {MAX_QUESTION} символов", elem_id="question-count")
+    return box, count
 
 
 def too_many_adds(seconds: float) -> str:
@@ -94,18 +114,21 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
     reconcile(index, corpus)
     rag.answer(EXAMPLES[0], index=index)  # loads the model and the index once, before the first visitor
 
-    def ask(question: str, k: int = DEFAULT_K) -> str:
-        """Answer a question about the articles: the key quote with its source and passages, as Markdown."""
+    def ask(question: str, k: int = DEFAULT_K, history: list[str] | None = None) -> str:
+        """Answer a question about the articles: the key quote with its source and passages, as HTML.
+
+        `history`: the earlier questions of the conversation, oldest first, for follow-ups («А когда?»)."""
         try:
-            return format.reply(rag.answer(question, k=k, index=index))
+            return format.reply(rag.answer(question, k=k, index=index, history=history or []))
         except RagError as exc:
             return format.problem(exc.russian)
 
-    def chat(question: str, history: list, k: float) -> tuple[str, list]:
+    def chat(question: str, messages: list, k: float, asked: list[str] | None) -> tuple[str, list, list[str]]:
         if not question.strip():
-            return question, history
-        return "", [*history, {"role": "user", "content": format.question(question)},
-                    {"role": "assistant", "content": ask(question, int(k))}]
+            gr.Warning(EMPTY_MESSAGE)
+            return question, messages, asked or []
+        return "", [*messages, {"role": "user", "content": format.question(question)},
+                    {"role": "assistant", "content": ask(question, int(k), asked or [])}], [*(asked or []), question]
 
     def articles() -> str:
         return format.articles_table(list_articles(index))
@@ -155,13 +178,12 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
                     label="Чат", height=560, latex_delimiters=[], feedback_options=None, buttons=["copy"],
                     placeholder="Задайте вопрос о статье — ответ будет цитатой из неё.", elem_id="chat",
                 )
-                with gr.Row():
-                    box = gr.Textbox(placeholder="Ваш вопрос…", show_label=False, scale=5, elem_id="question",
-                                     max_length=2000, submit_btn="Спросить")
+                asked = gr.State([])  # the questions of this conversation, for follow-ups
+                box, count = question_box()
                 with gr.Row():
                     k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Сколько отрывков показывать", scale=3,
                                   elem_id="k")
-                    gr.ClearButton([chatbot, box], value="Очистить чат", scale=1, size="md")
+                    gr.ClearButton([chatbot, box, asked], value="Очистить чат", scale=1, size="md")
                 gr.Examples([[q] for q in EXAMPLES], inputs=[box], label="Примеры вопросов", elem_id="examples")
             with gr.Column(scale=2):
                 gr.Markdown("### Статьи в индексе")
@@ -183,7 +205,9 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
                     upload_cache = file.GRADIO_CACHE  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
 
         app.load(articles, None, table, api_visibility="private")
-        box.submit(chat, [box, chatbot, k], [box, chatbot], api_visibility="private", concurrency_limit=CONCURRENCY)
+        box.submit(chat, [box, chatbot, k, asked], [box, chatbot, asked], api_visibility="private",
+                   concurrency_limit=CONCURRENCY)
+        box.change(None, [box], [count], js=COUNT_JS)  # in the browser, on every keystroke
         if not read_only:
             # Gradio runs `add` in a worker thread, one at a time (concurrency_limit=1); questions keep being
             # answered from the previous index version until `open_index` swaps in the new one.

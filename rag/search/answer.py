@@ -84,11 +84,14 @@ class Answer:
 
 
 def clean_question(question: str) -> tuple[str, str | None]:
-    """The question as searched (control characters dropped, cut to MAX_QUESTION) and a notice if cut."""
+    """The question as searched (control characters dropped, cut to MAX_QUESTION at a word's end) and a notice
+    if cut: how long it was, the limit, and where the search stopped."""
     text = unicodedata.normalize("NFC", _CONTROL.sub(" ", str(question))).strip()
     if len(text) > MAX_QUESTION:
         cut = text[:MAX_QUESTION].rsplit(" ", 1)[0] or text[:MAX_QUESTION]
-        return cut, f"Вопрос слишком длинный ({len(text)} символов): искали по первым {len(cut)}."
+        tail = " ".join(cut.split()[-4:])[-60:]
+        return cut, (f"Вопрос слишком длинный ({len(text)} символов, можно до {MAX_QUESTION}): искали по первым "
+                     f"{len(cut)}, до слов «…{tail}».")
     return text, None
 
 
@@ -178,7 +181,8 @@ def understood(text: str) -> str:
 def check_history(history: Sequence[str]) -> list[str]:
     """The last `followup.MAX_HISTORY` earlier questions, cleaned like a question; RagError unless `history`
     is a list of strings."""
-    if isinstance(history, str) or not isinstance(history, Sequence) or not all(isinstance(h, str) for h in history):
+    listed = isinstance(history, Sequence) and not isinstance(history, str)
+    if not listed or not all(isinstance(h, str) for h in history):
         raise RagError("history must be a list of the earlier questions (strings)",
                        russian="история должна быть списком предыдущих вопросов (строк)")
     return [clean_question(h)[0] for h in history[-followup.MAX_HISTORY:]]
