@@ -79,3 +79,11 @@ def test_a_long_question_is_counted_before_sending_and_the_answer_says_where_it_
     assert "2,7 трлн долларов" in page.locator("#chat mark").last.inner_text()
     expect(page.locator("#question-count")).to_have_text(f"0 / {MAX_QUESTION} символов")
     screenshot(page, "long-question.png")
+
+
+def test_the_ask_api_takes_the_earlier_questions(client) -> None:
+    before = ["Где ООН разрешила Казахстану разместить контингент под своим флагом?"]
+    reply = client.predict("А когда?", 3, before, api_name="/ask")
+    assert "Понял вопрос как: «Когда ООН разрешила Казахстану разместить контингент под своим флагом?»." in reply
+    assert "<mark>А в 2024 году" in reply
+    assert "Понял вопрос как" not in client.predict("А когда?", api_name="/ask")  # no history: nothing to complete
