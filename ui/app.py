@@ -24,6 +24,7 @@ import rag
 from rag.articles import MAX_ADD_BYTES, add_article, list_articles
 from rag.errors import RagError
 from rag.index import store
+from rag.search.followup import MAX_HISTORY
 from rag.search.live import open_index
 from rag.settings import MAX_QUESTION
 from ui import format
@@ -127,8 +128,10 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
         if not question.strip():
             gr.Warning(EMPTY_MESSAGE)
             return question, messages, asked or []
+        reply = ask(question, int(k), asked or [])
+        asked = [*(asked or []), question[:MAX_QUESTION]][-MAX_HISTORY:]  # all a follow-up may need, bounded
         return "", [*messages, {"role": "user", "content": format.question(question)},
-                    {"role": "assistant", "content": ask(question, int(k), asked or [])}], [*(asked or []), question]
+                    {"role": "assistant", "content": reply}], asked
 
     def articles() -> str:
         return format.articles_table(list_articles(index))

@@ -3,7 +3,8 @@ the subject of the question before it, without a language model.
 
 A question is elliptical when it says (almost) nothing of its own subject: beyond question words,
 particles and pronouns pointing back («это», «он», «там») it has at most two words of content, and none
-at all unless it points back or starts like a follow-up («а», «и»). It is then asked as its own question
+at all unless it points back or starts like a follow-up («а», «и»), and it names nothing (no name or
+acronym: «А что такое ОДКБ?» is a question of its own). It is then asked as its own question
 phrase followed by the previous question without that one's question phrase: «Кто заявил о приоритетах
 внешней политики?» + «А когда это было?» → «Когда заявил о приоритетах внешней политики?», so that ranking
 finds the same subject and the answer-type check (a when-question needs a date) applies to the new
@@ -32,7 +33,7 @@ _WH_STEMS = ("скольк", "как")  # сколько, скольких…; �
 _LEADS = {"а", "и", "ну", "но", "ещё", "еще"}
 _BACK = {"это", "этот", "эта", "эти", "этого", "этой", "этом", "этим", "этих", "тот", "та", "то", "те", "он",
          "она", "оно", "они", "его", "ее", "их", "ему", "ей", "им", "него", "нее", "них", "ним", "ней", "нем",
-         "там", "тогда", "туда", "оттуда", "так", "такой", "такое"}
+         "там", "тогда", "туда", "оттуда"}
 _COPULA = {"был", "была", "было", "были", "будет", "есть"}
 _TOKEN = re.compile(r"\w+(?:[-'+]\w*)*")
 _PREPOSITIONS = {"в", "во", "на", "с", "со", "к", "ко", "о", "об", "от", "до", "для", "по", "при", "из", "за",
@@ -57,9 +58,16 @@ def is_elliptical(question: str) -> bool:
     ws = words(question)
     if not ws or len(ws) > 8 or language.detect(question) != language.RU or not any(map(is_wh, ws)):
         return False
+    if any(_names(token, i) for i, (token, w) in enumerate(_tokens(question)) if not is_wh(w)):
+        return False  # «А что такое ОДКБ?», «А где выступал Токаев?» name their own subject
     own = terms(" ".join(w for w in ws if not is_wh(w)))
     points_back = bool(_BACK & set(ws)) or ws[0] in _LEADS
     return not own or (points_back and len(own) <= MAX_OWN_TERMS)
+
+
+def _names(token: str, position: int) -> bool:
+    """Whether a word as written is a name or an acronym: a capital inside the sentence, or all capitals."""
+    return token[:1].isupper() and (position > 0 or (len(token) > 1 and token.isupper()))
 
 
 def _tokens(question: str) -> list[tuple[str, str]]:
