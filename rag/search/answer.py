@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field, replace
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -53,9 +53,9 @@ class Answer:
     `answer` is the key quote, verbatim from `passages[0]` at article offsets
     [`quote_start`, `quote_end`), or None when the corpus holds no answer; for a question about a whole
     article («О чём статья?») it is the `summary`'s sentences joined by " … ", each verbatim at its offsets.
-    `notice` tells the user
-    about something done to the question (cut, empty, completed from the earlier ones) or why there is no
-    answer; `understood` is the question as searched when a follow-up was completed from the earlier questions.
+    `notice` tells the user about something done to the question (cut, empty, completed from the earlier
+    ones) or why there is no answer; `understood` is the question as searched when a follow-up was completed
+    from the earlier questions.
     """
 
     question: str
@@ -133,6 +133,7 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
             first, last = min(first, other), max(first, other)
     while spans[last][1] - spans[first][0] < MIN_QUOTE and last + 1 < len(spans) and same_paragraph(last, last + 1):
         last += 1
+
     def points_back(i: int) -> bool:  # sentence i opens with a reference to the one before it, in its paragraph
         return 0 < i < len(spans) and same_paragraph(i - 1, i) and bool(_POINTS_BACK.match(
             passage.text[spans[i][0] - passage.start:spans[i][1] - passage.start]))
