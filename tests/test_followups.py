@@ -9,6 +9,7 @@ import pytest
 
 import rag
 from bench.followups import QUESTIONS, load
+from rag.search import answer_type
 from rag.search.followup import MAX_HISTORY, is_elliptical, resolve
 from tests.conftest import ROOT
 
@@ -49,6 +50,7 @@ def test_the_when_follow_up_of_the_issue_is_answered_with_the_date(article_index
     reply = rag.answer("А когда это было?", index=article_index, history=[before])
     assert alone.understood is None and (alone.answer is None or "2025" not in alone.answer)
     assert reply.understood == "Когда заявил о приоритетах внешней политики?"
+    assert answer_type.expected(reply.understood) == answer_type.DATE  # so the quote must hold a date
     assert reply.notice.startswith("Понял вопрос как: «Когда заявил о приоритетах внешней политики?».")
     assert "в конце декабря 2025 года" in reply.answer
     assert reply.to_json()["understood"] == reply.understood
