@@ -60,7 +60,7 @@ def test_an_empty_message_gets_a_hint_and_changes_nothing(page) -> None:
     messages = page.locator("#chat .message-row").count()
     page.locator("#question textarea").fill("   ")
     page.locator("#question textarea").press("Enter")
-    expect(page.get_by_text("Напишите вопрос: пустое сообщение не отправляется.")).to_be_visible()
+    expect(page.locator("#question-count")).to_have_text("⚠️ Напишите вопрос: пустое сообщение не отправляется.")
     assert page.locator("#chat .message-row").count() == messages
 
 

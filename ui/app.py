@@ -60,7 +60,7 @@ DELETE_CACHE = (600, 3600)
 
 
 EMPTY_MESSAGE = "Напишите вопрос: пустое сообщение не отправляется."
-"""The hint for an empty message (shown as a notification; the chat stays as it was)."""
+"""The hint for an empty message, shown under the question box."""
 
 COUNT_JS = (f"(q) => q.length <= {MAX_QUESTION} ? `${{q.length}} / {MAX_QUESTION} символов` : "
             f"`${{q.length}} / {MAX_QUESTION} символов: искать будем по первым {MAX_QUESTION}, остальное не войдёт`")
@@ -124,14 +124,13 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
         except RagError as exc:
             return format.problem(exc.russian)
 
-    def chat(question: str, messages: list, k: float, asked: list[str] | None) -> tuple[str, list, list[str]]:
-        if not question.strip():
-            gr.Warning(EMPTY_MESSAGE)
-            return question, messages, asked or []
+    def chat(question: str, messages: list, k: float, asked: list[str] | None) -> tuple:
+        if not question.strip():  # the hint goes where the counter is, under the box; the chat stays as it was
+            return question, messages, asked or [], format.problem(EMPTY_MESSAGE)
         reply = ask(question, int(k), asked or [])
         asked = [*(asked or []), question[:MAX_QUESTION]][-MAX_HISTORY:]  # all a follow-up may need, bounded
         return "", [*messages, {"role": "user", "content": format.question(question)},
-                    {"role": "assistant", "content": reply}], asked
+                    {"role": "assistant", "content": reply}], asked, gr.skip()
 
     def articles() -> str:
         return format.articles_table(list_articles(index))
@@ -208,7 +207,7 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
                     upload_cache = file.GRADIO_CACHE  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
 
         app.load(articles, None, table, api_visibility="private")
-        box.submit(chat, [box, chatbot, k, asked], [box, chatbot, asked], api_visibility="private",
+        box.submit(chat, [box, chatbot, k, asked], [box, chatbot, asked, count], api_visibility="private",
                    concurrency_limit=CONCURRENCY)
         box.change(None, [box], [count], js=COUNT_JS)  # in the browser, on every keystroke
         if not read_only:
