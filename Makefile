@@ -27,6 +27,7 @@ test: $(STAMP) browser
 
 eval: $(STAMP)
 	$(VENV)/bin/rag-bench eval
+	$(VENV)/bin/rag-bench followups
 
 # Quality, speed and memory against LangChain (docs/benchmarks.md), then load (docs/load.md).
 bench: $(STAMP)

@@ -3,6 +3,7 @@
     rag-bench tune --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json --write
     rag-bench eval [--questions corpus/eval/questions.jsonl]
     rag-bench eval --feedback                 # the questions readers marked 👎 in the chat
+    rag-bench followups [--questions corpus/eval/followups.jsonl]
     rag-bench quality --xquad ../shared/data/xquad-ru-dev.json --out docs/benchmarks.md
     rag-bench load --out docs/load.md
 
@@ -70,6 +71,18 @@ def eval_command(index: Path | None, questions: Path, feedback: bool) -> None:
     from bench.evaluation import evaluate
 
     click.echo(evaluate(questions, index=index or default_index()).format())
+
+
+@cli.command("followups")
+@index_option
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("corpus/eval/followups.jsonl"), show_default=True,
+              help="JSON lines: history (earlier questions), question, answer (exact words), kind.")
+def followups_command(index: Path | None, questions: Path) -> None:
+    """Measure follow-up questions: completed from the earlier ones when elliptical, unchanged otherwise."""
+    from bench.followups import evaluate, report
+
+    click.echo(report(evaluate(questions, index=index or default_index())))
 
 
 @cli.command("quality", context_settings=_PASS_THROUGH, add_help_option=False)

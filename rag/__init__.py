@@ -3,6 +3,8 @@
     import rag
     rag.build_index(corpus="corpus", index="index")
     rag.answer("Со сколькими государствами у Казахстана дипломатические отношения?").answer
+    rag.answer("А с какого года?", history=["Где участвуют казахстанские миротворцы?"]).understood
+    rag.answer("О чём статья?").summary.sentences
     rag.retrieve("военные расходы", k=3)[0].text
 """
 
@@ -12,9 +14,10 @@ from rag.feedback import record_feedback
 from rag.errors import IndexBusy, IndexDamaged, IndexMissing, ModelMismatch, ModelUnavailable, RagError
 from rag.index.update import BuildReport, build_index
 from rag.search.retriever import Passage
+from rag.search.summary import Summary
 
 __all__ = [
     "Answer", "ArticleInfo", "ArticleText", "BuildReport", "IndexBusy", "IndexDamaged", "IndexMissing", "ModelMismatch",
-    "ModelUnavailable", "Passage", "RagError", "add_article", "answer", "article_text", "build_index", "list_articles",
-    "record_feedback", "remove_article", "replace_article", "retrieve",
+    "ModelUnavailable", "Passage", "RagError", "Summary", "add_article", "answer", "article_text", "build_index",
+    "list_articles", "record_feedback", "remove_article", "replace_article", "retrieve",
 ]

@@ -99,11 +99,22 @@ def index_command(corpus: Path | None, index: Path | None, model: str | None, re
         sys.exit(EXIT_SKIPPED)
 
 
+def _format_summary(summary) -> list[str]:
+    """A summary for the terminal: the article, then its central sentences with their offsets."""
+    where = ", ".join(x for x in (summary.date, summary.publisher) if x)
+    lines = [f"Кратко: {summary.article}{f' ({where})' if where else ''}, {summary.source}"]
+    for n, sentence in enumerate(summary.sentences, 1):
+        lines.append(f"{n}. «{sentence.text}» — символы {sentence.start}–{sentence.end}")
+    return lines
+
+
 def _format(reply) -> str:
-    """A reply for the terminal: the quote and its source, then the passages."""
+    """A reply for the terminal: the quote and its source, then the passages (or an article's summary)."""
     lines = []
     if reply.notice:
         lines.append(reply.notice)
+    if reply.summary is not None:
+        return "\n".join(lines + _format_summary(reply.summary))
     if reply.answer is not None:
         top = reply.passages[0]
         lines.append(f"«{reply.answer}»")
@@ -126,8 +137,11 @@ def _format(reply) -> str:
 @click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only articles dated this day or later.")
 @click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only articles dated this day or earlier.")
 @click.option("--publisher", default=None, help="Only articles of this publisher (any case).")
+@click.option("--after", "history", multiple=True, metavar="QUESTION",
+              help="An earlier question of the conversation (repeatable, oldest first): a follow-up such as "
+                   "«А когда?» is completed from it. Typed questions in an interactive session are remembered.")
 def ask_command(question: str | None, index: Path | None, k: int, as_json: bool, since: str | None,
-                until: str | None, publisher: str | None) -> None:
+                until: str | None, publisher: str | None, history: tuple[str, ...]) -> None:
     """Answer QUESTION, or each line of standard input when QUESTION is left out.
 
     Without --since/--until, a question about the news that names a period ("Что писали о визах в марте
@@ -135,9 +149,10 @@ def ask_command(question: str | None, index: Path | None, k: int, as_json: bool,
     from rag.search.answer import answer
 
     index = index or default_index()
+    history = list(history)
 
     def reply(text: str) -> None:
-        result = answer(text, k=k, index=index, since=since, until=until, publisher=publisher)
+        result = answer(text, k=k, index=index, history=history, since=since, until=until, publisher=publisher)
         click.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else _format(result))
 
     if question is not None:
@@ -153,6 +168,8 @@ def ask_command(question: str | None, index: Path | None, k: int, as_json: bool,
         if line.strip():
             reply(line.rstrip("\n"))
             sys.stdout.flush()
+            if interactive:
+                history.append(line.strip())
 
 
 @cli.command("remove")

@@ -82,7 +82,8 @@ def test_empty_and_overlong_questions_get_notices(article_index: Path) -> None:
     empty = rag.answer("  ?!  ", index=article_index)
     assert empty.answer is None and empty.passages == [] and "пуст" in empty.notice
     long = rag.answer("Сколько составили глобальные военные расходы? " * 500, index=article_index)
-    assert "слишком длинный" in long.notice
+    assert long.notice.startswith("Вопрос слишком длинный (22999 символов, можно до 1000): искали по первым 994, "
+                                  "до слов «…расходы? Сколько составили глобальные».")
     assert long.answer is not None and "2,7 трлн" in long.answer
 
 
@@ -90,3 +91,29 @@ def test_the_loaded_index_is_cached(article_index: Path) -> None:
     from rag.search.live import open_index
 
     assert open_index(article_index) is open_index(article_index)
+
+
+@pytest.mark.parametrize("question", [
+    "Сколько составили глобальные военные расходы в прошлом году?",  # the sentence opens Tokayev's quotation
+    "К чему привело соперничество между ведущими державами?",  # this one closes it
+    "Как прошли последние переговоры Токаева с Путиным в Москве?",  # …closes it, then names him
+], ids=["opens", "closes", "closes-then-names"])
+def test_key_quotes_have_balanced_quotation_marks(article_index: Path, question: str) -> None:
+    reply = rag.answer(question, index=article_index)
+    assert reply.answer is not None and ARTICLE_TEXT[reply.quote_start:reply.quote_end] == reply.answer
+    assert reply.answer.count('"') % 2 == 0 and not reply.answer.startswith('"')
+    assert reply.answer == reply.answer.strip()
+
+
+def test_a_quotation_mark_left_open_or_closed_by_the_sentence_is_trimmed() -> None:
+    from rag.search.sentences import balanced
+
+    def trimmed(text: str) -> str:
+        return text[slice(*balanced(text, 0, len(text)))]
+
+    assert trimmed('"Расходы выросли до 2,7 трлн.') == "Расходы выросли до 2,7 трлн."
+    assert trimmed('Совет не решает конфликты".') == "Совет не решает конфликты"
+    assert trimmed('Совет не решает конфликты". Касым-Жомарт Токаев') == "Совет не решает конфликты"
+    assert trimmed("«Мир через созидание» имеет шансы.") == "«Мир через созидание» имеет шансы."
+    assert trimmed('"Мир", – отмечал Токаев.') == '"Мир", – отмечал Токаев.'
+    assert trimmed("Так называемой “игре мышцами” и провокациям.") == "Так называемой “игре мышцами” и провокациям."

@@ -42,7 +42,7 @@ def test_odd_questions(article_index: Path, name: str) -> None:
     if name in ("empty", "spaces", "punctuation"):
         assert reply.passages == [] and "пуст" in reply.notice
     if name == "huge":  # cut, and what is left is asked: it names no fact the article holds
-        assert reply.notice.startswith("Вопрос слишком длинный (19999 символов)")
+        assert reply.notice.startswith("Вопрос слишком длинный (19999 символов, можно до 1000): искали по первым ")
         assert reply.notice.endswith("В статьях нет ответа на этот вопрос.") == (reply.answer is None)
 
 

@@ -222,8 +222,10 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     assert "cannot be reached" in one_line(["index", "--corpus", str(corpus), "--index", new, "--model", "someone/model"],
                                            env={"HF_HUB_OFFLINE": "1"})
 
-    # what only the Python API takes: k, and articles to add
+    # what only the Python API takes: k, the earlier questions, and articles to add
     assert "от 1 до 50" in api_error(lambda: rag.answer("Порт", k=0, index=good)).russian
+    assert "списком предыдущих вопросов" in api_error(lambda: rag.answer("А когда?", index=good,
+                                                                         history="Порт Актау")).russian
     body = "Текст новой статьи о порте Актау."
     for kwargs in [{"data": b"x", "filename": "a.pdf"}, {}, {"text": body, "data": b"x", "filename": "a.txt"},
                    {"data": b"x" * (2**20 + 1), "filename": "a.txt"}, {"text": "a\x00b"},

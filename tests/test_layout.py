@@ -96,8 +96,8 @@ def test_rag_runs_the_product_and_rag_bench_the_tooling() -> None:
     from rag.cli import cli as rag_cli
 
     assert {"index", "ask", "status", "serve"} <= set(rag_cli.commands)
-    assert not {"tune", "eval", "quality", "load"} & set(rag_cli.commands)
-    assert set(bench_cli.commands) == {"tune", "eval", "quality", "load"}
+    assert not {"tune", "eval", "followups", "quality", "load"} & set(rag_cli.commands)
+    assert set(bench_cli.commands) == {"tune", "eval", "followups", "quality", "load"}
     runner = CliRunner()
     quality = runner.invoke(bench_cli, ["quality", "--help"])  # options handed to bench.quality's own parser
     assert quality.exit_code == 0 and "usage: rag-bench quality" in quality.output

@@ -3,8 +3,8 @@
 Formatting is in `ui.format`, the work in the library (`rag.answer`, `rag.articles`, `rag.build_index`,
 `rag.record_feedback`); this module only wires them to components, with the filter controls in `ui.filters`,
 👍/👎 in `ui.feedback`, replace and remove in `ui.manage`, and the article view (a source's link opens its
-article at the quote) in `ui.article_page`. The named API endpoint `/ask` answers a question with the same
-HTML the chat shows, links included.
+article at the quote) in `ui.article_page`. The named API endpoint `/ask` answers a question (and, given the
+earlier ones, a follow-up) with the same HTML the chat shows, links included.
 
 Served beyond this machine, the app is guarded: `start`/`serve` pass `auth` (user, password pairs) to Gradio's
 login (the article view asks for it too), `read_only` leaves out the add, replace and remove actions and their
@@ -28,7 +28,9 @@ from rag.corpus import source_name
 from rag.errors import RagError
 from rag.index import store
 from rag.search.answer import Answer
+from rag.search.followup import MAX_HISTORY
 from rag.search.live import open_index
+from rag.settings import MAX_QUESTION
 from ui import article_page, feedback, filters, format, manage
 from ui.limits import ADD_LIMIT, ADD_WINDOW_S, BodyLimit, RateLimit, discard_upload, take_upload
 
@@ -57,14 +59,33 @@ CSS = """
 .message details summary { cursor: pointer; font-weight: 600; }
 table.articles { width: 100%; font-size: .9em; }
 table.articles td, table.articles th { padding: 4px 6px; vertical-align: top; }
+#question-count { font-size: .85em; color: #6b7280; margin-top: -8px; }
 """
-"""Styles for the quote, its highlight, the sources and the article list."""
+"""Styles for the quote, its highlight, the sources, the article list and the question's length counter."""
 
 CONCURRENCY = 8
 """Questions answered at once: `rag.answer` is thread-safe, so many tabs need not queue one behind another."""
 
 DELETE_CACHE = (600, 3600)
 """Gradio's cache sweep: every 10 minutes, files the app stored (uploads, outputs) over an hour old are deleted."""
+
+
+EMPTY_MESSAGE = "Напишите вопрос: пустое сообщение не отправляется."
+"""The hint for an empty message, shown under the question box."""
+
+COUNT_JS = (f"(q) => q.length <= {MAX_QUESTION} ? `${{q.length}} / {MAX_QUESTION} символов` : "
+            f"`${{q.length}} / {MAX_QUESTION} символов: искать будем по первым {MAX_QUESTION}, остальное не войдёт`")
+"""The counter under the question box, in the browser: the limit is known before anything is cut."""
+
+
+def question_box() -> tuple[gr.Textbox, gr.HTML]:
+    """The question box, which says its limit (placeholder and a live counter) instead of cutting silently: a
+    longer question is sent whole and the answer says where the search stopped."""
+    with gr.Row():
+        box = gr.Textbox(placeholder=f"Ваш вопрос (до {MAX_QUESTION} символов)…", show_label=False, scale=5,
+                         elem_id="question", submit_btn="Спросить")
+    count = gr.HTML(f"0 / {MAX_QUESTION} символов", elem_id="question-count")
+    return box, count
 
 
 def too_many_adds(seconds: float, what: str = "Статья не добавлена") -> str:
@@ -104,28 +125,33 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
     reconcile(index, corpus)
     rag.answer(EXAMPLES[0], index=index)  # loads the model and the index once, before the first visitor
 
-    def replied(question: str, k: int, since: str | None, until: str | None, publisher: str | None
-                ) -> tuple[str, Answer | None]:
+    def replied(question: str, k: int, since: str | None, until: str | None, publisher: str | None,
+                history: list[str]) -> tuple[str, Answer | None]:
         """The chat's message for a question (and the answer it shows, None for an error)."""
         try:
-            reply = rag.answer(question, k=k, index=index, **filters.chosen(since, until, publisher))
+            reply = rag.answer(question, k=k, index=index, history=history,
+                               **filters.chosen(since, until, publisher))
         except RagError as exc:
             return format.problem(exc.russian), None
         return format.reply(reply), reply
 
-    def ask(question: str, k: int = DEFAULT_K, since: str = "", until: str = "", publisher: str = "") -> str:
+    def ask(question: str, k: int = DEFAULT_K, since: str = "", until: str = "", publisher: str = "",
+            history: list[str] | None = None) -> str:
         """Answer a question about the articles: the key quote with its source (a link to the article view at
-        the quote) and passages, as HTML; `since`/`until` (YYYY-MM-DD) and `publisher` restrict the articles."""
-        return replied(question, k, since, until, publisher)[0]
+        the quote) and passages, as HTML; `since`/`until` (YYYY-MM-DD) and `publisher` restrict the articles;
+        `history`: the earlier questions of the conversation, oldest first, for follow-ups («А когда?»)."""
+        return replied(question, k, since, until, publisher, history or [])[0]
 
-    def chat(question: str, history: list, k: float, since: str, until: str, publisher: str,
-             answers: dict) -> tuple[str, list, dict]:
-        if not question.strip():
-            return question, history, answers
-        shown, reply = replied(question, int(k), since, until, publisher)
-        history = [*history, {"role": "user", "content": format.question(question)},
-                   {"role": "assistant", "content": shown}]
-        return "", history, {**(answers or {}), len(history) - 1: reply} if reply else answers
+    def chat(question: str, messages: list, k: float, since: str, until: str, publisher: str, answers: dict,
+             asked: list[str] | None) -> tuple:
+        if not question.strip():  # the hint goes where the counter is, under the box; the chat stays as it was
+            return question, messages, answers, asked or [], format.problem(EMPTY_MESSAGE)
+        shown, reply = replied(question, int(k), since, until, publisher, asked or [])
+        asked = [*(asked or []), question[:MAX_QUESTION]][-MAX_HISTORY:]  # all a follow-up may need, bounded
+        messages = [*messages, {"role": "user", "content": format.question(question)},
+                    {"role": "assistant", "content": shown}]
+        answers = {**(answers or {}), len(messages) - 1: reply} if reply else answers
+        return "", messages, answers, asked, gr.skip()
 
     def articles() -> str:
         return format.articles_table(list_articles(index))
@@ -175,14 +201,13 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
                     elem_id="chat",
                 )
                 answers = gr.State({})  # the answers shown, by their message's place: what a verdict is about
-                with gr.Row():
-                    box = gr.Textbox(label="Ваш вопрос", placeholder="Ваш вопрос…", show_label=False, scale=5, elem_id="question",
-                                     max_length=2000, submit_btn="Спросить")
+                asked = gr.State([])  # the questions of this conversation, for follow-ups
+                box, count = question_box()
                 comment, verdict = feedback.controls()
                 with gr.Row():
                     k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Сколько отрывков показывать", scale=3,
                                   elem_id="k")
-                    gr.ClearButton([chatbot, box, answers, verdict], value="Очистить чат", scale=1, size="md")
+                    gr.ClearButton([chatbot, box, answers, verdict, asked], value="Очистить чат", scale=1, size="md")
                 since, until, publisher = filters.controls()
                 gr.Examples([[q] for q in EXAMPLES], inputs=[box], label="Примеры вопросов", elem_id="examples")
             with gr.Column(scale=2):
@@ -207,8 +232,9 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
 
         app.load(articles, None, table, api_visibility="private")
         table.change(choices, None, [publisher] if read_only else [publisher, sources], api_visibility="private")
-        box.submit(chat, [box, chatbot, k, since, until, publisher, answers], [box, chatbot, answers],
-                   api_visibility="private", concurrency_limit=CONCURRENCY)
+        box.submit(chat, [box, chatbot, k, since, until, publisher, answers, asked],
+                   [box, chatbot, answers, asked, count], api_visibility="private", concurrency_limit=CONCURRENCY)
+        box.change(None, [box], [count], js=COUNT_JS)  # in the browser, on every keystroke
         chatbot.like(feedback.handler(index), [answers, comment], [verdict, comment], api_visibility="private")
         if not read_only:
             # Gradio runs `add` in a worker thread, one at a time (concurrency_limit=1); questions keep being

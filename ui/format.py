@@ -16,6 +16,7 @@ from rag.errors import RagError
 from rag.search.answer import Answer
 from rag.articles import ArticleInfo
 from rag.search.retriever import Passage
+from rag.search.summary import Summary
 
 _MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_[]~|$"})
 """Characters Markdown, GFM or LaTeX rendering act on inline, as HTML entities (shown as themselves)."""
@@ -105,12 +106,24 @@ def passages(found: Sequence[Passage], summary: str) -> str:
     return f"<details><summary>{summary} ({len(found)})</summary><ol>{items}</ol></details>"
 
 
+def summary(found: Summary) -> str:
+    """An article's summary: its title, date and publisher, then its central sentences quoted with offsets."""
+    about = [f"«{escape(found.article)}»", date(found.date), escape(found.publisher or ""), link(found.url, "ссылка"),
+             f"<code>{escape(found.source)}</code>"]
+    items = "".join(f"<li><blockquote>{escape(s.text)}</blockquote><small>символы {s.start}–{s.end}</small></li>"
+                    for s in found.sentences)
+    return f"<p><b>Кратко о статье</b> {' · '.join(a for a in about if a)}</p><ol class='summary'>{items}</ol>"
+
+
 def reply(answer: Answer) -> str:
-    """The bot's message: notice, the key quote highlighted in its passage, its source, and the passages."""
+    """The bot's message: notice, the key quote highlighted in its passage, its source, and the passages (or an
+    article's summary)."""
     blocks = []
     if answer.notice:
         blocks.append(f"<p><em>{escape(answer.notice)}</em></p>")
-    if answer.answer is not None:
+    if answer.summary is not None:
+        blocks.append(summary(answer.summary))
+    elif answer.answer is not None:
         top = answer.passages[0]
         blocks += [quote_block(top, answer.quote_start, answer.quote_end),
                    source_line(top, answer.quote_start, answer.quote_end),

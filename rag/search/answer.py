@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,13 @@ import numpy as np
 from rag import language
 from rag.errors import RagError
 from rag.index.filters import Filter, make_filter
-from rag.search import answer_type
+from rag.search import answer_type, followup
 from rag.search.candidates import Query
 from rag.search.live import open_index
 from rag.search.retriever import Passage, Retriever
 from rag.search.scope import scope
+from rag.search.sentences import balanced
+from rag.search.summary import Summary, asks_for_summary, summarise
 from rag.settings import MAX_K, MAX_QUESTION
 
 MIN_QUOTE = 60
@@ -37,9 +40,13 @@ QUOTE_IN_RUSSIAN = {language.EN: "The quote is in Russian, the language of the a
                     language.KK: "Дәйексөз мақаланың тілінде, орыс тілінде берілген.",
                     language.OTHER: "Цитата приведена на языке статьи, по-русски."}
 """Said with a quote when the question was not asked in Russian."""
+NO_SUMMARY = "В индексе нет статьи, которую можно пересказать."
 EMPTY_QUESTION = "Вопрос пуст: напишите, что вы хотите узнать из статей."
 NOTHING_ADMITTED = "Под эти условия не подходит ни одна статья индекса: ответ искать не в чем."
 
+_POINTS_BACK = re.compile(r"(Об этом|Это|Этим|Этого|В их числе|Среди них)\b")
+"""How a sentence that cannot stand without the one before it opens ("Об этом заявил…", "В их числе…"):
+the two are one statement, and a key quote holding either holds both."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -48,8 +55,11 @@ class Answer:
     """The reply to a question.
 
     `answer` is the key quote, verbatim from `passages[0]` at article offsets
-    [`quote_start`, `quote_end`), or None when the corpus holds no answer. `notice` tells the user
-    about something done to the question (cut, empty) or why there is no answer.
+    [`quote_start`, `quote_end`), or None when the corpus holds no answer; for a question about a whole
+    article («О чём статья?») it is the `summary`'s sentences joined by " … ", each verbatim at its offsets.
+    `notice` tells the user about something done to the question (cut, empty, completed from the earlier
+    ones) or why there is no answer; `understood` is the question as searched when a follow-up was completed
+    from the earlier questions.
     """
 
     question: str
@@ -58,23 +68,34 @@ class Answer:
     quote_start: int | None = None
     quote_end: int | None = None
     notice: str | None = None
+    understood: str | None = None
+    summary: Summary | None = None
 
     def to_json(self) -> dict:
-        """The `rag ask --json` object: question, answer and passages (article, source, text, start, end, score)."""
+        """The `rag ask --json` object: question, answer and passages (article, source, text, start, end,
+        score); "understood" only for a completed follow-up, "summary" only for an article's summary."""
         keys = ("article", "source", "text", "start", "end", "score")
-        return {
+        reply = {
             "question": self.question,
             "answer": self.answer,
             "passages": [{k: v for k, v in asdict(p).items() if k in keys} for p in self.passages],
         }
+        if self.understood is not None:
+            reply["understood"] = self.understood
+        if self.summary is not None:
+            reply["summary"] = self.summary.to_json()
+        return reply
 
 
 def clean_question(question: str) -> tuple[str, str | None]:
-    """The question as searched (control characters dropped, cut to MAX_QUESTION) and a notice if cut."""
+    """The question as searched (control characters dropped, cut to MAX_QUESTION at a word's end) and a notice
+    if cut: how long it was, the limit, and where the search stopped."""
     text = unicodedata.normalize("NFC", _CONTROL.sub(" ", str(question))).strip()
     if len(text) > MAX_QUESTION:
         cut = text[:MAX_QUESTION].rsplit(" ", 1)[0] or text[:MAX_QUESTION]
-        return cut, f"Вопрос слишком длинный ({len(text)} символов): искали по первым {len(cut)}."
+        tail = " ".join(cut.split()[-4:])[-60:]
+        return cut, (f"Вопрос слишком длинный ({len(text)} символов, можно до {MAX_QUESTION}): искали по первым "
+                     f"{len(cut)}, до слов «…{tail}».")
     return text, None
 
 
@@ -85,7 +106,9 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
     None when even the closest sentence is under the model's sentence threshold, or when the question asks
     "how many" / "when" (with answer types on) and no sentence scoring near the best holds a number / date.
     A neighbouring sentence of the same paragraph scoring within `quote_margin` of the best joins the quote,
-    as does the next one of the paragraph when the quote is too short to stand alone.
+    as does the next one of the paragraph when the quote is too short to stand alone, and a sentence that
+    points back to the one before it ("Об этом заявил…") goes with that one; a quotation mark the
+    quote does not close (or open) is left out (`sentences.balanced`).
     """
     fitted = retriever.fitted
     sentences = retriever.sentences(passage)
@@ -114,29 +137,70 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
             first, last = min(first, other), max(first, other)
     while spans[last][1] - spans[first][0] < MIN_QUOTE and last + 1 < len(spans) and same_paragraph(last, last + 1):
         last += 1
-    return spans[first][0], spans[last][1]
+
+    def points_back(i: int) -> bool:  # sentence i opens with a reference to the one before it, in its paragraph
+        return 0 < i < len(spans) and same_paragraph(i - 1, i) and bool(_POINTS_BACK.match(
+            passage.text[spans[i][0] - passage.start:spans[i][1] - passage.start]))
+
+    first -= points_back(first)
+    last += points_back(last + 1)
+    start, end = balanced(passage.text, spans[first][0] - passage.start, spans[last][1] - passage.start)
+    return passage.start + start, passage.start + end
 
 
-def answer(question: str, k: int = 3, index: str | Path = "index", *, since: str | datetime.date | None = None,
-           until: str | datetime.date | None = None, publisher: str | None = None) -> Answer:
+def answer(question: str, k: int = 3, index: str | Path = "index", history: Sequence[str] = (), *,
+           since: str | datetime.date | None = None, until: str | datetime.date | None = None,
+           publisher: str | None = None) -> Answer:
     """Answer `question` from the index: key quote and the `k` best passages, or an honest no-answer.
 
+    `history`: the questions asked before it in the same conversation, oldest first; an elliptical follow-up
+    («а когда?») is completed from them (`rag.search.followup`) and the answer says how it was understood.
     `since`/`until` (ISO dates, inclusive) and `publisher` restrict the search to those articles, inside the
     index; without dates, a question about the news that names a period ("что писали в марте 2024?") sets
-    them (`rag.search.scope`); the answer's notice says which articles were searched. Never raises for odd
-    question text: an empty one gets a notice instead of a search. `k` is 1 to MAX_K; a bad date or an
-    unknown publisher raises RagError.
+    them (`rag.search.scope`); the answer's notice says which articles were searched. A question about the
+    article as a whole («О чём статья?») gets its summary. Never raises for odd question text: an empty one
+    gets a notice instead of a search. `k` is 1 to MAX_K; a bad date, an unknown publisher or a history that
+    is not a list of strings raises RagError.
     """
     check_k(k)
     text, notice = clean_question(question)
     if not any(ch.isalnum() for ch in text):
         return Answer(question, None, notice=EMPTY_QUESTION)
+    history = check_history(history)
     retriever = open_index(index)
-    where = scope(text, since, until, publisher, retriever.publishers)
-    notice = _join(where.notice, notice)
+    resolved = followup.resolve(text, history)
+    where = scope(resolved.text, since, until, publisher, retriever.publishers)
+    if asks_for_summary(text):
+        return summarised(retriever, question, text, history, notice)
+    notice = _join(understood(resolved.text) if resolved.completed else None, where.notice, notice)
     if where.where is not None and not retriever.admitted(where.where).any():
         return Answer(question, None, notice=_join(notice, NOTHING_ADMITTED))
-    return respond(retriever, question, text, k, notice, where.where)
+    reply = respond(retriever, question, resolved.text, k, notice, where.where)
+    return replace(reply, understood=resolved.text) if resolved.completed else reply
+
+
+def summarised(retriever: Retriever, question: str, text: str, history: list[str], notice: str | None) -> Answer:
+    """The reply to a question about a whole article: its extractive summary (`rag.search.summary`)."""
+    found = summarise(retriever, text, history)
+    if found is None or not found.sentences:
+        return Answer(question, None, notice=_join(notice, NO_SUMMARY))
+    return Answer(question, " … ".join(s.text for s in found.sentences), notice=_join(notice, found.chosen),
+                  summary=found)
+
+
+def understood(text: str) -> str:
+    """The line that tells how a follow-up was understood."""
+    return f"Понял вопрос как: «{text}»."
+
+
+def check_history(history: Sequence[str]) -> list[str]:
+    """The last `followup.MAX_HISTORY` earlier questions, cleaned like a question; RagError unless `history`
+    is a list of strings."""
+    listed = isinstance(history, Sequence) and not isinstance(history, str)
+    if not listed or not all(isinstance(h, str) for h in history):
+        raise RagError("history must be a list of the earlier questions (strings)",
+                       russian="история должна быть списком предыдущих вопросов (строк)")
+    return [clean_question(h)[0] for h in history[-followup.MAX_HISTORY:]]
 
 
 def respond(retriever: Retriever, question: str, text: str | None = None, k: int = 3,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,3 +38,34 @@ def analyse(text: str, start: int, terms, encode) -> Sentences:
     texts = [text[a:b] for a, b in spans]
     return Sentences([(start + a, start + b) for a, b in spans], [frozenset(terms(t)) for t in texts],
                      encode(texts), [answer_type.held(t) for t in texts])
+
+
+_PAIRS = {"«": "»", "“": "”"}
+_TRAILING = ".,;:!?…–—- \t"
+_CLOSES_SENTENCE = re.compile(r'(?<=\w)"[.!?…]?\s')
+
+
+def balanced(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) of `text` without a quotation mark it does not close or open: a sentence that begins a
+    quotation running on into the next one (`"Количество … долларов.`) loses its opening mark, one that ends
+    it (`… конфликты".`, or `… конфликты". Касым-Жомарт Токаев`) loses the closing mark and what follows it,
+    so a key quote never starts or ends with a stray «"»."""
+    span = text[start:end]
+    if span.count('"') % 2:
+        if span.lstrip().startswith('"'):
+            start += span.index('"') + 1
+        elif (tail := span.rstrip(_TRAILING)).endswith('"'):
+            end = start + len(tail) - 1
+        elif inside := list(_CLOSES_SENTENCE.finditer(span)):  # `… конфликты". Касым-Жомарт Токаев`
+            end = start + inside[-1].start()
+    for opening, closing in _PAIRS.items():
+        span = text[start:end]
+        if span.count(opening) > span.count(closing) and span.lstrip().startswith(opening):
+            start += span.index(opening) + 1
+        elif span.count(closing) > span.count(opening) and (tail := span.rstrip(_TRAILING)).endswith(closing):
+            end = start + len(tail) - 1
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

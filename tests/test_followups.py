@@ -1,0 +1,70 @@
+"""Follow-up questions: an elliptical one («а когда?») is completed from the questions before it, a
+self-contained one is left alone, and the answer says how the question was understood."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import rag
+from bench.followups import QUESTIONS, load
+from rag.search import answer_type
+from rag.search.followup import MAX_HISTORY, is_elliptical, resolve
+from tests.conftest import ROOT
+
+FOLLOW_UPS = load(ROOT / QUESTIONS)
+
+
+@pytest.mark.parametrize("question", ["А когда?", "а где именно?", "С кем?", "А сколько их всего?",
+                                      "А кто это сказал?", "А в каком году?", "А как называется эта миссия?"])
+def test_a_question_without_a_subject_of_its_own_is_elliptical(question: str) -> None:
+    assert is_elliptical(question)
+
+
+@pytest.mark.parametrize("question", ["Когда Казахстан вступил в ВТО?", "А где выступал Токаев?",
+                                      "А кто президент Казахстана?", "А что такое ОДКБ?", "What about Japan?",
+                                      "Спасибо!"])
+def test_a_question_with_its_own_subject_is_not(question: str) -> None:
+    assert not is_elliptical(question)
+
+
+def test_the_follow_up_takes_the_subject_of_the_last_question_and_keeps_its_own_question_word() -> None:
+    history = ["Где ООН разрешила Казахстану разместить контингент под своим флагом?"]
+    assert resolve("А когда?", history).text == "Когда ООН разрешила Казахстану разместить контингент под своим флагом?"
+    again = resolve("А зачем?", [*history, "А когда?"])  # the chain: «а когда?» was about the contingent too
+    assert again.completed and again.text.startswith("Зачем ООН разрешила Казахстану")
+    assert resolve("Сколько стоит виза?", history) == resolve("Сколько стоит виза?")  # self-contained: unchanged
+    assert not resolve("А когда?").completed  # nothing to refer to
+
+
+def test_only_the_last_questions_of_a_long_history_are_read() -> None:
+    history = ["Где выступал Токаев?"] + ["А почему?"] * MAX_HISTORY  # the first is out of reach
+    assert not resolve("А когда?", history).completed
+    assert resolve("А когда?", history[:MAX_HISTORY]).completed
+
+
+def test_the_when_follow_up_of_the_issue_is_answered_with_the_date(article_index: Path) -> None:
+    before = "Кто заявил о приоритетах внешней политики?"
+    alone = rag.answer("А когда это было?", index=article_index)
+    reply = rag.answer("А когда это было?", index=article_index, history=[before])
+    assert alone.understood is None and (alone.answer is None or "2025" not in alone.answer)
+    assert reply.understood == "Когда заявил о приоритетах внешней политики?"
+    assert answer_type.expected(reply.understood) == answer_type.DATE  # so the quote must hold a date
+    assert reply.notice.startswith("Понял вопрос как: «Когда заявил о приоритетах внешней политики?».")
+    assert "в конце декабря 2025 года" in reply.answer
+    assert reply.to_json()["understood"] == reply.understood
+
+
+@pytest.mark.parametrize("follow_up", FOLLOW_UPS[::4], ids=lambda f: f.question)
+def test_follow_ups_of_the_evaluation_set(article_index: Path, follow_up) -> None:
+    reply = rag.answer(follow_up.question, index=article_index, history=list(follow_up.history))
+    assert reply.answer is not None and follow_up.answer in reply.answer
+    assert (reply.understood is not None) == (follow_up.kind == "elliptical")
+
+
+@pytest.mark.parametrize("history", ["Где выступал Токаев?", [1, 2], None])
+def test_a_history_that_is_not_a_list_of_questions_is_refused_in_russian(article_index: Path, history) -> None:
+    with pytest.raises(rag.RagError) as error:
+        rag.answer("А когда?", index=article_index, history=history)
+    assert error.value.russian == "история должна быть списком предыдущих вопросов (строк)"
