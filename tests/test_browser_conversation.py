@@ -83,7 +83,7 @@ def test_a_long_question_is_counted_before_sending_and_the_answer_says_where_it_
 
 def test_the_ask_api_takes_the_earlier_questions(client) -> None:
     before = ["Где ООН разрешила Казахстану разместить контингент под своим флагом?"]
-    reply = client.predict("А когда?", 3, before, api_name="/ask")
+    reply = client.predict("А когда?", 3, history=before, api_name="/ask")
     assert "Понял вопрос как: «Когда ООН разрешила Казахстану разместить контингент под своим флагом?»." in reply
     assert "<mark>А в 2024 году" in reply
     assert "Понял вопрос как" not in client.predict("А когда?", api_name="/ask")  # no history: nothing to complete

@@ -82,8 +82,8 @@ def question_box() -> tuple[gr.Textbox, gr.HTML]:
     """The question box, which says its limit (placeholder and a live counter) instead of cutting silently: a
     longer question is sent whole and the answer says where the search stopped."""
     with gr.Row():
-        box = gr.Textbox(placeholder=f"Ваш вопрос (до {MAX_QUESTION} символов)…", show_label=False, scale=5,
-                         elem_id="question", submit_btn="Спросить")
+        box = gr.Textbox(label="Ваш вопрос", placeholder=f"Ваш вопрос (до {MAX_QUESTION} символов)…",
+                         show_label=False, scale=5, elem_id="question", submit_btn="Спросить")
     count = gr.HTML(f"0 / {MAX_QUESTION} символов", elem_id="question-count")
     return box, count
 
