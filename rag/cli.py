@@ -77,13 +77,19 @@ def cli() -> None:
 @click.option("--wait", type=click.FloatRange(0), default=None, metavar="SECONDS",
               help="How long to wait for another update of the index to finish "
                    "(default: $RAG_LOCK_TIMEOUT or 600); then exit with status 75.")
+@click.option("--backend", type=click.Choice(["local", "milvus"]), default=None,
+              help="Where a new index (or --rebuild) keeps its passages: in the index folder (local, the default) "
+                   "or in Milvus.")
+@click.option("--uri", default=None, metavar="PATH.db|URL",
+              help="Milvus to use: a local .db path runs Milvus Lite in this process, http://host:19530 a server "
+                   "(token from $RAG_MILVUS_TOKEN). Default: INDEX/milvus.db.")
 def index_command(corpus: Path | None, index: Path | None, model: str | None, rebuild: bool, optimize: bool,
-                  wait: float | None) -> None:
+                  wait: float | None, backend: str | None, uri: str | None) -> None:
     """Build or update the index from the corpus folder."""
     from rag.index.update import build_index
 
     report = build_index(corpus or default_corpus(), index or default_index(), model=model, rebuild=rebuild,
-                         progress=True, optimize=optimize, wait=wait)
+                         progress=True, optimize=optimize, wait=wait, backend=backend, uri=uri)
     for note in report.notes:
         click.echo(f"note: {note.source}: {note.reason}", err=True)
     for skipped in report.skipped:
@@ -174,8 +180,11 @@ def status_command(index: Path | None, corpus: Path | None, as_json: bool) -> No
     click.echo(f"model:    {m.model} ({m.dimension} dimensions)")
     click.echo(f"articles: {len(m.articles)}")
     click.echo(f"passages: {m.passages} (chunks of {m.fitted.chunk_size} characters, {m.fitted.chunk_overlap} overlap)")
-    approximate = sum(s.approximate for s in m.segments)
-    click.echo(f"segments: {len(m.segments)} vector segment(s), {approximate} of them HNSW")
+    if m.remote:
+        click.echo(f"backend:  {m.backend['kind']} at {m.backend['uri']}, collection {m.backend['collection']}")
+    else:
+        approximate = sum(s.approximate for s in m.segments)
+        click.echo(f"segments: {len(m.segments)} vector segment(s), {approximate} of them HNSW")
     click.echo(f"built:    {m.built_at}")
     for source, a in list(m.articles.items())[:STATUS_ARTICLES]:
         click.echo(f"  {source}: {a.title}{' (' + a.date + ')' if a.date else ''}, {a.passages} passages")

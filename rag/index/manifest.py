@@ -66,6 +66,14 @@ class Manifest:
     """The files of the version's word index and their checksums."""
     next_id: int = 0
     format: int = FORMAT
+    backend: dict = field(default_factory=dict)
+    """Where the passages live when not in this folder (`rag.index.milvus`): kind, URI (never a password),
+    collection, and the ranges of passage ids retired by this version's update; empty: here (tantivy, FAISS)."""
+
+    @property
+    def remote(self) -> bool:
+        """Whether the passages live in Milvus rather than in the index folder."""
+        return bool(self.backend)
 
     @property
     def passages(self) -> int:
@@ -83,7 +91,7 @@ class Manifest:
             "passages": self.passages, "next_id": self.next_id,
             "segments": [dict(s.__dict__) for s in self.segments], "words": self.words,
             "articles": {source: dict(a.__dict__) for source, a in self.articles.items()},
-        }
+        } | ({"backend": self.backend} if self.backend else {})
 
     @classmethod
     def from_json(cls, data: dict, where: str) -> Manifest:
@@ -98,6 +106,7 @@ class Manifest:
                 segments=tuple(SegmentEntry(**s) for s in data["segments"]),
                 words={str(name): str(checksum) for name, checksum in data["words"].items()},
                 articles={str(source): ArticleEntry(**a) for source, a in data["articles"].items()},
+                backend=dict(data.get("backend", {})),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise IndexDamaged(f"the index in {where} is damaged (manifest.json lacks or garbles {exc}); "
@@ -116,6 +125,6 @@ class Manifest:
                 return f"articles {one} and {other} share passage ids"
         if spans and (spans[0][0] < 0 or spans[-1][1] > self.next_id):
             return "passage ids beyond the manifest's range"
-        if sum(s.rows for s in self.segments) < self.passages:
+        if not self.remote and sum(s.rows for s in self.segments) < self.passages:
             return "fewer vectors than passages"
         return None

@@ -13,7 +13,7 @@ from pathlib import Path
 from rag import fitted
 from rag.chunking import chunk_text
 from rag.corpus import Article, Corpus, FileStat, Skipped, load_corpus
-from rag.errors import IndexDamaged, IndexMissing, ModelMismatch
+from rag.errors import IndexDamaged, IndexMissing, ModelMismatch, RagError
 from rag.index import store
 from rag.index.manifest import ArticleEntry, Manifest
 from rag.models import Embedder, shared_model
@@ -82,6 +82,30 @@ def _model_for(previous: Manifest | None, model: str | None) -> Embedder:
     return embedder
 
 
+def _backend(index: Path, previous: Manifest | None, backend: str | None, uri: str | None) -> dict:
+    """Where a new index (or a rebuild) keeps its passages (`Manifest.backend`): where asked (a Milvus index
+    without a URI gets `milvus.db` inside the index folder, run by Milvus Lite), else where the index kept
+    them before. An update of an existing index cannot move them: that takes --rebuild."""
+    if backend is None and uri is None:
+        try:
+            before = previous or store.read_manifest(index)[1]  # a rebuild keeps the index's place
+        except RagError:
+            return {}
+        return {key: before.backend[key] for key in ("kind", "uri") if key in before.backend}
+    if backend not in (None, "local", "milvus"):
+        raise RagError(f"unknown backend {backend!r}: local or milvus")
+    wanted = {}
+    if backend == "milvus" or backend is None:
+        from rag.index.milvus import public_uri
+
+        wanted = {"kind": "milvus", "uri": public_uri(uri or str(index / "milvus.db"))}
+    if previous is not None and wanted.get("uri") != previous.backend.get("uri"):
+        where = previous.backend.get("uri", "the index folder")
+        raise RagError(f"the index keeps its passages in {where}; to move them, run: rag index --rebuild "
+                       f"--backend {backend or 'milvus'}" + (f" --uri {uri}" if uri else ""))
+    return wanted
+
+
 def build_index(
     corpus: str | Path = "corpus",
     index: str | Path = "index",
@@ -90,6 +114,8 @@ def build_index(
     progress: bool = False,
     optimize: bool = False,
     wait: float | None = None,
+    backend: str | None = None,
+    uri: str | None = None,
 ) -> BuildReport:
     """Bring the index in `index` up to date with the articles in `corpus`.
 
@@ -97,7 +123,8 @@ def build_index(
     The new version replaces the old one atomically; concurrent updates wait for each other. `model` picks the
     embedding model of a new index (see `rag.models`); `optimize` merges all vector segments into one and
     rewrites the word index without deleted passages. `wait`: seconds to wait for another update to finish
-    (default: `rag.settings.lock_timeout()`), then `IndexBusy`.
+    (default: `rag.settings.lock_timeout()`), then `IndexBusy`. `backend` ("local" or "milvus") and `uri` (a
+    Milvus Lite `.db` path or a server's URL) choose where a new index keeps its passages (`rag.index.milvus`).
     """
     index = Path(index)
     started = time.perf_counter()
@@ -106,13 +133,14 @@ def build_index(
 
     with store.writing(index, on_wait, wait):
         previous = _previous(index, rebuild)
+        place = _backend(index, previous, backend, uri)
         scan, report, fresh, touched = _changes(corpus, previous)
         embedder = _model_for(previous, model)
         report.model = embedder.name
         if fresh or report.removed or touched or previous is None or optimize:
             # an index keeps the settings it was built with; a new one takes those fitted for its model
-            base = (previous or Manifest(embedder.name, embedder.dimension, fitted.for_model(embedder.name), "", "")
-                    ).evolve(corpus=str(Path(corpus).resolve()))
+            base = (previous or Manifest(embedder.name, embedder.dimension, fitted.for_model(embedder.name), "", "",
+                                         backend=place)).evolve(corpus=str(Path(corpus).resolve()))
             update = store.Update(index, previous, base, optimize)
             update.delete(report.changed + report.removed)
             for source in touched:  # same text, new stat: recorded, so that the next scan need not read it
