@@ -27,6 +27,18 @@ from rag.index.words import K1
 
 B = 0.75
 """BM25's length normalisation, tantivy's."""
+_EXACT_LENGTHS = 24
+"""Lengths below this are kept exactly by tantivy's (and Lucene's) one-byte field norm."""
+
+
+def field_norm(length: int) -> int:
+    """A passage's length as tantivy scores it: Lucene's one-byte field norm (`SmallFloat.intToByte4`, 3 bits of
+    mantissa above 24), so that BM25 here equals the local index's to the last digit."""
+    if length < _EXACT_LENGTHS:
+        return length
+    rest = length - _EXACT_LENGTHS
+    shift = max(rest.bit_length() - 4, 0)
+    return _EXACT_LENGTHS + (rest >> shift << shift)
 
 
 class TermStats:
@@ -80,7 +92,8 @@ class TermStats:
         return {self.ids[t]: self.idf(t) for t in dict.fromkeys(query) if t in self.ids and self.df[self.ids[t]]}
 
     def _norm(self, lengths: np.ndarray, average: float) -> np.ndarray:
-        return K1 * (1 - B + B * lengths / average)
+        norms = np.array([field_norm(int(n)) for n in np.atleast_1d(lengths)], dtype=np.float64)
+        return K1 * (1 - B + B * norms / average)
 
     def add(self, terms: list[str]) -> dict[int, float]:
         """Count a new passage of these terms in the statistics; returns its sparse vector to store."""
@@ -98,7 +111,7 @@ class TermStats:
         if not self.reference:
             self.reference = float(max(len(terms), 1))
         tf = np.array(list(counts.values()), dtype=np.float64)
-        weights = tf * (K1 + 1) / (tf + self._norm(np.float64(len(terms)), self.reference))
+        weights = tf * (K1 + 1) / (tf + self._norm(np.array([len(terms)]), self.reference))
         return dict(zip(ids.tolist(), weights.tolist()))
 
     def remove(self, vectors: Iterable[dict[int, float]], lengths: Iterable[int]) -> None:
