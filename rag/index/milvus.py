@@ -16,6 +16,7 @@ URI reaches a Milvus server, with the token from the `RAG_MILVUS_TOKEN` environm
 from __future__ import annotations
 
 import datetime
+import fcntl
 import hashlib
 import os
 import threading
@@ -68,14 +69,27 @@ def connect(uri: str) -> MilvusClient:
                 else:
                     client = MilvusClient(uri=uri, token=os.environ.get("RAG_MILVUS_TOKEN", ""))
             except MilvusException as exc:
-                if is_local(uri) and "lock" in repr(exc.__cause__ or exc).lower():
+                if is_local(uri) and _held(Path(uri)):
                     raise IndexBusy(f"the Milvus Lite database {uri} is open in another process (a running rag "
                                     "serve?): Milvus Lite serves one process at a time; stop it or use a Milvus "
-                                    "server") from exc
+                                    "server", russian="база Milvus Lite открыта другим процессом (например, rag "
+                                    "serve): остановите его или используйте сервер Milvus") from exc
                 raise RagError(f"cannot reach Milvus at {uri} ({exc})",
                                russian="база Milvus недоступна: подробности в журнале сервера") from exc
             _clients[uri] = client
         return client
+
+
+def _held(database: Path) -> bool:
+    """Whether another process holds the Milvus Lite database (its `LOCK` file's flock)."""
+    try:
+        with open(database / "LOCK", "rb") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def collection_name(index: Path, generation: int) -> str:
