@@ -83,13 +83,20 @@ def cli() -> None:
 @click.option("--uri", default=None, metavar="PATH.db|URL",
               help="Milvus to use: a local .db path runs Milvus Lite in this process, http://host:19530 a server "
                    "(token from $RAG_MILVUS_TOKEN). Default: INDEX/milvus.db.")
+@click.option("--ray", "ray", is_flag=False, flag_value="auto", default=None, metavar="[auto|ADDRESS]",
+              help="Chunk and embed on a Ray cluster: auto (this machine's, or a new one on it) or a cluster's "
+                   "address; commits as it goes, so a stopped build resumes.")
+@click.option("--ray-actors", type=click.IntRange(1), default=None, metavar="N",
+              help="Encoders (each loads the model once) for --ray; default: one per CPU of the cluster.")
 def index_command(corpus: Path | None, index: Path | None, model: str | None, rebuild: bool, optimize: bool,
-                  wait: float | None, backend: str | None, uri: str | None) -> None:
+                  wait: float | None, backend: str | None, uri: str | None, ray: str | None,
+                  ray_actors: int | None) -> None:
     """Build or update the index from the corpus folder."""
     from rag.index.update import build_index
 
     report = build_index(corpus or default_corpus(), index or default_index(), model=model, rebuild=rebuild,
-                         progress=True, optimize=optimize, wait=wait, backend=backend, uri=uri)
+                         progress=True, optimize=optimize, wait=wait, backend=backend, uri=uri, ray=ray,
+                         ray_actors=ray_actors)
     for note in report.notes:
         click.echo(f"note: {note.source}: {note.reason}", err=True)
     for skipped in report.skipped:

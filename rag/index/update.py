@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from rag import fitted
-from rag.chunking import chunk_text
+from rag.chunking import Chunk, chunk_text
 from rag.corpus import Article, Corpus, FileStat, Skipped, load_corpus
 from rag.errors import IndexDamaged, IndexMissing, ModelMismatch, RagError
 from rag.index import store
@@ -22,6 +25,8 @@ log = logging.getLogger("rag")
 
 BATCH = 4096
 """Passages chunked and embedded at a time: memory stays bounded however large the change."""
+CHECKPOINT = 20_000
+"""Passages after which a build on Ray commits what it has (resumable; half an hour of one e5 process)."""
 
 
 @dataclass
@@ -116,6 +121,8 @@ def build_index(
     wait: float | None = None,
     backend: str | None = None,
     uri: str | None = None,
+    ray: str | None = None,
+    ray_actors: int | None = None,
 ) -> BuildReport:
     """Bring the index in `index` up to date with the articles in `corpus`.
 
@@ -125,6 +132,8 @@ def build_index(
     rewrites the word index without deleted passages. `wait`: seconds to wait for another update to finish
     (default: `rag.settings.lock_timeout()`), then `IndexBusy`. `backend` ("local" or "milvus") and `uri` (a
     Milvus Lite `.db` path or a server's URL) choose where a new index keeps its passages (`rag.index.milvus`).
+    `ray` ("auto" or a cluster's address) chunks and embeds on Ray with `ray_actors` encoders (default: one per
+    CPU), committing every `CHECKPOINT` passages (`rag.index.ray_encoding`).
     """
     index = Path(index)
     started = time.perf_counter()
@@ -145,7 +154,7 @@ def build_index(
             update.delete(report.changed + report.removed)
             for source in touched:  # same text, new stat: recorded, so that the next scan need not read it
                 update.restat(source, scan.seen[source].size, scan.seen[source].mtime_ns)
-            _add(update, fresh, scan.seen, embedder, progress)
+            update = _add(update, fresh, scan.seen, embedder, progress, ray, ray_actors)
             update.commit()
             report.chunks = update.manifest.passages
         else:
@@ -192,33 +201,55 @@ def pending(index: str | Path, corpus: str | Path | None = None, manifest: Manif
     return report
 
 
-def _add(update: store.Update, articles: list, seen: dict[str, FileStat], embedder: Embedder, progress: bool) -> None:
-    """Chunk, embed and add the articles, `BATCH` passages at a time (a progress bar for a big change)."""
+def _encoded(articles: list[Article], embedder: Embedder, settings, show: bool
+             ) -> Iterator[tuple[Article, list[Chunk], np.ndarray]]:
+    """Each article with its chunks and their vectors, embedded in this process `BATCH` passages at a time."""
+    batch: list[tuple] = []
+    for n, article in enumerate(articles):
+        batch.append((article, chunk_text(article.source, article.text, settings.chunk_size, settings.chunk_overlap)))
+        if sum(len(chunks) for _, chunks in batch) < BATCH and n + 1 < len(articles):
+            continue
+        vectors = embedder.encode_passages([c.text for _, chunks in batch for c in chunks], progress=show)
+        at = 0
+        for one, chunks in batch:
+            yield one, chunks, vectors[at:at + len(chunks)]
+            at += len(chunks)
+        batch = []
+
+
+def _add(update: store.Update, articles: list[Article], seen: dict[str, FileStat], embedder: Embedder,
+         progress: bool, ray: str | None = None, actors: int | None = None) -> store.Update:
+    """Chunk, embed and add the articles, in this process or on Ray (`rag.index.ray_encoding`), with a progress
+    bar for a big change (articles, passages/s, time left). On Ray the update commits every `CHECKPOINT`
+    passages, so that a build stopped or killed resumes where it was: the articles committed are unchanged
+    the next time. Returns the update, still to commit."""
     settings = update.manifest.fitted
     bar = None
     if progress and len(articles) > 1:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(articles), unit="article", desc="embedding", dynamic_ncols=True)
-    started, done = time.perf_counter(), 0
-    batch: list[tuple] = []
-    for n, article in enumerate(articles):
-        batch.append((article, chunk_text(article.source, article.text, settings.chunk_size, settings.chunk_overlap)))
-        if sum(len(chunks) for _, chunks in batch) < BATCH and n + 1 < len(articles):
-            continue
-        vectors = embedder.encode_passages([c.text for _, chunks in batch for c in chunks],
-                                           progress=progress and bar is None)
-        at = 0
-        for one, chunks in batch:
-            stat = seen[one.source]
-            entry = ArticleEntry(one.digest, one.title, 0, 0, one.date, one.publisher, one.url, stat.size,
-                                 stat.mtime_ns, stat.text_hash)
-            update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors[at:at + len(chunks)])
-            at += len(chunks)
-        done += at
+    if ray is None:
+        encoded = _encoded(articles, embedder, settings, progress and bar is None)
+    else:
+        from rag.index import ray_encoding
+
+        encoded = ray_encoding.encode(articles, embedder.name, settings.chunk_size, settings.chunk_overlap, ray,
+                                      actors)
+    started, done, uncommitted = time.perf_counter(), 0, 0
+    for one, chunks, vectors in encoded:
+        stat = seen[one.source]
+        entry = ArticleEntry(one.digest, one.title, 0, 0, one.date, one.publisher, one.url, stat.size,
+                             stat.mtime_ns, stat.text_hash)
+        update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors)
+        done, uncommitted = done + len(chunks), uncommitted + len(chunks)
         if bar is not None:
-            bar.update(len(batch))
+            bar.update(1)
             bar.set_postfix_str(f"{done / (time.perf_counter() - started):.0f} passages/s")
-        batch = []
+        if ray is not None and uncommitted >= CHECKPOINT:
+            update.commit()
+            update = store.Update(update.index, update.manifest, update.manifest)
+            uncommitted = 0
     if bar is not None:
         bar.close()
+    return update
