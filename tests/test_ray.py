@@ -11,6 +11,7 @@ import pytest
 
 import rag
 from rag.index import store, update
+from rag.models import navec
 from tests.test_soak import QUESTIONS, news
 
 ray = pytest.importorskip("ray")
@@ -21,11 +22,11 @@ def test_a_ray_build_is_the_single_process_build(corpus: Path, tmp_path: Path, m
     for n in range(3):
         (corpus / f"n-{n}.md").write_text(news(rng, n), encoding="utf-8")
     single = tmp_path / "single"
-    rag.build_index(corpus, single)
+    rag.build_index(corpus, single, model=navec.NAME)
     monkeypatch.setattr(update, "CHECKPOINT", 5)  # a commit every 5 passages: what a stopped build keeps
     on_ray = tmp_path / "ray"
     try:
-        report = rag.build_index(corpus, on_ray, ray="auto", ray_actors=1)
+        report = rag.build_index(corpus, on_ray, model=navec.NAME, ray="auto", ray_actors=1)
     finally:
         ray.shutdown()
     assert report.chunks == store.read_manifest(single)[1].passages
