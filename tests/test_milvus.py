@@ -139,6 +139,13 @@ def test_a_milvus_lite_database_open_elsewhere_is_a_clear_error(corpus: Path, tm
         holder.communicate("", timeout=60)
 
 
+def test_a_milvus_server_out_of_reach_is_a_clear_error(corpus: Path, tmp_path: Path) -> None:
+    with pytest.raises(rag.RagError, match=r"cannot reach Milvus at http://127\.0\.0\.1:9 ") as caught:
+        rag.build_index(corpus, tmp_path / "index", model=navec.NAME, backend="milvus",
+                        uri="http://user:secret@127.0.0.1:9")
+    assert "secret" not in str(caught.value) and caught.value.russian == "база Milvus недоступна: подробности в журнале сервера"
+
+
 def test_a_local_index_never_imports_milvus_or_ray(word_index: Path) -> None:
     code = (f"import sys, rag; rag.answer('Сколько государств?', index={str(word_index)!r}); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pymilvus', 'milvus_lite', 'ray')))")
