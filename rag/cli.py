@@ -78,9 +78,21 @@ def cli() -> None:
 @click.option("--wait", type=click.FloatRange(0), default=None, metavar="SECONDS",
               help="How long to wait for another update of the index to finish "
                    "(default: $RAG_LOCK_TIMEOUT or 600); then exit with status 75.")
+@click.option("--backend", type=click.Choice(["local", "milvus"]), default=None,
+              help="Where a new index (or --rebuild) keeps its passages: in the index folder (local, the default) "
+                   "or in Milvus.")
+@click.option("--uri", default=None, metavar="PATH.db|URL",
+              help="Milvus to use: a local .db path runs Milvus Lite in this process, http://host:19530 a server "
+                   "(token from $RAG_MILVUS_TOKEN). Default: INDEX/milvus.db.")
+@click.option("--ray", "ray", is_flag=False, flag_value="auto", default=None, metavar="[auto|ADDRESS]",
+              help="Chunk and embed on a Ray cluster: auto (this machine's, or a new one on it) or a cluster's "
+                   "address; commits as it goes, so a stopped build resumes.")
+@click.option("--ray-actors", type=click.IntRange(1), default=None, metavar="N",
+              help="Encoders (each loads the model once) for --ray; default: one per CPU of the cluster.")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def index_command(corpus: Path | None, index: Path | None, model: str | None, rebuild: bool, optimize: bool,
-                  wait: float | None, files: tuple[Path, ...]) -> None:
+                  wait: float | None, backend: str | None, uri: str | None, ray: str | None,
+                  ray_actors: int | None, files: tuple[Path, ...]) -> None:
     """Build or update the index from the corpus folder. Given FILES (article files in the corpus folder), only
     they are looked at, added, changed or removed as they now are: no scan of a large archive."""
     from rag.corpus import source_name
@@ -88,8 +100,9 @@ def index_command(corpus: Path | None, index: Path | None, model: str | None, re
 
     corpus = corpus or default_corpus()
     only = [source_name(corpus, f) for f in files] if files else None
-    report = build_index(corpus, index or default_index(), model=model, rebuild=rebuild,
-                         progress=True, optimize=optimize, wait=wait, only=only)
+    report = build_index(corpus, index or default_index(), model=model, rebuild=rebuild, progress=True,
+                         optimize=optimize, wait=wait, backend=backend, uri=uri, ray=ray, ray_actors=ray_actors,
+                         only=only)
     for note in report.notes:
         click.echo(f"note: {note.source}: {note.reason}", err=True)
     for skipped in report.skipped:
@@ -233,8 +246,11 @@ def status_command(index: Path | None, corpus: Path | None, as_json: bool) -> No
     click.echo(f"model:    {m.model} ({m.dimension} dimensions)")
     click.echo(f"articles: {len(m.articles)}")
     click.echo(f"passages: {m.passages} (chunks of {m.fitted.chunk_size} characters, {m.fitted.chunk_overlap} overlap)")
-    approximate = sum(s.approximate for s in m.segments)
-    click.echo(f"segments: {len(m.segments)} vector segment(s), {approximate} of them HNSW")
+    if m.remote:
+        click.echo(f"backend:  {m.backend['kind']} at {m.backend['uri']}, collection {m.backend['collection']}")
+    else:
+        approximate = sum(s.approximate for s in m.segments)
+        click.echo(f"segments: {len(m.segments)} vector segment(s), {approximate} of them HNSW")
     click.echo(f"built:    {m.built_at}")
     for source, a in islice(m.articles.items(), STATUS_ARTICLES):
         click.echo(f"  {source}: {a.title}{' (' + a.date + ')' if a.date else ''}, {a.passages} passages")

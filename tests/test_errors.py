@@ -35,6 +35,8 @@ WALKED_ELSEWHERE = {
     "ui/limits.py:take_upload": "the same, for an upload gone from Gradio's cache before it was read",
     "rag/articles.py:_corpus_file": "a listed article whose folder became a link out of the corpus: tests/test_manage.py",
     "rag/feedback.py:_append": "a short write (a full disk): tests/test_feedback.py runs it under a file size limit",
+    "rag/index/milvus.py:connect": "a Milvus Lite database another process holds, a server out of reach: "
+                                   "tests/test_milvus.py",
 }
 """Raise sites this walk leaves to other tests, and why."""
 
@@ -117,6 +119,11 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
         copy = tmp_path / f"index-{count}"
         shutil.copytree(good, copy)
         return copy
+
+    def index_copy_of(index: Path, name: str) -> Path:
+        """A copy of an index folder in Milvus (its passages stay in the same collection)."""
+        shutil.copytree(index, tmp_path / name, ignore=shutil.ignore_patterns("milvus.db"))
+        return tmp_path / name
 
     def damaged(index: Path) -> None:
         assert "run: rag index --rebuild" in one_line(["ask", "--index", str(index), "Порт Актау"])
@@ -253,6 +260,23 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     with open(good / "feedback.jsonl", "ab") as fh:
         fh.truncate(feedback.MAX_FILE_BYTES)  # sparse: as full as years of verdicts
     assert "is full" in str(api_error(lambda: rag.record_feedback(good, verdict, liked=False)))
+    # an index in Milvus (Milvus Lite in its folder): its term statistics, its collection, moving it
+    remote = tmp_path / "remote"
+    rag.build_index(corpus, remote, model=navec.NAME, backend="milvus")
+    assert "to move them, run: rag index --rebuild --backend milvus" in one_line(
+        ["index", "--corpus", str(corpus), "--index", str(good), "--backend", "milvus"])
+    assert "unknown backend" in str(api_error(lambda: rag.build_index(corpus, good, backend="elastic")))
+    statistics = index_copy_of(remote, "statistics")
+    terms = statistics / store.current_version(statistics) / "terms.npz"
+    terms.write_bytes(b"not numpy")
+    forge(statistics, lambda m: m["words"].update({"terms.npz": checksums.of_file(terms)}))
+    damaged(statistics)
+    counts = index_copy_of(remote, "counts")
+    forge(counts, lambda m: m["tables"].clear())
+    damaged(counts)
+    collection = index_copy_of(remote, "collection")
+    forge(collection, lambda m: m["backend"].update(collection="rag_gone"))
+    damaged(collection)
 
     missed = raise_sites() - walked
     assert not missed, f"raise sites no test walks: {sorted(missed)}"

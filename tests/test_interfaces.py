@@ -1,5 +1,5 @@
 """The conformance suite of the index's interfaces: every `VectorIndex` and `LexicalIndex` implementation
-runs these tests, against a reference: exact inner products for vectors, bm25s' Lucene BM25 for words.
+(FAISS segments and tantivy in the index folder, a Milvus collection through Milvus Lite) runs these tests, against a reference: exact inner products for vectors, bm25s' Lucene BM25 for words.
 
 An implementation joins by adding a builder to `VECTOR_INDEXES` or `LEXICAL_INDEXES`: a function that
 stores passages (ids, vectors or texts), deletes some, and opens the result as a reader.
@@ -14,7 +14,9 @@ import bm25s
 import numpy as np
 import pytest
 
+from rag.index import milvus
 from rag.index import vectors as segments
+from rag.index.bm25 import TermStats
 from rag.index.filters import Filter
 from rag.index.manifest import SegmentEntry
 from rag.index.vectors import FaissSegments, VectorIndex
@@ -41,7 +43,32 @@ def hnsw_segments(folder: Path, ids: np.ndarray, vectors: np.ndarray, deleted: s
     return faiss_segments(folder, ids, vectors, deleted, approximate_from=1)
 
 
-VECTOR_INDEXES = {"faiss-flat": faiss_segments, "faiss-hnsw": hnsw_segments}
+def milvus_collection(folder: Path, stats: TermStats, prefix: int = 0):
+    """A new collection in a Milvus Lite database of this test, and a writer to it."""
+    client = milvus.connect(str(folder / "milvus.db"))
+    milvus.create_collection(client, "passages", DIMENSION)
+    return milvus.MilvusWriter(client, "passages", stats, prefix)
+
+
+def _ranges(ids) -> list[tuple[int, int]]:
+    return [(int(i), int(i) + 1) for i in ids]
+
+
+def milvus_vectors(folder: Path, ids: np.ndarray, vectors: np.ndarray, deleted: set[int]) -> VectorIndex:
+    """Vectors in a Milvus collection (Milvus Lite), inserted in three batches, the deleted ones then removed."""
+    writer = milvus_collection(folder, TermStats.empty())
+    for part in np.array_split(np.arange(len(ids)), 3):
+        writer.add([StoredPassage(int(i), f"a{i}", 0, 1, "текст") for i in ids[part]], vectors[part], "", None, None)
+        writer.flush()
+    writer.delete(_ranges(deleted))
+    live = np.zeros(int(ids.max()) + 1, dtype=bool)
+    live[ids] = True
+    live[list(deleted)] = False
+    rows = milvus.MilvusPassages(writer.client, "passages", int(ids.max()) + 1, live, retired=0)
+    return milvus.MilvusVectors(rows, DIMENSION)
+
+
+VECTOR_INDEXES = {"faiss-flat": faiss_segments, "faiss-hnsw": hnsw_segments, "milvus": milvus_vectors}
 
 
 def unit(rows: int, seed: int) -> np.ndarray:
@@ -140,7 +167,25 @@ def tantivy_words(folder: Path, passages: list[StoredPassage], deleted: set[str]
     return TantivyWords(folder, prefix=5, files=writer.commit())
 
 
-LEXICAL_INDEXES = {"tantivy": tantivy_words}
+def milvus_words(folder: Path, passages: list[StoredPassage], deleted: set[str]) -> LexicalIndex:
+    """Words as BM25 sparse vectors in Milvus (Milvus Lite), added in two batches, some articles then deleted
+    (first out of the statistics, then out of the collection, as an update does around its commit)."""
+    writer = milvus_collection(folder, TermStats.empty(), prefix=5)
+    vectors = unit(len(passages), seed=6)  # unused by word searches
+    writer.add(passages[:3], vectors[:3], "Заголовок", "2025-01-02", "Zakon.kz")
+    writer.flush()
+    writer.add(passages[3:], vectors[3:], "Заголовок", None, None)
+    writer.flush()
+    gone = _ranges(p.id for p in passages if p.source in deleted)
+    writer.forget(gone)
+    writer.delete(gone)
+    live = np.zeros(max(p.id for p in passages) + 1, dtype=bool)
+    live[[p.id for p in passages if p.source not in deleted]] = True
+    rows = milvus.MilvusPassages(writer.client, "passages", len(live), live, retired=0)
+    return milvus.MilvusWords(rows, writer.stats, prefix=5)
+
+
+LEXICAL_INDEXES = {"tantivy": tantivy_words, "milvus": milvus_words}
 
 
 def reference_bm25(documents: list[list[str]], query: list[str]) -> np.ndarray:

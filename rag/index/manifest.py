@@ -51,6 +51,14 @@ class Manifest:
     """The files of the version's word index and their checksums."""
     next_id: int = 0
     format: int = FORMAT
+    backend: dict = field(default_factory=dict)
+    """Where the passages live when not in this folder (`rag.index.milvus`): kind, URI (never a password),
+    collection, and the ranges of passage ids retired by this version's update; empty: here (tantivy, FAISS)."""
+
+    @property
+    def remote(self) -> bool:
+        """Whether the passages live in Milvus rather than in the index folder."""
+        return bool(self.backend)
 
     @property
     def passages(self) -> int:
@@ -69,7 +77,7 @@ class Manifest:
             "passages": self.passages, "next_id": self.next_id,
             "segments": [dict(s.__dict__) for s in self.segments], "words": self.words,
             "tables": [dict(t.__dict__) for t in self.articles.entries],
-        }
+        } | ({"backend": self.backend} if self.backend else {})
         if listing:
             data["articles"] = {source: dict(a.__dict__) for source, a in self.articles.items()}
         return data
@@ -94,6 +102,7 @@ class Manifest:
                 built_at=str(data["built_at"]), corpus=str(data["corpus"]), next_id=int(data["next_id"]),
                 segments=tuple(SegmentEntry(**s) for s in data["segments"]),
                 words={str(name): str(checksum) for name, checksum in data["words"].items()}, articles=articles,
+                backend=dict(data.get("backend", {})),
             )
             problems = manifest._problems()
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -115,6 +124,6 @@ class Manifest:
             return "two articles share passage ids"
         if len(firsts) and (firsts[0] < 0 or ends.max() > self.next_id):
             return "passage ids beyond the manifest's range"
-        if sum(s.rows for s in self.segments) < counts.sum():
+        if not self.remote and sum(s.rows for s in self.segments) < counts.sum():
             return "fewer vectors than passages"
         return None

@@ -148,6 +148,11 @@ def load(index: str | Path) -> Stored:
     """The live version of the index, opened (memory-mapped) and checked for consistency."""
     index = Path(index)
     version, manifest = read_manifest(index)
+    if manifest.remote:
+        from rag.index import milvus  # pymilvus is imported only for an index in Milvus
+
+        words, vectors = milvus.open_version(index / version, manifest, live_ids(manifest))
+        return Stored(version, manifest, words, vectors)
     words = TantivyWords(index / version / WORDS, manifest.fitted.prefix, manifest.words)
     vectors = FaissSegments(index / SEGMENTS, manifest.segments, live_ids(manifest), manifest.dimension)
     if words.size != manifest.passages or sum(s.live for s in vectors.segments) != manifest.passages:
@@ -178,9 +183,16 @@ class Update:
         self.previous = (current_version(index), previous) if previous is not None else None
         self.previous_words = None if previous is None else index / self.previous[0] / WORDS
         self.optimize = optimize
-        if self.previous_words is not None and not optimize:
+        self.remote = None
+        if base.remote:  # the passages live in Milvus: no words or vector segments in this folder
+            from rag.index import milvus
+
+            self.remote = milvus.MilvusUpdate(index, self.generation, previous,
+                                              previous and index / self.previous[0], base.backend,
+                                              base.dimension, base.fitted.prefix)
+        elif self.previous_words is not None and not optimize:
             copy_words(self.previous_words, self.tmp / WORDS)
-        self.words = WordsWriter(self.tmp / WORDS, base.fitted.prefix)
+        self.words = None if base.remote else WordsWriter(self.tmp / WORDS, base.fitted.prefix)
         self.base = base
         # filled in place (a copy per added article would be quadratic), from what the base has not written yet
         self.added: dict[str, ArticleEntry] = dict(base.articles.added)
@@ -198,7 +210,11 @@ class Update:
 
     def delete(self, sources: list[str]) -> None:
         """Remove these articles (their passages stop being live)."""
-        self.words.delete(sources)
+        if self.remote is not None:
+            articles = self.manifest.articles
+            self.remote.delete([(a.first, a.first + a.passages) for s in sources if (a := articles.get(s))])
+        else:
+            self.words.delete(sources)
         for source in sources:
             self.added.pop(source, None)
             self.removed.add(source)
@@ -212,11 +228,14 @@ class Update:
         first = self.next_id
         ids = np.arange(first, first + len(passages), dtype=np.int64)
         stored = [StoredPassage(int(i), source, start, end, text) for i, (start, end, text) in zip(ids, passages)]
+        self.added[source] = replace(entry, first=first, passages=len(passages))
+        self.next_id = first + len(passages)
+        if self.remote is not None:
+            self.remote.writer.add(stored, vectors, entry.title, entry.date, entry.publisher)
+            return
         self.words.add(stored, entry.title, entry.date, entry.publisher)
         self._ids.append(ids)
         self._vectors.append(np.asarray(vectors, dtype=np.float32).reshape(len(passages), self.base.dimension))
-        self.added[source] = replace(entry, first=first, passages=len(passages))
-        self.next_id = first + len(passages)
         self._pending += len(passages)
         if self._pending >= SEGMENT_ROWS:
             self._write_segment()
@@ -243,6 +262,14 @@ class Update:
     def commit(self) -> str:
         """Write the new vectors as a segment, merge segments as the policy (or `optimize`) says, and make the
         new version live; returns its name."""
+        if self.remote is not None:
+            words, backend = self.remote.commit(self.tmp)
+            manifest = self.manifest
+            self.base = manifest.evolve(words=words, backend=backend, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                        articles=self._write_articles(manifest.articles))
+            self._publish()
+            self.remote.after_commit()
+            return self.version
         folder = self.index / SEGMENTS
         if self.optimize and self.previous is not None:
             self._keep_words()
@@ -265,6 +292,11 @@ class Update:
         words = self.words.commit(self.base.words, self.previous_words)  # files written afresh are hashed
         self.base = manifest.evolve(segments=segments, words=words, articles=articles,
                                     built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        self._publish()
+        return self.version
+
+    def _publish(self) -> None:
+        """Write the manifest, move the version into place and replace CURRENT: the commit point."""
         self.added, self.removed = {}, set()
         data = json.dumps(self.manifest.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
         files.write_bytes(self.tmp / "manifest.json", data)
@@ -277,7 +309,6 @@ class Update:
         if self.previous is not None:
             known[self.previous[0]] = self.previous[1]
         _collect_garbage(self.index, known)
-        return self.version
 
     def _write_articles(self, articles: Articles) -> Articles:
         """The article table with this update's rows written as a new file, merged as the policy says."""

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from rag import fitted
-from rag.chunking import chunk_text
+from rag.chunking import Chunk, chunk_text
 from rag.corpus import Article, Corpus, FileStat, Skipped, load_corpus
-from rag.errors import IndexDamaged, IndexMissing, ModelMismatch
+from rag.errors import IndexDamaged, IndexMissing, ModelMismatch, RagError
 from rag.index import store
 from rag.index.manifest import Manifest
 from rag.index.table import ArticleEntry
@@ -24,6 +26,8 @@ log = logging.getLogger("rag")
 
 BATCH = 4096
 """Passages chunked and embedded at a time: memory stays bounded however large the change."""
+CHECKPOINT = 20_000
+"""Passages after which a build on Ray commits what it has (resumable; half an hour of one e5 process)."""
 
 
 @dataclass
@@ -87,6 +91,30 @@ def _model_for(previous: Manifest | None, model: str | None) -> Embedder:
     return embedder
 
 
+def _backend(index: Path, previous: Manifest | None, backend: str | None, uri: str | None) -> dict:
+    """Where a new index (or a rebuild) keeps its passages (`Manifest.backend`): where asked (a Milvus index
+    without a URI gets `milvus.db` inside the index folder, run by Milvus Lite), else where the index kept
+    them before. An update of an existing index cannot move them: that takes --rebuild."""
+    if backend is None and uri is None:
+        try:
+            before = previous or store.read_manifest(index)[1]  # a rebuild keeps the index's place
+        except RagError:
+            return {}
+        return {key: before.backend[key] for key in ("kind", "uri") if key in before.backend}
+    if backend not in (None, "local", "milvus"):
+        raise RagError(f"unknown backend {backend!r}: local or milvus")
+    wanted = {}
+    if backend == "milvus" or backend is None:
+        from rag.index.milvus import public_uri
+
+        wanted = {"kind": "milvus", "uri": public_uri(uri or str(index / "milvus.db"))}
+    if previous is not None and wanted.get("uri") != previous.backend.get("uri"):
+        where = previous.backend.get("uri", "the index folder")
+        raise RagError(f"the index keeps its passages in {where}; to move them, run: rag index --rebuild "
+                       f"--backend {backend or 'milvus'}" + (f" --uri {uri}" if uri else ""))
+    return wanted
+
+
 def build_index(
     corpus: str | Path = "corpus",
     index: str | Path = "index",
@@ -95,6 +123,10 @@ def build_index(
     progress: bool = False,
     optimize: bool = False,
     wait: float | None = None,
+    backend: str | None = None,
+    uri: str | None = None,
+    ray: str | None = None,
+    ray_actors: int | None = None,
     only: Collection[str] | None = None,
 ) -> BuildReport:
     """Bring the index in `index` up to date with the articles in `corpus`.
@@ -103,10 +135,13 @@ def build_index(
     The new version replaces the old one atomically; concurrent updates wait for each other. `model` picks the
     embedding model of a new index (see `rag.models`); `optimize` merges all vector segments into one and
     rewrites the word index without deleted passages. `wait`: seconds to wait for another update to finish
-    (default: `rag.settings.lock_timeout()`), then `IndexBusy`. `only`: the article files to look at (names
-    relative to `corpus`, see `rag.corpus.source_name`), added, changed or removed as they now are, instead
-    of a `stat` of every file of the folder: adding one article to an archive then costs that article alone.
-    A new index, or a rebuild, always reads the whole folder.
+    (default: `rag.settings.lock_timeout()`), then `IndexBusy`. `backend` ("local" or "milvus") and `uri` (a
+    Milvus Lite `.db` path or a server's URL) choose where a new index keeps its passages (`rag.index.milvus`).
+    `ray` ("auto" or a cluster's address) chunks and embeds on Ray with `ray_actors` encoders (default: one per
+    CPU), committing every `CHECKPOINT` passages (`rag.index.ray_encoding`). `only`: the article files to
+    look at (names relative to `corpus`, see `rag.corpus.source_name`), added, changed or removed as they now
+    are, instead of a `stat` of every file of the folder: adding one article to an archive then costs that
+    article alone. A new index, or a rebuild, always reads the whole folder.
     """
     index = Path(index)
     started = time.perf_counter()
@@ -115,18 +150,19 @@ def build_index(
 
     with store.writing(index, on_wait, wait):
         previous = _previous(index, rebuild)
+        place = _backend(index, previous, backend, uri)
         scan, report, fresh, touched = _changes(corpus, previous, only if previous is not None else None)
         embedder = _model_for(previous, model)
         report.model = embedder.name
         if fresh or report.removed or touched or previous is None or optimize:
             # an index keeps the settings it was built with; a new one takes those fitted for its model
-            base = (previous or Manifest(embedder.name, embedder.dimension, fitted.for_model(embedder.name), "", "")
-                    ).evolve(corpus=str(Path(corpus).resolve()))
+            base = (previous or Manifest(embedder.name, embedder.dimension, fitted.for_model(embedder.name), "", "",
+                                         backend=place)).evolve(corpus=str(Path(corpus).resolve()))
             update = store.Update(index, previous, base, optimize)
             update.delete(report.changed + report.removed)
             for source in touched:  # same text, new stat: recorded, so that the next scan need not read it
                 update.restat(source, scan.seen[source].size, scan.seen[source].mtime_ns)
-            _add(update, fresh, scan.seen, embedder, progress)
+            update = _add(update, fresh, scan.seen, embedder, progress, ray, ray_actors)
             update.commit()
             report.chunks = update.manifest.passages
         else:
@@ -174,33 +210,55 @@ def pending(index: str | Path, corpus: str | Path | None = None, manifest: Manif
     return report
 
 
-def _add(update: store.Update, articles: list, seen: dict[str, FileStat], embedder: Embedder, progress: bool) -> None:
-    """Chunk, embed and add the articles, `BATCH` passages at a time (a progress bar for a big change)."""
+def _encoded(articles: list[Article], embedder: Embedder, settings, show: bool
+             ) -> Iterator[tuple[Article, list[Chunk], np.ndarray]]:
+    """Each article with its chunks and their vectors, embedded in this process `BATCH` passages at a time."""
+    batch: list[tuple] = []
+    for n, article in enumerate(articles):
+        batch.append((article, chunk_text(article.source, article.text, settings.chunk_size, settings.chunk_overlap)))
+        if sum(len(chunks) for _, chunks in batch) < BATCH and n + 1 < len(articles):
+            continue
+        vectors = embedder.encode_passages([c.text for _, chunks in batch for c in chunks], progress=show)
+        at = 0
+        for one, chunks in batch:
+            yield one, chunks, vectors[at:at + len(chunks)]
+            at += len(chunks)
+        batch = []
+
+
+def _add(update: store.Update, articles: list[Article], seen: dict[str, FileStat], embedder: Embedder,
+         progress: bool, ray: str | None = None, actors: int | None = None) -> store.Update:
+    """Chunk, embed and add the articles, in this process or on Ray (`rag.index.ray_encoding`), with a progress
+    bar for a big change (articles, passages/s, time left). On Ray the update commits every `CHECKPOINT`
+    passages, so that a build stopped or killed resumes where it was: the articles committed are unchanged
+    the next time. Returns the update, still to commit."""
     settings = update.manifest.fitted
     bar = None
     if progress and len(articles) > 1:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(articles), unit="article", desc="embedding", dynamic_ncols=True)
-    started, done = time.perf_counter(), 0
-    batch: list[tuple] = []
-    for n, article in enumerate(articles):
-        batch.append((article, chunk_text(article.source, article.text, settings.chunk_size, settings.chunk_overlap)))
-        if sum(len(chunks) for _, chunks in batch) < BATCH and n + 1 < len(articles):
-            continue
-        vectors = embedder.encode_passages([c.text for _, chunks in batch for c in chunks],
-                                           progress=progress and bar is None)
-        at = 0
-        for one, chunks in batch:
-            stat = seen[one.source]
-            entry = ArticleEntry(one.digest, one.title, 0, 0, one.date, one.publisher, one.url, stat.size,
-                                 stat.mtime_ns, stat.text_hash)
-            update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors[at:at + len(chunks)])
-            at += len(chunks)
-        done += at
+    if ray is None:
+        encoded = _encoded(articles, embedder, settings, progress and bar is None)
+    else:
+        from rag.index import ray_encoding
+
+        encoded = ray_encoding.encode(articles, embedder.name, settings.chunk_size, settings.chunk_overlap, ray,
+                                      actors)
+    started, done, uncommitted = time.perf_counter(), 0, 0
+    for one, chunks, vectors in encoded:
+        stat = seen[one.source]
+        entry = ArticleEntry(one.digest, one.title, 0, 0, one.date, one.publisher, one.url, stat.size,
+                             stat.mtime_ns, stat.text_hash)
+        update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors)
+        done, uncommitted = done + len(chunks), uncommitted + len(chunks)
         if bar is not None:
-            bar.update(len(batch))
+            bar.update(1)
             bar.set_postfix_str(f"{done / (time.perf_counter() - started):.0f} passages/s")
-        batch = []
+        if ray is not None and uncommitted >= CHECKPOINT:
+            update.commit()
+            update = store.Update(update.index, update.manifest, update.manifest)
+            uncommitted = 0
     if bar is not None:
         bar.close()
+    return update

@@ -1,0 +1,91 @@
+"""Chunking and encoding articles as a Ray Data pipeline (`rag index --ray`), for archives one process would
+take days to encode; imported only then, so nothing else ever imports Ray.
+
+The articles (read and hashed by the update, which needs their content hashes) are chunked by Ray tasks and
+encoded by a pool of actors, each loading the model once; the vectors come back to this process in article
+order, which writes them to the index (local or Milvus) as a single-process build would. `address` "auto"
+joins the Ray cluster this machine belongs to, or starts one on it; any other address (ray://host:10001 or
+host:6379) joins that cluster, shipping the `rag` package to its workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import ray
+
+from rag.chunking import Chunk, chunk_text
+from rag.corpus import Article
+from rag.models import shared_model
+
+BATCH = 64
+"""Passages an actor encodes at a time."""
+ARTICLES_PER_BLOCK = 200
+"""Articles per block of the pipeline's input (at least four blocks per actor, so that all of them work)."""
+
+
+class _Encoder:
+    """A Ray actor's model: loaded once, then encoding batch after batch."""
+
+    def __init__(self, model: str) -> None:
+        self.embedder = shared_model(model)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        batch["vector"] = self.embedder.encode_passages([str(t) for t in batch["text"]])
+        return batch
+
+
+def _chunks(row: dict, size: int, overlap: int) -> list[dict]:
+    return [{"article": row["article"], "start": c.start, "end": c.end, "text": c.text}
+            for c in chunk_text(row["source"], row["text"], size, overlap)]
+
+
+def connect(address: str) -> None:
+    """Join (or start, for "auto" on a machine without one) the Ray cluster, once per process."""
+    if ray.is_initialized():
+        return
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # the update reports progress and errors itself
+    if address == "auto":
+        ray.init(logging_level="ERROR", log_to_driver=False)
+    else:
+        import rag
+
+        ray.init(address=address, logging_level="ERROR", log_to_driver=False,
+                 runtime_env={"py_modules": [str(Path(rag.__file__).parent)]})
+
+
+def encode(articles: list[Article], model: str, chunk_size: int, chunk_overlap: int, address: str = "auto",
+           actors: int | None = None) -> Iterator[tuple[Article, list[Chunk], np.ndarray]]:
+    """Each article with its chunks and their vectors, in the order given; `actors` encoders (default: one per
+    CPU of the cluster)."""
+    connect(address)
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True  # passage ids follow the articles' order, as without Ray
+    context.enable_progress_bars = False  # the update shows its own
+    actors = actors or max(int(ray.cluster_resources().get("CPU", 1)), 1)
+    blocks = max(1, min(len(articles), max(4 * actors, len(articles) // ARTICLES_PER_BLOCK)))
+    rows = ray.data.from_items([{"article": n, "source": a.source, "text": a.text} for n, a in enumerate(articles)],
+                               override_num_blocks=blocks)
+    encoded = rows.flat_map(_chunks, fn_kwargs={"size": chunk_size, "overlap": chunk_overlap}, num_cpus=0).map_batches(
+        _Encoder, fn_constructor_args=(model,), batch_size=BATCH, batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1)
+    done = 0
+    pending: list[tuple[Chunk, np.ndarray]] = []
+    for batch in encoded.iter_batches(batch_size=BATCH, batch_format="numpy"):
+        for n, start, end, text, vector in zip(batch["article"], batch["start"], batch["end"], batch["text"],
+                                                batch["vector"]):
+            while done < n:  # the previous article is complete (or had no passages)
+                yield _article(articles[done], pending)
+                done, pending = done + 1, []
+            pending.append((Chunk(articles[int(n)].source, int(start), int(end), str(text)), vector))
+    for article in articles[done:]:
+        yield _article(article, pending)
+        pending = []
+
+
+def _article(article: Article, pending: list[tuple[Chunk, np.ndarray]]) -> tuple[Article, list[Chunk], np.ndarray]:
+    vectors = np.stack([v for _, v in pending]) if pending else np.zeros((0, 0), dtype=np.float32)
+    return article, [c for c, _ in pending], vectors
