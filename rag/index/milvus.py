@@ -9,7 +9,9 @@ An update inserts its passages before its commit, with ids from the manifest's `
 of an older version looks at (searches ask for `id < next_id`); it deletes the passages of removed and
 replaced articles after its commit ("retired" ranges, recorded in the manifest so that the next update deletes
 them again should a crash come between). A search asks for as many more as may be retired and keeps the live
-ones. A local `.db` path runs Milvus Lite in this process (one process at a time may open it); an `http://`
+ones. A date or publisher filter reaches Milvus as an expression: over the `day` and `publisher` fields for
+the words, over id ranges (an article's passages are consecutive ids) for the vectors. A local `.db` path runs
+Milvus Lite in this process (one process at a time may open it); an `http://`
 URI reaches a Milvus server, with the token from the `RAG_MILVUS_TOKEN` environment variable.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import datetime
 import fcntl
 import hashlib
+import json
 import os
 import threading
 import urllib.parse
@@ -29,6 +32,7 @@ from pymilvus import DataType, MilvusClient, MilvusException
 
 from rag.errors import IndexBusy, IndexDamaged, RagError
 from rag.index.bm25 import TermStats
+from rag.index.filters import Filter
 from rag.index.words import StoredPassage, _day
 from rag.text import terms
 
@@ -122,6 +126,27 @@ def _ranges(ranges: Sequence[tuple[int, int]]) -> str:
     return " or ".join(f"(id >= {a} and id < {b})" for a, b in ranges)
 
 
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """The [first, end) runs of True in a mask over passage ids."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], mask, [False]]).astype(np.int8)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def _expression(where: Filter | None) -> str | None:
+    """A filter as a Milvus expression over the collection's `day` and `publisher` fields (None: no filter)."""
+    if not where:
+        return None
+    epoch = datetime.date(1970, 1, 1)
+    parts = ["day >= 0"] if where.since or where.until else []  # an undated article is left out by any bound
+    if where.since:
+        parts.append(f"day >= {(where.since - epoch).days}")
+    if where.until:
+        parts.append(f"day <= {(where.until - epoch).days}")
+    if where.publisher is not None:
+        parts.append(f"publisher == {json.dumps(where.publisher[:256], ensure_ascii=False)}")
+    return " and ".join(parts)
+
+
 class MilvusPassages:
     """The live passages of one index version in a collection: the searches both interfaces share."""
 
@@ -135,9 +160,12 @@ class MilvusPassages:
             raise IndexDamaged(f"the Milvus collection {collection} cannot be loaded ({exc}); "
                                "run: rag index --rebuild") from exc
 
-    def search(self, field: str, query, n: int, output: list[str]) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-        """Ids, scores and `output` fields of the `n` best live rows by `field`, plus those that may be retired."""
-        hits = self.client.search(self.collection, data=[query], anns_field=field, filter=self.visible,
+    def search(self, field: str, query, n: int, output: list[str], only: str | None = None
+               ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+        """Ids, scores and `output` fields of the `n` best live rows by `field` (among those the expression
+        `only` admits), plus those that may be retired."""
+        admitted = self.visible if only is None else f"{self.visible} and ({only})"
+        hits = self.client.search(self.collection, data=[query], anns_field=field, filter=admitted,
                                   limit=min(n + self.retired, MAX_RESULTS), output_fields=output,
                                   search_params={"metric_type": "IP"})[0]
         ids = np.array([h["id"] for h in hits], dtype=np.int64)
@@ -162,10 +190,11 @@ class MilvusVectors:
     def __init__(self, rows: MilvusPassages, dimension: int) -> None:
         self.rows, self.dimension = rows, dimension
 
-    def search(self, vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if n <= 0:
+    def search(self, vector: np.ndarray, n: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if n <= 0 or (allowed is not None and not allowed.any()):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        ids, scores, _ = self.rows.search("dense", np.asarray(vector, dtype=np.float32).tolist(), n, [])
+        only = None if allowed is None else _ranges(_runs(allowed))  # an article's passages are a run of ids
+        ids, scores, _ = self.rows.search("dense", np.asarray(vector, dtype=np.float32).tolist(), n, [], only)
         order = np.lexsort((ids, -scores))[:n]
         return ids[order], scores[order]
 
@@ -197,12 +226,12 @@ class MilvusWords:
         order = order[scores[order] > 0]
         return ids[order], scores[order]
 
-    def search(self, query: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: list[str], n: int, where: Filter | None = None) -> tuple[np.ndarray, np.ndarray]:
         question = self.stats.question(query)
         if not question or n <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         # ranked by BM25 with the reference length, re-scored with the current one: twice as many looked at
-        ids, _, rows = self.rows.search("sparse", question, 2 * n, ["sparse", "length"])
+        ids, _, rows = self.rows.search("sparse", question, 2 * n, ["sparse", "length"], _expression(where))
         ids, scores = self._scored(query, ids, rows)
         return ids[:n], scores[:n]
 
