@@ -364,9 +364,10 @@ def write_report(out: Path, sets: dict[str, list[Result]], command: str, n_xq_tu
             lines.append(f"- {name} (all answerable): {declined} of {len(sets[name][0].questions)} declined.")
     lines += ["", "## Targets", "", *targets(sets), "",
               "## Tuning and held-out data", "",
-              "`rag-bench tune` fits chunking, stems, BM25 k1/b, the dense and article weights (grid search on the "
-              "mean MRR), the two no-answer thresholds and the key quote's weighting on the article questions of even "
-              "lines and the XQuAD questions of its first 12 articles. On the rest:", "",
+              "`rag-bench tune` fits chunking, stems and the dense weight (grid search on the mean MRR), the re-scoring "
+              "by the closest sentence, the no-answer thresholds, the key quote's weighting, margin and answer-type "
+              "rule, and the logistic no-answer rule on the article questions of even lines and the XQuAD questions "
+              "of its first 12 articles. On the rest:", "",
               *held_out(sets, n_xq_tuning), "", f"![benchmark chart]({out.with_suffix('.png').name})", ""]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines), encoding="utf-8")

@@ -7,8 +7,9 @@ English: chunking, stem prefix and the dense weight (over each question's pooled
 fuses them); then, by the real search,
 how the best passages are re-scored by their sentence closest to the question. Then the no-answer
 thresholds on the best passage's score (one for questions in the articles' Russian, one for questions
-in other languages, which are scored by meaning alone), and the key quote's weighting and answer-type
-rule by the answers `rag.answer` gives. The splits are fixed so that reruns agree: the article's
+in other languages, which are scored by meaning alone), the key quote's weighting and answer-type
+rule by the answers `rag.answer` gives, and last the logistic no-answer rule (`rag.search.no_answer`) on
+what the thresholds let through. The splits are fixed so that reruns agree: the article's
 questions alternate (even lines tune, odd lines are held out), XQuAD's questions about its first 12
 articles tune and the rest are held out; retrieval always runs over the whole corpus. `--write` records
 the values for the model in `rag/fitted.json`, from where new indexes take them.
@@ -32,7 +33,7 @@ from rag.index import store
 from rag.index.manifest import Manifest
 from rag.index.table import ArticleEntry
 from rag.models import Embedder, shared_model
-from rag.search.answer import respond
+from rag.search.answer import read, reply, respond
 from rag.search.candidates import Candidates
 from rag.search.retriever import Retriever
 
@@ -41,7 +42,7 @@ PREFIXES = [0, 5]
 """Stem prefixes tried (0: whole Snowball stems); BM25's k1 and b are tantivy's."""
 DENSE_WEIGHTS = np.round(np.arange(0.3, 1.001, 0.05), 2)
 QUOTE_DENSE_WEIGHTS = [0.3, 0.5, 0.7, 0.85]
-QUOTE_MARGINS = [0.0, 0.02, 0.05]
+QUOTE_MARGINS = [0.0, 0.02, 0.05, 0.1, 0.2]
 RERANK = [(0, 0.0), (3, 0.3), (3, 0.5), (5, 0.3), (5, 0.5), (5, 0.7)]
 """(depth, weight) of re-scoring the best passages by their closest sentence."""
 ANSWER_TYPES = [(False, 1.0), (True, 0.02), (True, 0.05), (True, 1.0)]
@@ -50,6 +51,8 @@ XQUAD_TUNING_ARTICLES = 12
 MAX_DECLINED = 0.005
 """At most this share of a tuning set's answerable questions (but one at least) may fall under each of
 the no-answer thresholds (the passage's, then the sentence's)."""
+NO_ANSWER_C = 10.0
+"""Inverse regularization of the no-answer rule's logistic regression (its features are on 0-1 scales)."""
 
 
 def split_alternate(questions: list[Question]) -> tuple[list[Question], list[Question]]:
@@ -233,9 +236,13 @@ class Outcomes:
         return right, -sum(d for q, d in zip(self.questions, self.declined) if q.answerable)
 
 
-def answer_all(retriever: Retriever, questions: list[Question]) -> Outcomes:
-    """Ask every question through the same code as `rag.answer` (key quote, thresholds, answer types)."""
-    replies = [respond(retriever, q.question, k=5) for q in questions]
+def answer_all(retriever: Retriever, questions: list[Question], searched: list[tuple] | None = None) -> Outcomes:
+    """Ask every question through the same code as `rag.answer` (key quote, thresholds, answer types); with
+    `searched`, each question's (query, passages) found before, when only the quote's settings changed."""
+    if searched is None:
+        replies = [respond(retriever, q.question, k=5) for q in questions]
+    else:
+        replies = [reply(retriever, q.question, query, passages) for q, (query, passages) in zip(questions, searched)]
     return Outcomes(questions, [contains(r.answer, q.answers) for r, q in zip(replies, questions)],
                     [r.answer is None for r in replies])
 
@@ -244,18 +251,50 @@ def fit_answers(settings: Fitted, retrievers: dict[str, tuple[Retriever, list[Qu
     """The key quote's weighting and margin and the answer-type rule with the most right answers (quotes holding
     the answer, unanswerable questions declined) on the tuning sets."""
     best, goodness = settings, None
+    searched = {}
+    for name, (retriever, questions) in retrievers.items():
+        retriever.fitted = settings
+        queries = [retriever.query(q.question) for q in questions]
+        searched[name] = [(query, retriever.search(query, 5)) for query in queries]
     for quote_weight, margin, (types, type_margin) in itertools.product(QUOTE_DENSE_WEIGHTS, QUOTE_MARGINS,
                                                                         ANSWER_TYPES):
         candidate = replace(settings, quote_dense_weight=quote_weight, quote_margin=margin, answer_types=types,
                             type_margin=type_margin)
         total = [0, 0]
-        for retriever, questions in retrievers.values():
+        for name, (retriever, questions) in retrievers.items():
             retriever.fitted = candidate
-            right, wrong = answer_all(retriever, questions).goodness
+            right, wrong = answer_all(retriever, questions, searched[name]).goodness
             total = [total[0] + right, total[1] + wrong]
         if goodness is None or tuple(total) > goodness:
             best, goodness = candidate, tuple(total)
     return best
+
+
+def fit_no_answer_rule(settings: Fitted, tuning: dict[str, tuple[Retriever, list[Question]]]) -> Fitted:
+    """The logistic no-answer rule (`rag.search.no_answer`) for questions in the articles' language: weights
+    fitted on the best passages of the tuning questions the thresholds let through (unanswerable against
+    answerable, classes balanced), then the bias set just above the highest answerable one: the rule declines
+    no answerable tuning question (the thresholds spent the allowance; declining 1 in 200 more this way
+    declined 10 of 287 held-out XQuAD questions). None when there are too few unanswerable questions to fit on."""
+    from sklearn.linear_model import LogisticRegression
+
+    rows, unanswerable = [], []
+    for retriever, questions in tuning.values():
+        retriever.fitted = settings
+        for q in questions:
+            query = retriever.query(q.question)
+            top = retriever.search(query, 1)[0]
+            reading = read(retriever, query, top) if top.score >= retriever.no_answer_below(query) else None
+            if query.same_language and reading is not None:
+                rows.append(reading.features)
+                unanswerable.append(not q.answerable)
+    y = np.array(unanswerable, dtype=bool)
+    if y.sum() < 2 or (~y).sum() < 2:
+        return settings
+    x = np.array(rows)
+    weights = LogisticRegression(C=NO_ANSWER_C, class_weight="balanced", max_iter=10_000).fit(x, y).coef_[0]
+    bar = float((x[~y] @ weights).max()) + 1e-6
+    return replace(settings, no_answer_rule=(-bar, *(float(w) for w in weights)))
 
 
 def report(name: str, retriever: Retriever, questions: list[Question]) -> str:
@@ -328,6 +367,7 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], co
         fitted = fit_rerank(fitted, tuning, ranked)
         fitted = fit_thresholds(fitted, tuning)
         fitted = fit_answers(fitted, tuning)
+        fitted = fit_no_answer_rule(fitted, tuning)
         echo(f"\nfitted for {embedder.name} (mean tuning MRR@5 of {', '.join(ranked)}: {objective:.4f}):")
         for field, value in fitted.to_json().items():
             echo(f"  {field} = {value}")

@@ -50,6 +50,9 @@ class Fitted:
     """No answer either when no sentence of the best passage is this similar to the question (cosine)."""
     sentence_below_cross: float = float("-inf")
     """The same for a question in another language."""
+    no_answer_rule: tuple[float, ...] = ()
+    """For a question in the articles' language: bias and weights of the logistic no-answer rule
+    (`rag.search.no_answer`); empty: none."""
 
     def to_json(self) -> dict:
         """A plain dict for an index manifest (infinities as None: JSON has no infinity)."""
@@ -62,7 +65,8 @@ class Fitted:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fitted settings {sorted(unknown)}")
-        return replace(cls(), **{k: (float("-inf") if v is None else v) for k, v in data.items()})
+        return replace(cls(), **{k: (float("-inf") if v is None else tuple(v) if isinstance(v, list) else v)
+                                 for k, v in data.items()})
 
 
 def _table() -> dict[str, dict]:

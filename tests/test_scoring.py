@@ -97,6 +97,54 @@ def test_no_sentence_close_enough_means_no_answer(retriever: Retriever) -> None:
         retriever.fitted = base
 
 
+def test_the_no_answer_rule_weighs_a_russian_question_s_best_passage_and_leaves_other_languages_to_thresholds(
+        retriever: Retriever) -> None:
+    from rag.search.answer import read
+    from rag.search.no_answer import FEATURES
+
+    base, english = retriever.stored.fitted, "With how many countries does Kazakhstan have diplomatic relations?"
+    open_ = replace(base, no_answer_below=float("-inf"), sentence_below=float("-inf"),
+                    no_answer_below_cross=float("-inf"), sentence_below_cross=float("-inf"), answer_types=False)
+    try:
+        retriever.fitted = replace(open_, no_answer_rule=())
+        assert all(respond(retriever, q).answer is not None for q in QUESTIONS + [english])
+        query = retriever.query(QUESTIONS[0])
+        features = read(retriever, query, retriever.search(query, 1)[0]).features
+        assert len(features) == len(FEATURES) and features[3] == 0.0  # no answer type asked: the best is typed
+        # a rule declining what scores under its passage-score bar: bias -bar, weight -1 on the passage score
+        bar = float(features[0]) + 1e-3
+        retriever.fitted = replace(open_, no_answer_rule=(bar, -1.0, 0.0, 0.0, 0.0))
+        assert respond(retriever, QUESTIONS[0]).answer is None
+        retriever.fitted = replace(open_, no_answer_rule=(-1.0, 0.0, 0.0, 0.0, 0.0))
+        assert respond(retriever, QUESTIONS[0]).answer is not None
+        retriever.fitted = replace(open_, no_answer_rule=(1.0, 0.0, 0.0, 0.0, 0.0))  # declines every Russian question
+        assert all(respond(retriever, q).answer is None for q in QUESTIONS)
+        assert respond(retriever, english).answer is not None
+    finally:
+        retriever.fitted = base
+
+
+def test_the_sentences_of_re_scored_passages_are_embedded_in_one_call_and_then_cached(article_index: Path) -> None:
+    stored = store.load(article_index)
+    model = shared_model(stored.manifest.model)
+    calls: list[int] = []
+
+    class Counting:  # the real model, counting the sentence batches it is asked to embed
+        name, dimension = model.name, model.dimension
+        encode_queries = staticmethod(model.encode_queries)
+        encode_passages = staticmethod(model.encode_passages)
+
+        @staticmethod
+        def encode_sentences(texts: list[str]) -> np.ndarray:
+            calls.append(len(texts))
+            return model.encode_sentences(texts)
+
+    retriever = Retriever(stored, Counting(), replace(stored.fitted, rerank_depth=3, rerank_weight=0.5))
+    first = retriever.search(QUESTIONS[0], 3)
+    assert len(calls) == 1 and calls[0] >= 3  # the three passages' sentences together
+    assert retriever.search(QUESTIONS[0], 3) == first and len(calls) == 1
+
+
 def test_candidates_are_scored_by_words_only_as_far_as_the_best_need(retriever: Retriever) -> None:
     from rag.search.candidates import gather
 

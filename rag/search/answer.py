@@ -20,7 +20,7 @@ import numpy as np
 from rag import language
 from rag.errors import RagError
 from rag.index.filters import Filter, make_filter
-from rag.search import answer_type, followup
+from rag.search import answer_type, followup, no_answer
 from rag.search.candidates import Query
 from rag.search.live import open_index
 from rag.search.retriever import Passage, Retriever
@@ -99,22 +99,27 @@ def clean_question(question: str) -> tuple[str, str | None]:
     return text, None
 
 
-def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int, int] | None:
-    """Article offsets of the sentence(s) of `passage` that answer the question best, or None when none does.
+@dataclass(frozen=True)
+class Reading:
+    """How the sentences of a passage answer a question: each one's quote score, which may be the key sentence
+    (the asked answer type, near the best), and the no-answer rule's features (`rag.search.no_answer`)."""
+
+    scores: np.ndarray
+    fits: np.ndarray
+    features: np.ndarray
+
+
+def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None:
+    """The passage's sentences scored for the question, or None when none can answer it.
 
     Sentences are scored by meaning (cosine with the question) and, for a Russian question, by stem overlap.
     None when even the closest sentence is under the model's sentence threshold, or when the question asks
     "how many" / "when" (with answer types on) and no sentence scoring near the best holds a number / date.
-    A neighbouring sentence of the same paragraph scoring within `quote_margin` of the best joins the quote,
-    as does the next one of the paragraph when the quote is too short to stand alone, and a sentence that
-    points back to the one before it ("Об этом заявил…") goes with that one; a quotation mark the
-    quote does not close (or open) is left out (`sentences.balanced`).
     """
     fitted = retriever.fitted
     sentences = retriever.sentences(passage)
-    spans = sentences.spans
     dense = retriever.similarities(query, passage)
-    if not len(spans) or dense.max() < retriever.no_answer_below(query, sentence=True):
+    if not len(sentences.spans) or dense.max() < retriever.no_answer_below(query, sentence=True):
         return None
     asked = set(query.terms)
     idf = {t: retriever.words.idf(t) for t in asked}
@@ -122,11 +127,29 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
     w = fitted.quote_dense_weight if query.same_language else 1.0
     scores = w * dense + (1 - w) * overlap
     kind = answer_type.expected(query.text) if fitted.answer_types else None
-    fits = np.array([kind is None or (kind in held and score >= scores.max() - fitted.type_margin)
-                     for held, score in zip(sentences.kinds, scores)])
+    typed = np.array([kind is None or kind in held for held in sentences.kinds])
+    fits = typed & (scores >= scores.max() - fitted.type_margin)
     if not fits.any():
         return None
-    first = last = int(np.argmax(np.where(fits, scores, -np.inf)))
+    return Reading(scores, fits, no_answer.features(passage.score, float(dense.max()), scores, typed))
+
+
+def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int, int] | None:
+    """Article offsets of the sentence(s) of `passage` that answer the question best, or None when none does.
+
+    None when `read` finds no sentence that can answer, or when the fitted no-answer rule
+    (`rag.search.no_answer`) says the passage does not answer a question in the articles' language.
+    A neighbouring sentence of the same paragraph scoring within `quote_margin` of the best joins the quote,
+    as does the next one of the paragraph when the quote is too short to stand alone, and a sentence that
+    points back to the one before it ("Об этом заявил…") goes with that one; a quotation mark the
+    quote does not close (or open) is left out (`sentences.balanced`).
+    """
+    fitted = retriever.fitted
+    reading = read(retriever, query, passage)
+    if reading is None or (query.same_language and no_answer.declines(fitted.no_answer_rule, reading.features)):
+        return None
+    scores, spans = reading.scores, retriever.sentences(passage).spans
+    first = last = int(np.argmax(np.where(reading.fits, scores, -np.inf)))
     def same_paragraph(a: int, b: int) -> bool:  # sentences a < b: no line break between them
         return "\n" not in passage.text[spans[a][1] - passage.start:spans[b][0] - passage.start]
 
@@ -208,7 +231,13 @@ def respond(retriever: Retriever, question: str, text: str | None = None, k: int
     """The answer from a loaded retriever to `question` (searched as `text`, already cleaned, when given),
     among the articles `where` admits."""
     query = retriever.query(question if text is None else text, where=where)
-    passages = retriever.search(query, k=max(1, k))
+    return reply(retriever, question, query, retriever.search(query, k=max(1, k)), notice)
+
+
+def reply(retriever: Retriever, question: str, query: Query, passages: list[Passage],
+          notice: str | None = None) -> Answer:
+    """The answer to a question from the passages found for it, best first: the key quote of the first, or no
+    answer (`rag-bench tune` tries quote settings on the same passages)."""
     top = passages[0] if passages else None
     span = key_quote(retriever, query, top) if top and top.score >= retriever.no_answer_below(query) else None
     if span is None:

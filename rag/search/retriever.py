@@ -7,6 +7,8 @@ the values fitted for the model it was built with.
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,7 +60,8 @@ class Retriever:
         self.embedder = embedder
         self.words = stored.words
         self.fitted = fitted or stored.manifest.fitted
-        self._sentences = functools.lru_cache(maxsize=SENTENCE_CACHE)(self._analyse)
+        self._analysed: OrderedDict[StoredPassage, Sentences] = OrderedDict()
+        self._analysed_lock = threading.Lock()
         self.admitted = functools.lru_cache(maxsize=FILTER_CACHE)(self._admitted)
 
     @property
@@ -115,7 +118,7 @@ class Retriever:
         stored = self.words.passages(ids)
         passages = [stored[int(i)] for i in ids]
         if f.rerank_weight and f.rerank_depth:
-            closest = np.array([(self._sentences(p).vectors @ query.vector).max(initial=-1.0) for p in passages])
+            closest = np.array([(s.vectors @ query.vector).max(initial=-1.0) for s in self._sentences(passages)])
             scores = (1 - f.rerank_weight) * scores + f.rerank_weight * closest
             order = np.lexsort((np.arange(len(passages)), -scores))  # stable: ties keep the fused order
             passages, scores = [passages[i] for i in order], scores[order]
@@ -133,7 +136,24 @@ class Retriever:
 
     def sentences(self, passage: Passage) -> Sentences:
         """The sentences of a passage of this index (analysed once, then cached)."""
-        return self._sentences(StoredPassage(passage.id, passage.source, passage.start, passage.end, passage.text))
+        return self._sentences([StoredPassage(passage.id, passage.source, passage.start, passage.end, passage.text)])[0]
 
-    def _analyse(self, passage: StoredPassage) -> Sentences:
-        return analyse(passage.text, passage.start, self.words.terms, self.embedder.encode_sentences)
+    def _sentences(self, passages: list[StoredPassage]) -> list[Sentences]:
+        """The sentences of passages, those not cached yet analysed together (the `SENTENCE_CACHE` latest kept)."""
+        with self._analysed_lock:
+            known = {p: self._analysed[p] for p in passages if p in self._analysed}
+            for p in known:
+                self._analysed.move_to_end(p)
+        missing = [p for p in dict.fromkeys(passages) if p not in known]
+        if missing:
+            found = dict(zip(missing, analyse([(p.text, p.start) for p in missing], self.words.terms, self._encode)))
+            known.update(found)
+            with self._analysed_lock:
+                self._analysed.update(found)
+                while len(self._analysed) > SENTENCE_CACHE:
+                    self._analysed.popitem(last=False)
+        return [known[p] for p in passages]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return (self.embedder.encode_sentences(texts) if texts
+                else np.zeros((0, self.embedder.dimension), dtype=np.float32))

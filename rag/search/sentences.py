@@ -32,12 +32,19 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def analyse(text: str, start: int, terms, encode) -> Sentences:
-    """The sentences of a passage at article offset `start`, with `terms(text)` and `encode(texts)` applied."""
-    spans = sentence_spans(text)
-    texts = [text[a:b] for a, b in spans]
-    return Sentences([(start + a, start + b) for a, b in spans], [frozenset(terms(t)) for t in texts],
-                     encode(texts), [answer_type.held(t) for t in texts])
+def analyse(passages: list[tuple[str, int]], terms, encode) -> list[Sentences]:
+    """The sentences of passages given as (text, article offset), with `terms(text)` applied to each sentence
+    and `encode(texts)` to all of them in one call (one model call per question, not one per passage)."""
+    spans = [sentence_spans(text) for text, _ in passages]
+    texts = [[text[a:b] for a, b in s] for (text, _), s in zip(passages, spans)]
+    flat = [t for ts in texts for t in ts]
+    vectors = encode(flat)
+    out, at = [], 0
+    for (_, start), s, ts in zip(passages, spans, texts):
+        out.append(Sentences([(start + a, start + b) for a, b in s], [frozenset(terms(t)) for t in ts],
+                             vectors[at:at + len(ts)], [answer_type.held(t) for t in ts]))
+        at += len(ts)
+    return out
 
 
 _PAIRS = {"«": "»", "“": "”"}
