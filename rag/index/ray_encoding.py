@@ -65,13 +65,15 @@ def encode(articles: list[Article], model: str, chunk_size: int, chunk_overlap: 
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # passage ids follow the articles' order, as without Ray
     context.enable_progress_bars = False  # the update shows its own
-    actors = actors or max(int(ray.cluster_resources().get("CPU", 1)), 1)
+    cpus = max(int(ray.cluster_resources().get("CPU", 1)), 1)
+    actors = actors or cpus
     blocks = max(1, min(len(articles), max(4 * actors, len(articles) // ARTICLES_PER_BLOCK)))
     rows = ray.data.from_items([{"article": n, "source": a.source, "text": a.text} for n, a in enumerate(articles)],
                                override_num_blocks=blocks)
     encoded = rows.flat_map(_chunks, fn_kwargs={"size": chunk_size, "overlap": chunk_overlap}, num_cpus=0).map_batches(
         _Encoder, fn_constructor_args=(model,), batch_size=BATCH, batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1)
+        compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=max(1, cpus // actors))  # Ray gives an actor
+    # as many math threads as CPUs: one actor on a 2-CPU machine encodes with both, as one process does
     done = 0
     pending: list[tuple[Chunk, np.ndarray]] = []
     for batch in encoded.iter_batches(batch_size=BATCH, batch_format="numpy"):
