@@ -221,7 +221,8 @@ class Update:
 
     def restat(self, source: str, size: int, mtime_ns: int) -> None:
         """Record a new size and modification time for an article whose file changed but whose text did not."""
-        self.added[source] = replace(self.manifest.articles[source], size=size, mtime_ns=mtime_ns)
+        entry = self.added.get(source) or self.base.articles[source]  # the base's table: its row map built once
+        self.added[source] = replace(entry, size=size, mtime_ns=mtime_ns)
 
     def add(self, source: str, entry: ArticleEntry, passages: list[tuple[int, int, str]], vectors: np.ndarray) -> None:
         """Add an article (`entry` without its ids yet) with its passages (start, end, text) and their vectors."""
