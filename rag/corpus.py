@@ -14,7 +14,7 @@ import stat
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import yaml
 from charset_normalizer import from_bytes
@@ -180,9 +180,9 @@ class FileStat(Protocol):
     text_hash: str
 
 
-@dataclass(frozen=True)
-class Seen:
-    """A file as this scan read it: its size and modification time, and the hash of its article's text."""
+class Seen(NamedTuple):
+    """A file as read: its size and modification time, and the hash of its article's text (a tuple: the index
+    makes one per article of an archive when it compares the corpus with its table)."""
 
     size: int
     mtime_ns: int

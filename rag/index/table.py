@@ -14,11 +14,11 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, fields
 from itertools import compress, repeat
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
+from rag.corpus import Seen
 from rag.errors import IndexDamaged
 from rag.index import checksums, files
 
@@ -61,14 +61,6 @@ class TableEntry:
     @property
     def live(self) -> int:
         return self.rows - len(self.deleted)
-
-
-class Stat(NamedTuple):
-    """A file as indexed (a `rag.corpus.FileStat`): made for every article by an update, so a cheap tuple."""
-
-    size: int
-    mtime_ns: int
-    text_hash: str
 
 
 class Articles(Mapping[str, ArticleEntry]):
@@ -152,18 +144,18 @@ class Articles(Mapping[str, ArticleEntry]):
     def values(self) -> Iterator[ArticleEntry]:  # type: ignore[override]
         return (entry for _, entry in self.items())
 
-    def stats(self, sources: Collection[str] | None = None) -> dict[str, Stat]:
+    def stats(self, sources: Collection[str] | None = None) -> dict[str, Seen]:
         """Each article's file as indexed, by source (or those of `sources` that are indexed): what a corpus
         scan compares the files with."""
         if sources is not None:
-            return {s: Stat(e.size, e.mtime_ns, e.text_hash) for s in sources if (e := self.get(s)) is not None}
+            return {s: Seen(e.size, e.mtime_ns, e.text_hash) for s in sources if (e := self.get(s)) is not None}
         stats = {}
         for t, table in enumerate(self.tables()):
             sources, *values = (table.column(n).to_pylist() for n in ("source", "size", "mtime_ns", "text_hash"))
             live = self._live(t)
-            rows = zip(sources, map(Stat, *values))
+            rows = zip(sources, map(Seen, *values))
             stats.update(rows if live.all() else compress(rows, live))
-        stats.update((source, Stat(e.size, e.mtime_ns, e.text_hash)) for source, e in self.added.items())
+        stats.update((source, Seen(e.size, e.mtime_ns, e.text_hash)) for source, e in self.added.items())
         return stats
 
     def spans(self) -> tuple[np.ndarray, np.ndarray]:
