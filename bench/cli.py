@@ -40,14 +40,17 @@ def cli() -> None:
               help="Question sets over --corpus (JSON lines); repeat the option for several.")
 @corpus_option
 @click.option("--model", default=None, help="The model to fit (default: the default model).")
+@click.option("--keep-retrieval", is_flag=True,
+              help="Keep the model's recorded chunking, stems, fusion and re-scoring; refit what comes after.")
 @click.option("--write", is_flag=True, help="Record the fitted values for the model; new indexes take them.")
 def tune_command(xquad: Path, xquad_en: Path, questions: tuple[Path, ...], corpus: Path | None, model: str | None,
-                 write: bool) -> None:
+                 keep_retrieval: bool, write: bool) -> None:
     """Fit chunking, fusion weights, no-answer thresholds and quote choice for a model on development data."""
     from bench.tune import tune
     from rag.fitted import record
 
-    fitted = tune(xquad, xquad_en, list(questions), corpus or default_corpus(), model, echo=click.echo)
+    fitted = tune(xquad, xquad_en, list(questions), corpus or default_corpus(), model, echo=click.echo,
+                  keep_retrieval=keep_retrieval)
     if write:
         from rag.models import shared_model
 

@@ -28,7 +28,7 @@ from bench import xquad
 from bench.evaluation import Question, contains, first_hit, hit_at, load_questions, mrr
 from rag.chunking import chunk_text
 from rag.corpus import load_corpus
-from rag.fitted import Fitted
+from rag.fitted import Fitted, for_model
 from rag.index import store
 from rag.index.manifest import Manifest
 from rag.index.table import ArticleEntry
@@ -52,7 +52,7 @@ MAX_DECLINED = 0.005
 """At most this share of a tuning set's answerable questions (but one at least) may fall under each of
 the no-answer thresholds (the passage's, then the sentence's)."""
 NO_ANSWER_C = 10.0
-"""Inverse regularization of the no-answer rule's logistic regression (its features are on 0-1 scales)."""
+"""Inverse regularization of the no-answer rule's logistic regression (on standardized features)."""
 
 
 def split_alternate(questions: list[Question]) -> tuple[list[Question], list[Question]]:
@@ -292,7 +292,9 @@ def fit_no_answer_rule(settings: Fitted, tuning: dict[str, tuple[Retriever, list
     if y.sum() < 2 or (~y).sum() < 2:
         return settings
     x = np.array(rows)
-    weights = LogisticRegression(C=NO_ANSWER_C, class_weight="balanced", max_iter=10_000).fit(x, y).coef_[0]
+    spread = x.std(axis=0) + 1e-9  # standardized, so that regularization weighs a narrow feature like a wide one
+    weights = LogisticRegression(C=NO_ANSWER_C, class_weight="balanced", max_iter=10_000).fit(x / spread, y).coef_[0]
+    weights = weights / spread
     bar = float((x[~y] @ weights).max()) + 1e-6
     return replace(settings, no_answer_rule=(-bar, *(float(w) for w in weights)))
 
@@ -324,10 +326,23 @@ class _Remembered:
         return self.embedder.encode_sentences(texts)
 
 
+def recorded_retrieval(name: str) -> Fitted:
+    """The chunking, stem prefix, fusion and re-scoring recorded for the model `name`, the rest generic: what
+    `tune(keep_retrieval=True)` starts from."""
+    kept = for_model(name)
+    return Fitted(chunk_size=kept.chunk_size, chunk_overlap=kept.chunk_overlap, prefix=kept.prefix,
+                  dense_weight=kept.dense_weight, rerank_depth=kept.rerank_depth, rerank_weight=kept.rerank_weight)
+
+
 def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], corpus: Path,
-         model: str | None = None, echo=print) -> Fitted:
-    """Fit every setting for `model` (see the module) and print the tuning and held-out results."""
+         model: str | None = None, echo=print, keep_retrieval: bool = False) -> Fitted:
+    """Fit every setting for `model` (see the module) and print the tuning and held-out results; with
+    `keep_retrieval`, only what comes after ranking (thresholds, key quote, no-answer rule), the recorded
+    chunking, stems, fusion and re-scoring kept (a full refit can prefer settings the held-out halves reject)."""
     embedder = _Remembered(shared_model(model))
+    kept = recorded_retrieval(embedder.name) if keep_retrieval else None
+    grid = ([((kept.chunk_size, kept.chunk_overlap), kept.prefix)] if kept
+            else list(itertools.product(CHUNKINGS, PREFIXES)))
     data: dict[str, tuple[Path, list[Question], list[Question]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for path in questions:
@@ -350,7 +365,7 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], co
         stored_by: dict[tuple, dict[Path, store.Stored]] = {}
         encoded: dict = {}
         corpora = sorted({d[0] for d in data.values()})
-        for chunking, prefix in itertools.product(CHUNKINGS, PREFIXES):
+        for chunking, prefix in grid:
             settings = Fitted(chunk_size=chunking[0], chunk_overlap=chunking[1], prefix=prefix)
             stored = stored_by[(chunking, prefix)] = {
                 folder: indexed(folder, Path(tmp) / f"index-{n}-{chunking[0]}-{prefix}", embedder, settings, encoded)
@@ -360,11 +375,16 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], co
                                               for name, (folder, tune_q, _) in data.items()}
             echo(f"scored chunking {chunking[0]}/{chunking[1]}, stem prefix {prefix}")
         ranked = tuple(name for name in ("questions", "xquad-ru", "xquad-en") if name in data)
-        fitted, objective = fit_weights(candidates, ranked)
+        if kept:
+            fitted = kept
+            objective = float(np.mean([mrr(candidates[grid[0]][name].ranks(kept.dense_weight)) for name in ranked]))
+        else:
+            fitted, objective = fit_weights(candidates, ranked)
         stored = stored_by[((fitted.chunk_size, fitted.chunk_overlap), fitted.prefix)]
         by_folder = {folder: Retriever(s, embedder, fitted) for folder, s in stored.items()}
         tuning = {name: (by_folder[folder], tune_q) for name, (folder, tune_q, _) in data.items()}
-        fitted = fit_rerank(fitted, tuning, ranked)
+        if not kept:
+            fitted = fit_rerank(fitted, tuning, ranked)
         fitted = fit_thresholds(fitted, tuning)
         fitted = fit_answers(fitted, tuning)
         fitted = fit_no_answer_rule(fitted, tuning)
