@@ -1,11 +1,16 @@
-"""Building an index on Ray (1 and 2 actors) against one process, on the same corpus: throughput and overhead.
+"""Building an index on Ray against one process, on the same corpus: Ray's overhead, and throughput by workers.
 
-    python -m bench.ray --xquad ../shared/data/xquad-ru-dev.json [--model NAME] [--work /tmp/rag-ray] [--out docs/scale.md]
+    python -m bench.ray --xquad ../shared/data/xquad-ru-dev.json [--copies 4] [--model NAME] [--work /tmp/rag-ray] [--out docs/scale.md]
 
-The corpus is XQuAD-ru dev's articles (skipped when the file is absent). Every build starts from an empty
-index in this process through `rag.build_index`; the model is loaded here before the single-process build
-(so its time is encoding and writing), while a Ray build's time includes what Ray adds: its local cluster
-started once beforehand (timed apart), then per build the actors starting and each loading the model.
+The corpus is XQuAD-ru dev's articles, written `--copies` times (each copy's first line names it, so no two
+articles are the same), skipped when the file is absent. Every build starts from an empty index in this
+process through `rag.build_index`; the model is loaded here before the single-process build (so its time is
+encoding and writing), while a Ray build's time includes what Ray adds: its local cluster started beforehand
+(timed apart), then per build the actors starting and each loading the model.
+
+Two comparisons: one actor with all of the machine's CPUs against one process (Ray's overhead), and one
+against two actors of one CPU each, the first on a cluster of one CPU (how throughput grows with workers of
+the same size, which is how a cluster grows; on 2 cores a second worker can only come with half the CPUs).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import rag
@@ -23,21 +29,39 @@ from bench.report import write_section
 from rag.models import shared_model
 
 
-def measure(path: Path, work: Path, model: str | None) -> dict:
+def corpus(path: Path, folder: Path, copies: int) -> Path:
+    """XQuAD's articles written `copies` times into `folder`, each copy's text opened by a line naming it."""
+    articles = xquad.load(path)
+    for copy in range(copies):
+        marked = [replace(a, text=f"Копия {copy + 1}.\n\n{a.text}") for a in articles]
+        xquad.write_corpus(marked, folder / f"copy-{copy + 1}")
+    return folder
+
+
+BUILDS = (("one process", None, {}), ("Ray, 1 actor", None, {"ray": "auto", "ray_actors": 1}),
+          ("Ray, 2 actors of 1 CPU", None, {"ray": "auto", "ray_actors": 2}),
+          ("Ray, 1 actor of 1 CPU", 1, {"ray": "auto", "ray_actors": 1}))
+"""(name, the local cluster's CPUs (None: the machine's), build options)."""
+
+
+def measure(path: Path, work: Path, model: str | None, copies: int) -> dict:
     import ray
 
     from rag.index import ray_encoding
 
     shutil.rmtree(work, ignore_errors=True)
-    corpus = xquad.write_corpus(xquad.load(path), work / "corpus")
+    folder = corpus(path, work / "corpus", copies)
     embedder = shared_model(model)
-    started = time.perf_counter()
-    ray_encoding.connect("auto")
-    results = {"ray start": time.perf_counter() - started, "model": embedder.name}
-    for name, options in (("one process", {}), ("Ray, 1 actor", {"ray": "auto", "ray_actors": 1}),
-                          ("Ray, 2 actors", {"ray": "auto", "ray_actors": 2})):
+    results = {"model": embedder.name, "ray start": []}
+    for name, cpus, options in BUILDS:
+        if options and (not ray.is_initialized() or cpus != ray.cluster_resources().get("CPU") and cpus):
+            ray.shutdown()
+            started = time.perf_counter()
+            ray.init(num_cpus=cpus, logging_level="ERROR", log_to_driver=False)
+            ray_encoding.connect("auto")
+            results["ray start"].append(time.perf_counter() - started)
         started = time.perf_counter()
-        report = rag.build_index(corpus, work / name.replace(" ", "").replace(",", ""), model=embedder.name,
+        report = rag.build_index(folder, work / name.replace(" ", "").replace(",", ""), model=embedder.name,
                                  **options)
         results[name] = (time.perf_counter() - started, report.chunks)
         print(f"{name}: {results[name][0]:.1f} s", file=sys.stderr, flush=True)
@@ -46,22 +70,28 @@ def measure(path: Path, work: Path, model: str | None) -> dict:
 
 
 def table(r: dict) -> str:
-    base = r["one process"][0]
-    rows = [f"| {name} | {r[name][0]:.1f} | {r[name][1] / r[name][0]:.1f} | {r[name][0] / base:.2f}× |"
-            for name in ("one process", "Ray, 1 actor", "Ray, 2 actors")]
+    def row(name: str, against: str) -> str:
+        return (f"| {name} | {r[name][0]:.1f} | {r[name][1] / r[name][0]:.1f} | "
+                f"{r[name][0] / r[against][0]:.2f}× {against} |")
+
+    starts = ", ".join(f"{s:.1f}" for s in r["ray start"])
     return "\n".join([
-        f"XQuAD-ru dev's articles ({r['one process'][1]} passages), model {r['model']}, this machine "
-        f"({os.cpu_count()} cores); a local Ray cluster started once beforehand in {r['ray start']:.1f} s.",
+        f"XQuAD-ru dev's articles written {r['copies']} times ({r['one process'][1]} passages), model {r['model']}, "
+        f"this machine ({os.cpu_count()} cores); a local Ray cluster started beforehand (in {starts} s).",
         "",
-        "| build | seconds | passages/s | time vs one process |",
+        "| build | seconds | passages/s | time vs |",
         "|---|---|---|---|",
-        *rows,
+        row("one process", "one process"),
+        row("Ray, 1 actor", "one process"),
+        row("Ray, 1 actor of 1 CPU", "one process"),
+        row("Ray, 2 actors of 1 CPU", "Ray, 1 actor of 1 CPU"),
     ])
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--xquad", type=Path, required=True, help="XQuAD-ru dev (SQuAD format); skipped if absent.")
+    parser.add_argument("--copies", type=int, default=4, help="Times the articles are written (default 4).")
     parser.add_argument("--model", default=None)
     parser.add_argument("--work", type=Path, default=Path("/tmp/rag-ray"))
     parser.add_argument("--out", type=Path)
@@ -69,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.xquad.exists():
         print(f"skipped: {args.xquad} not found", file=sys.stderr)
         return
-    text = table(measure(args.xquad, args.work, args.model))
+    results = measure(args.xquad, args.work, args.model, args.copies)
+    text = table({**results, "copies": args.copies})
     print(text)
     if args.out:
         write_section(args.out, "ray", "## Building on Ray\n\n" + text)

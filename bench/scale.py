@@ -2,7 +2,7 @@
 
     python -m bench.scale [--sizes 100000,1000000] [--baseline 02d5e61] [--baseline-max 100000]
                           [--only current|baseline] [--timeout 7200] [--work /tmp/rag-scale] [--seed 0] [--reuse-index]
-                          [--out docs/scale.md]
+                          [--backend local|milvus] [--out docs/scale.md]
 
 Why: the seed corpus holds two articles, so how the index behaves with 100k or 1M passages (build time,
 memory, the cost of adding one article, latency, disk) can only be seen on a generated archive. The
@@ -371,13 +371,16 @@ class Archive:
 
 
 def measure(impl: Implementation, archive: Archive, vocab: Vocabulary, work: Path, seed: int,
-            timeout: float, reuse: bool = False) -> dict:
+            timeout: float, reuse: bool = False, backend: str = "local") -> dict:
     """Build, status, add one article, cold ask, warm retrieval and disk size for one implementation.
 
+    With `backend` "milvus" the index keeps its passages in Milvus Lite (a .db file in the index folder, so
+    counted in its disk size); every later step is the same command, which reads the backend from the index.
     Stops at the first step that fails or times out; what was measured until then is kept.
     """
     result: dict = {}
-    index = work / f"index-{impl.name}-{archive.size}"
+    index = work / (f"index-{impl.name}-{archive.size}" + ("" if backend == "local" else f"-{backend}"))
+    chosen = () if backend == "local" else ("--backend", backend)
     logs = work / "logs"
 
     def step(name: str, argv: list[str], accept: tuple[int, ...] = (0,)) -> bool:
@@ -394,8 +397,8 @@ def measure(impl: Implementation, archive: Archive, vocab: Vocabulary, work: Pat
                   logs / f"{archive.size}-{impl.name}-resync", INDEX_OK)
     else:
         shutil.rmtree(index, ignore_errors=True)
-        if not step("build", cli_argv("index", "--corpus", archive.corpus, "--index", index, "--model", MODEL),
-                    INDEX_OK):
+        if not step("build", cli_argv("index", "--corpus", archive.corpus, "--index", index, "--model", MODEL,
+                                      *chosen), INDEX_OK):
             return result
     result["disk_bytes"] = disk_bytes(index)
     if not step("status", cli_argv("status", "--index", index)):
@@ -561,6 +564,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="Measure on the index an earlier run left in the work folder instead of building it "
                              "again (a 1M build takes half an hour); its build rows then show —.")
     parser.add_argument("--section", default="scale", help="Name of that section (runs of other sizes keep theirs).")
+    parser.add_argument("--backend", choices=("local", "milvus"), default="local",
+                        help="Where the current tree's index keeps its passages (milvus: Milvus Lite in the index).")
     return parser.parse_args(argv)
 
 
@@ -572,7 +577,8 @@ def implementations(args: argparse.Namespace, work: Path) -> list[Implementation
 
 def run(args: argparse.Namespace, impls: list[Implementation], work: Path) -> dict:
     """Generate the archives and measure every implementation on each; raw results saved as they come."""
-    described = [{"name": i.name, "label": i.label, "tree": str(i.tree),
+    on = "" if args.backend == "local" else f" on {args.backend}"
+    described = [{"name": i.name, "label": i.label + ("" if i.name == "baseline" else on), "tree": str(i.tree),
                   "process_start_s": process_start(i, work, args.timeout)} for i in impls]
     vocab = load_vocabulary()
     ratio, calibrated_with = passages_per_article(impls[::-1], vocab, work, args.seed, args.timeout)
@@ -593,7 +599,7 @@ def run(args: argparse.Namespace, impls: list[Implementation], work: Path) -> di
             skip = impl.name == "baseline" and size > args.baseline_max
             entry["results"][impl.name] = ({"skipped": "skipped"} if skip else
                                            measure(impl, archive, vocab, work, args.seed, args.timeout,
-                                                   args.reuse_index))
+                                                   args.reuse_index, "local" if impl.name == "baseline" else args.backend))
             (work / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
         print("\n".join(table(entry, results["implementations"])))
     return results

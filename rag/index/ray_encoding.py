@@ -45,9 +45,9 @@ def _chunks(row: dict, size: int, overlap: int) -> list[dict]:
 
 def connect(address: str) -> None:
     """Join (or start, for "auto" on a machine without one) the Ray cluster, once per process."""
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # the update reports progress and errors itself
     if ray.is_initialized():
         return
-    logging.getLogger("ray.data").setLevel(logging.ERROR)  # the update reports progress and errors itself
     if address == "auto":
         ray.init(logging_level="ERROR", log_to_driver=False)
     else:
