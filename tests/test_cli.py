@@ -1,4 +1,5 @@
-"""The `rag` command: the JSON contract, batch mode, status, and one clear line for every mistake."""
+"""The `rag` command: the JSON contract, batch mode, status, adding an article, and one clear line for every
+mistake."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from rag.articles import MAX_ADD_BYTES
 from rag.cli import EXIT_SKIPPED, cli
 from tests.conftest import ARTICLE
 
@@ -100,3 +102,26 @@ def test_mistakes_get_one_clear_line(args: list[str], message: str) -> None:
     assert result.returncode in (1, 2)
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("name, content, options, message", [
+    ("nope.txt", None, [], "No such file or directory: "),
+    ("report.pdf", "Текст отчёта.", [], "файл «report.pdf» не принят: можно загрузить только .txt, .md"),
+    ("empty.md", "  \n", [], "статья не принята: empty article"),
+    ("copy.txt", "Текст первой статьи.", [], "такая статья уже есть в корпусе: first.md"),
+    ("big.txt", "а" * (MAX_ADD_BYTES // 2 + 1), [], "big.txt is too large (1024 KiB; an article is at most 1024 KiB)"),
+    ("dated.md", "Текст второй статьи.", ["--date", "2026-02-30"], "дата «2026-02-30» не в формате ГГГГ-ММ-ДД"),
+    ("linked.md", "Текст второй статьи.", ["--url", "ftp://example.org"], "должна начинаться с http:// или https://"),
+], ids=["missing", "not-an-article", "empty", "duplicate", "too-large", "bad-date", "bad-url"])
+def test_rag_add_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path: Path, name: str, content: str | None,
+                                                                  options: list[str], message: str) -> None:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "first.md").write_text("---\ntitle: Первая\n---\nТекст первой статьи.\n", encoding="utf-8")
+    file = tmp_path / name
+    if content is not None:
+        file.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["add", str(file), *options, "--corpus", str(corpus), "--index", str(index)])
+    assert result.exit_code == 1 and result.output.startswith("Error: ") and result.output.count("\n") == 1
+    assert message in result.output
+    assert [p.name for p in corpus.iterdir()] == ["first.md"] and not index.exists()
