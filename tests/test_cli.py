@@ -31,10 +31,7 @@ def check_passage(passage: dict, article_text: str) -> None:
     assert isinstance(passage["score"], float)
 
 
-def test_batch_json_answers_one_line_per_question(article_index: Path) -> None:
-    from rag.corpus import parse_article
-
-    text = parse_article(ARTICLE.name, ARTICLE.read_text(encoding="utf-8")).text
+def test_batch_json_answers_one_line_per_question(article_index: Path, article_text: str) -> None:
     questions = "Сколько составили глобальные военные расходы?\n\nКак приготовить плов?\n"
     result = run("ask", "--json", "--index", str(article_index), "-k", "4", input=questions)
     assert result.returncode == 0, result.stderr
@@ -44,9 +41,9 @@ def test_batch_json_answers_one_line_per_question(article_index: Path) -> None:
     assert set(answered) == {"question", "answer", "passages"}
     assert answered["question"] == "Сколько составили глобальные военные расходы?"
     assert "2,7 трлн долларов" in answered["answer"] and answered["answer"] in answered["passages"][0]["text"]
-    assert len(answered["passages"]) == 4 and answered["passages"][0]["source"] == ARTICLE.name
+    assert len(answered["passages"]) == 4 and answered["passages"][0]["source"] == ARTICLE
     for passage in answered["passages"]:
-        check_passage(passage, text)
+        check_passage(passage, article_text)
     scores = [p["score"] for p in answered["passages"]]
     assert scores == sorted(scores, reverse=True)
     assert declined["answer"] is None and declined["passages"]
@@ -70,7 +67,7 @@ def test_human_output_quotes_then_lists_sources_and_status_describes_the_index(a
     quote, source, _, heading = lines[:4]
     assert quote.startswith("«") and "2,7 трлн долларов" in quote and quote.endswith("»")
     assert source.startswith("— Внешняя политика Казахстана") and "(2026-03-04, Zakon.kz)" in source
-    assert f"{ARTICLE.name}, символы " in source
+    assert f"{ARTICLE}, символы " in source
     assert heading == "Источники:"
     assert [line[:4] for line in lines if line[:1].isdigit()] == ["1. [", "2. ["]
     assert quote[1:-1] in "\n".join(lines[4:]).replace("\n   ", "\n")  # the quote stands in the first passage
@@ -79,7 +76,7 @@ def test_human_output_quotes_then_lists_sources_and_status_describes_the_index(a
     status = runner.invoke(cli, ["status", "--index", str(article_index)])
     assert status.exit_code == 0
     assert "articles: 1" in status.output and "multilingual-e5-small-q4 (384 dimensions)" in status.output
-    assert ARTICLE.name in status.output and "2026-03-04" in status.output
+    assert ARTICLE in status.output and "2026-03-04" in status.output
 
 
 def test_index_exits_3_when_files_were_skipped(corpus: Path, tmp_path: Path) -> None:

@@ -9,22 +9,19 @@ from pathlib import Path
 import pytest
 
 import rag
+from bench import seed
 from rag.corpus import Skipped, load_corpus, parse_article
 from rag.errors import RagError
 from rag.models import navec
-from tests.conftest import ARTICLE, SHARED
-
-SEED = SHARED / "seeds" / "000_15e088e1b15391c7.txt"
+from tests.conftest import SEED
 
 
-def test_the_corpus_article_is_the_seed_with_metadata() -> None:
-    article = parse_article(ARTICLE.name, ARTICLE.read_text(encoding="utf-8"))
-    assert (article.date, article.publisher) == ("2026-03-04", "Zakon.kz")
-    assert "Казахстан" in article.title
-    if not SEED.exists():
-        pytest.skip("../shared/seeds is not beside this checkout")
-    seed = parse_article(SEED.name, SEED.read_text(encoding="utf-8"))
-    assert seed.text == article.text and seed.date == article.date
+def test_the_seed_is_dated_by_its_first_words_and_added_with_its_title_and_publisher(article: Path) -> None:
+    archived = parse_article(SEED.name, SEED.read_text(encoding="utf-8"))
+    assert archived.date == "2026-03-04" and archived.text.startswith("В условиях текущих геополитических реалий")
+    added = parse_article(article.name, article.read_text(encoding="utf-8"))
+    assert (added.title, added.date, added.publisher) == (seed.TITLE, "2026-03-04", "Zakon.kz")
+    assert added.text == archived.text
 
 
 @pytest.mark.parametrize("raw, date, text", [
