@@ -1,10 +1,11 @@
-"""The `rag` command: the JSON contract, batch mode, status, adding an article, and one clear line for every
-mistake."""
+"""The `rag` command: the JSON contract, batch mode, status, adding an article (as `make run` adds the seed), and
+one clear line for every mistake."""
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,8 @@ from click.testing import CliRunner
 
 from rag.articles import MAX_ADD_BYTES
 from rag.cli import EXIT_SKIPPED, cli
-from tests.conftest import ARTICLE
+from rag.models import navec
+from tests.conftest import ARTICLE, ROOT, SEED
 
 RAG = [sys.executable, "-c", "from rag.cli import main; main()"]
 
@@ -99,6 +101,27 @@ def test_mistakes_get_one_clear_line(args: list[str], message: str) -> None:
     assert result.returncode in (1, 2)
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_make_run_adds_the_seed_from_shared_with_rag_add_and_it_answers(article: Path, tmp_path: Path) -> None:
+    """On a fresh clone the corpus holds no article, so `make run` first adds the seed from ../shared with its
+    `rag add` line: the very file the tests' corpora hold, dated by the seed's first line."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    recipe = subprocess.run(["make", "-n", "-C", str(ROOT), "-o", ".venv/.installed", "run", f"SEED={SEED}"],
+                            capture_output=True, text=True, check=True, timeout=60).stdout
+    (line,) = [line for line in recipe.splitlines() if "/rag add " in line]
+    args = shlex.split(line.split("/rag ", 1)[1].rstrip(" ;\\"))
+    assert args[:2] == ["add", str(SEED)]
+    corpus.mkdir()
+    run_cli = CliRunner().invoke
+    assert run_cli(cli, ["index", "--corpus", str(corpus), "--index", str(index), "--model", navec.NAME]).exit_code == 0
+    added = run_cli(cli, [*args, "--corpus", str(corpus), "--index", str(index)])
+    assert added.exit_code == 0, added.output
+    assert f"added {corpus / ARTICLE}\n" in added.output and "indexed 1 new" in added.output
+    assert (corpus / ARTICLE).read_bytes() == article.read_bytes()
+    asked = run_cli(cli, ["ask", "В скольких странах казахстанцы могут бывать без визы?", "--index", str(index)])
+    assert "более 80-ти стран" in asked.output
+    assert f"(2026-03-04, Zakon.kz), {ARTICLE}, символы " in asked.output
 
 
 @pytest.mark.parametrize("name, content, options, message", [
