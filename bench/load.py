@@ -18,9 +18,9 @@ import os
 import platform
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
-import statistics
 import tempfile
 import threading
 import time

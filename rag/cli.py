@@ -18,9 +18,9 @@ from pathlib import Path
 
 import click
 
+from rag.errors import RagError
 from rag.index import store
 from rag.index.manifest import Manifest
-from rag.errors import RagError
 from rag.settings import MAX_K, default_corpus, default_index
 
 EXIT_SKIPPED = 3

@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from rag.settings import MAX_QUESTION
-from tests.conftest import ROOT
 from tests import test_browser, test_summary
+from tests.conftest import ROOT
 from tests.test_browser import CHROMIUM, ask
 
 page = test_browser.page

@@ -11,9 +11,9 @@ import pytest
 from gradio_client import Client, handle_file
 
 import rag
+from rag.articles import ArticleInfo
 from rag.index import store
 from rag.search.answer import NO_ANSWER
-from rag.articles import ArticleInfo
 from rag.search.retriever import Passage
 from tests.conftest import Server
 from ui import app as ui_app
