@@ -17,8 +17,9 @@ from pathlib import Path
 
 import click
 
-from rag.cli import Group, corpus_option, index_option, setup_logging
-from rag.settings import default_corpus, default_index
+from bench import seed
+from rag.cli import Group, index_option, setup_logging
+from rag.settings import default_index
 
 _PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
 """Click settings for a command whose every argument, --help included, goes to an argparse main."""
@@ -37,19 +38,20 @@ def cli() -> None:
               show_default=True, help="The same questions in English, asked over the Russian articles.")
 @click.option("--questions", type=click.Path(path_type=Path), multiple=True, show_default=True,
               default=[Path("corpus/eval/questions.jsonl"), Path("corpus/eval/questions-cross.jsonl")],
-              help="Question sets over --corpus (JSON lines); repeat the option for several.")
-@corpus_option
+              help="Question sets about the seed article (JSON lines); repeat the option for several.")
+@click.option("--seed", "seed_article", type=click.Path(path_type=Path), default=seed.PATH, show_default=True,
+              help="The seed article the article questions are about (../shared; skipped when absent).")
 @click.option("--model", default=None, help="The model to fit (default: the default model).")
 @click.option("--keep-retrieval", is_flag=True,
               help="Keep the model's recorded chunking, stems, fusion and re-scoring; refit what comes after.")
 @click.option("--write", is_flag=True, help="Record the fitted values for the model; new indexes take them.")
-def tune_command(xquad: Path, xquad_en: Path, questions: tuple[Path, ...], corpus: Path | None, model: str | None,
+def tune_command(xquad: Path, xquad_en: Path, questions: tuple[Path, ...], seed_article: Path, model: str | None,
                  keep_retrieval: bool, write: bool) -> None:
     """Fit chunking, fusion weights, no-answer thresholds and quote choice for a model on development data."""
     from bench.tune import tune
     from rag.fitted import record
 
-    fitted = tune(xquad, xquad_en, list(questions), corpus or default_corpus(), model, echo=click.echo,
+    fitted = tune(xquad, xquad_en, list(questions), seed_article, model, echo=click.echo,
                   keep_retrieval=keep_retrieval)
     if write:
         from rag.models import shared_model

@@ -2,8 +2,10 @@
 
     python -m bench.load [--threads 32] [--per-thread 50] [--clients 16] [--per-client 20] [--out docs/load.md]
 
-Works on a temporary copy of the corpus and index, with the server in a child process (`rag serve`). Checks as it measures: every reply must equal the
-one-at-a-time reply, and an article added mid-run must switch replies without a failed request.
+Works on a temporary corpus holding the seed article (from ../shared, `--seed`; the benchmark exits with a line
+when it is absent) and its index, with the server in a child process (`rag serve`); the questions are the
+article's (`--questions`). Checks as it measures: every reply must equal the one-at-a-time reply, and an
+article added mid-run must switch replies without a failed request.
 Prints throughput and p50/p95 latency; with --out, writes them as a Markdown table.
 """
 
@@ -16,9 +18,9 @@ import os
 import platform
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
-import statistics
 import tempfile
 import threading
 import time
@@ -29,6 +31,7 @@ from pathlib import Path
 import httpx
 
 import rag
+from bench import seed
 
 NEW_ARTICLE = "---\ntitle: Музей угля\n---\nМузей угля открылся в Караганде. Билет в музей угля стоит 500 тенге.\n"
 NEW_QUESTION = "Сколько стоит билет в музей угля?"
@@ -91,17 +94,18 @@ def update_under_load(corpus: Path, index: Path, clients: int, ask) -> dict:
             "old": outcomes.count("old"), "new": outcomes.count("new")}
 
 
-def run(corpus: Path, threads: int, per_thread: int, clients: int, per_client: int) -> dict:
-    """All measurements on a temporary copy of `corpus`; the server runs in its own process (`rag serve`),
-    so that the clients' threads do not share its interpreter."""
+def run(seed_article: Path, questions_file: Path, threads: int, per_thread: int, clients: int,
+        per_client: int) -> dict:
+    """All measurements on a temporary corpus holding the article at `seed_article`, asking the questions of
+    `questions_file`; the server runs in its own process (`rag serve`), so that the clients' threads do not
+    share its interpreter."""
     from ui import format
 
     work = Path(tempfile.mkdtemp(prefix="rag-load-"))
     try:
-        shutil.copytree(corpus, work / "corpus", ignore=shutil.ignore_patterns("eval"))
+        seed.add_to(work / "corpus", seed_article)
         index = work / "index"
-        questions = [json.loads(line)["question"]
-                     for line in (corpus / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+        questions = [json.loads(line)["question"] for line in questions_file.read_text(encoding="utf-8").splitlines()]
         rag.build_index(work / "corpus", index)
         expected_api = {q: rag.answer(q, index=index) for q in questions}
         expected_reply = {q: format.reply(a) for q, a in expected_api.items()}
@@ -186,7 +190,9 @@ def report(results: dict, command: str) -> str:
 def main(argv: list[str] | None = None, prog: str = "python -m bench.load") -> None:
     """Run the load benchmark with command-line options `argv` (default: `sys.argv[1:]`), as the command `prog`."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=Path("corpus"))
+    parser.add_argument("--seed", type=Path, default=seed.PATH, help="the seed article (default: %(default)s)")
+    parser.add_argument("--questions", type=Path, default=Path("corpus/eval/questions.jsonl"),
+                        help="questions about it (JSON lines)")
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--per-thread", type=int, default=50)
     parser.add_argument("--clients", type=int, default=16)
@@ -195,7 +201,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.load") -> N
     args = parser.parse_args(argv)
     command = (f"{prog} --threads {args.threads} --per-thread {args.per_thread} "
                f"--clients {args.clients} --per-client {args.per_client}")
-    text = report(run(args.corpus, args.threads, args.per_thread, args.clients, args.per_client), command)
+    if (why := seed.missing(args.seed)) is not None:
+        parser.exit(1, f"{prog}: {why}: give its path with --seed FILE\n")
+    text = report(run(args.seed, args.questions, args.threads, args.per_thread, args.clients, args.per_client),
+                  command)
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")

@@ -14,7 +14,8 @@ process: median and p95) and peak memory for four systems:
 
 Each system runs in a fresh worker process, so that memory and caches are its own: memory is the
 growth of the resident set (peak RSS during build and questions minus RSS once the model is loaded).
-The article set is run always; XQuAD (in Russian, and asked in English) only when its files exist.
+The article set (the seed article from ../shared, `--seed`) is required; XQuAD (in Russian, and asked in
+English) is run only when its files exist.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Callable
 
 import numpy as np
 
-from bench import xquad
+from bench import seed, xquad
 from bench.evaluation import (K, MAX_WRONGLY_DECLINED, TARGETS, XQUAD_EN_TARGETS, XQUAD_TARGETS, Outcome, Question,
                               Report, contains, first_hit, hit_at, load_questions, mrr)
 from rag.fitted import for_model
@@ -380,10 +381,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--xquad", type=Path, help="XQuAD-ru dev file (skipped when absent)")
     parser.add_argument("--xquad-en", type=Path, help="XQuAD-en dev file: its questions over the Russian articles")
-    parser.add_argument("--questions", type=Path, default=Path("corpus/eval/questions.jsonl"))
-    parser.add_argument("--corpus", type=Path, default=Path("corpus"))
+    parser.add_argument("--questions", type=Path, default=Path("corpus/eval/questions.jsonl"),
+                        help="the article set: questions about the seed article (JSON lines)")
+    parser.add_argument("--seed", type=Path, default=seed.PATH, help="the seed article (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--questions-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -391,13 +394,17 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
         result = run_worker(args.worker, args.corpus, args.questions_file)
         args.result.write_text(json.dumps(result), encoding="utf-8")
         return
+    if (why := seed.missing(args.seed)) is not None:
+        parser.exit(1, f"{prog}: {why}: the article set needs it (--seed FILE)\n")
     from bench.tune import split_xquad
 
     command = " ".join([prog, *argv])
     sets: dict[str, list[Result]] = {}
     n_xq_tuning = 0
     with tempfile.TemporaryDirectory() as tmp:
-        data = [("article", args.corpus, load_questions(args.questions))]
+        article = Path(tmp) / "article"
+        seed.add_to(article, args.seed)
+        data = [("article", article, load_questions(args.questions))]
         if args.xquad and args.xquad.is_file():
             articles = xquad.load(args.xquad)
             n_xq_tuning = len(split_xquad(articles)[0])

@@ -11,8 +11,9 @@ in other languages, which are scored by meaning alone), the key quote's weightin
 rule by the answers `rag.answer` gives, and last the logistic no-answer rule (`rag.search.no_answer`) on
 what the thresholds let through. The splits are fixed so that reruns agree: the article's
 questions alternate (even lines tune, odd lines are held out), XQuAD's questions about its first 12
-articles tune and the rest are held out; retrieval always runs over the whole corpus. `--write` records
-the values for the model in `rag/fitted.json`, from where new indexes take them.
+articles tune and the rest are held out; retrieval always runs over the whole corpus (the article's: the seed
+article from ../shared, `--seed`). Data that is absent is skipped, with a line. `--write` records the values
+for the model in `rag/fitted.json`, from where new indexes take them.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import xquad
+from bench import seed, xquad
 from bench.evaluation import Question, contains, first_hit, hit_at, load_questions, mrr
 from rag.chunking import chunk_text
 from rag.corpus import load_corpus
+from rag.errors import RagError
 from rag.fitted import Fitted, for_model
 from rag.index import store
 from rag.index.manifest import Manifest
@@ -334,17 +336,24 @@ def recorded_retrieval(name: str) -> Fitted:
                   dense_weight=kept.dense_weight, rerank_depth=kept.rerank_depth, rerank_weight=kept.rerank_weight)
 
 
-def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], corpus: Path,
+def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], seed_article: Path,
          model: str | None = None, echo=print, keep_retrieval: bool = False) -> Fitted:
-    """Fit every setting for `model` (see the module) and print the tuning and held-out results; with
-    `keep_retrieval`, only what comes after ranking (thresholds, key quote, no-answer rule), the recorded
-    chunking, stems, fusion and re-scoring kept (a full refit can prefer settings the held-out halves reject)."""
+    """Fit every setting for `model` (see the module) on the `questions` sets about the seed article at
+    `seed_article` and on XQuAD, and print the tuning and held-out results; with `keep_retrieval`, only what
+    comes after ranking (thresholds, key quote, no-answer rule), the recorded chunking, stems, fusion and
+    re-scoring kept (a full refit can prefer settings the held-out halves reject)."""
     embedder = _Remembered(shared_model(model))
     kept = recorded_retrieval(embedder.name) if keep_retrieval else None
     grid = ([((kept.chunk_size, kept.chunk_overlap), kept.prefix)] if kept
             else list(itertools.product(CHUNKINGS, PREFIXES)))
     data: dict[str, tuple[Path, list[Question], list[Question]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "article"
+        if (why := seed.missing(seed_article)) is not None:
+            echo(f"skipped: {', '.join(map(str, questions))}: {why}")
+            questions = []
+        else:
+            seed.add_to(corpus, seed_article)
         for path in questions:
             if path.is_file():
                 data[path.stem] = (corpus, *split_alternate(load_questions(path)))
@@ -359,6 +368,8 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], co
             data["xquad-ru"] = (xq_corpus, *split_xquad(articles))
             if xquad_en is not None and xquad_en.is_file():
                 data["xquad-en"] = (xq_corpus, *split_xquad(xquad.load(xquad_ru, asked_in=xquad_en)))
+        if not data:
+            raise RagError("nothing to tune on: neither the article's questions nor XQuAD are at hand")
         echo(f"encoding the questions of {', '.join(data)} with {embedder.name}")
         vectors = {name: embedder.encode_queries([q.question for q in tune_q]) for name, (_, tune_q, _) in data.items()}
         candidates: dict[tuple, dict[str, Scored]] = {}

@@ -1,4 +1,5 @@
-"""The `rag` command: index a corpus, ask questions, show the index status, serve the chat.
+"""The `rag` command: index a corpus, add, replace or remove an article, ask questions, show the index status,
+serve the chat.
 
 Tuning, evaluation and benchmarks are a separate command, `rag-bench` (`bench.cli`).
 
@@ -10,15 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from itertools import islice
 from pathlib import Path
 
 import click
 
+from rag.errors import RagError
 from rag.index import store
 from rag.index.manifest import Manifest
-from rag.errors import RagError
 from rag.settings import MAX_K, default_corpus, default_index
 
 EXIT_SKIPPED = 3
@@ -197,6 +199,46 @@ def remove_command(source: str, corpus: Path | None, index: Path | None) -> None
     click.echo(remove_article(corpus or default_corpus(), source, index=index or default_index()).summary())
 
 
+def _read_article(file: Path) -> bytes:
+    """The bytes of an article file given on the command line; a file over the limit of an added article is
+    refused by its size, unread."""
+    from rag.articles import MAX_ADD_BYTES
+
+    with file.open("rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > MAX_ADD_BYTES:
+            raise RagError(f"{file} is too large ({size // 1024} KiB; an article is at most "
+                           f"{MAX_ADD_BYTES // 1024} KiB)")
+        return fh.read(MAX_ADD_BYTES + 1)
+
+
+@cli.command("add")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--title", default=None, help="Its title (default: its front matter's, else its file name).")
+@click.option("--date", default=None, metavar="YYYY-MM-DD", help="Its date (default: its front matter's, or "
+              "a leading `date YYYY-MM-DD`).")
+@click.option("--source", default=None, help="Its publisher, e.g. Zakon.kz.")
+@click.option("--url", default=None, help="Its link (http:// or https://).")
+@click.option("--name", default=None, help="Its file name in the corpus folder (default: FILE's name; "
+              "made safe, and never replacing a file).")
+@corpus_option
+@index_option
+def add_command(file: Path, title: str | None, date: str | None, source: str | None, url: str | None,
+                name: str | None, corpus: Path | None, index: Path | None) -> None:
+    """Save the article FILE (.txt or .md, up to 1 MiB) into the corpus folder and index it alone, as the
+    chat's add does: checked first (suffix, size, encoding, empty text, a duplicate of an article already
+    there), so a refused file writes nothing."""
+    from rag.articles import add_article
+    from rag.corpus import source_name
+    from rag.index.update import build_index
+
+    corpus, index = corpus or default_corpus(), index or default_index()
+    path = add_article(corpus, title=title or "", data=_read_article(file), filename=name or file.name,
+                       date=date, source=source, url=url, index=index)
+    click.echo(f"added {path}")
+    click.echo(build_index(corpus, index, only=[source_name(corpus, path)], progress=True).summary())
+
+
 @cli.command("replace")
 @click.argument("source")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -206,12 +248,10 @@ def replace_command(source: str, file: Path, corpus: Path | None, index: Path | 
     """Give the indexed article SOURCE the text of FILE (.txt or .md) and update the index; the article keeps
     its name, and its title, date, publisher and link unless FILE's front matter gives others. (Editing the
     corpus file and running `rag index` does the same.)"""
-    from rag.articles import MAX_ADD_BYTES, replace_article
+    from rag.articles import replace_article
 
-    with file.open("rb") as fh:
-        data = fh.read(MAX_ADD_BYTES + 1)
-    click.echo(replace_article(corpus or default_corpus(), source, index=index or default_index(), data=data,
-                               filename=file.name).summary())
+    click.echo(replace_article(corpus or default_corpus(), source, index=index or default_index(),
+                               data=_read_article(file), filename=file.name).summary())
 
 
 def _pending(index: Path, corpus: Path | None, manifest: Manifest) -> dict:

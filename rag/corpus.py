@@ -24,7 +24,8 @@ from rag.settings import MAX_ARTICLE_BYTES
 
 ARTICLE_SUFFIXES = (".txt", ".md")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-_SEED_DATE = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
+_ARCHIVE_DATE = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})(?:\s+|\Z)")
+"""How the news-site archive (../shared/seeds) dates an article: ` date 2026-03-04 ` before its first words."""
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 MAX_CONTROL_SHARE = 0.01
 """Text with more control characters than this share is binary content under a text name."""
@@ -101,8 +102,9 @@ def decode(data: bytes) -> tuple[str, str | None]:
 def parse_article(source: str, raw: str) -> Article:
     """An Article from a file's text: YAML front matter (title, date, source, url) then the body.
 
-    A leading `date YYYY-MM-DD` (the form of the seed articles) is taken as the date.
-    Raises ValueError for broken front matter or an empty body.
+    Without a date in front matter, a leading `date YYYY-MM-DD` (the news-site archive's form, as in
+    ../shared/seeds) is the date and not part of the text the offsets refer to; one that is no real day
+    stays text. Raises ValueError for broken front matter or an empty body.
     """
     meta: dict = {}
     body = raw
@@ -120,10 +122,10 @@ def parse_article(source: str, raw: str) -> Article:
         body = raw[match.end():]
     elif raw.startswith("---"):
         raise ValueError("broken front matter (no closing '---' line)")
-    seed_date = _SEED_DATE.match(body)
-    if seed_date and "date" not in meta:
-        meta["date"] = seed_date.group(1)
-        body = body[seed_date.end():]
+    dated = _ARCHIVE_DATE.match(body)
+    if dated and "date" not in meta and _day(dated.group(1)) is not None:
+        meta["date"] = dated.group(1)
+        body = body[dated.end():]
     body = body.strip()
     if not body:
         raise ValueError("empty article")
@@ -136,12 +138,17 @@ def parse_article(source: str, raw: str) -> Article:
     return Article(source, title, body, field("date"), field("source"), field("url"))
 
 
-def future_date(value: str | None) -> str | None:
-    """`value` when it is an ISO date after tomorrow (a typo or an embargo worth a word), else None."""
+def _day(value: object) -> datetime.date | None:
+    """The day of an ISO date (or of a date-time's first ten characters), else None."""
     try:
-        day = datetime.date.fromisoformat(str(value)[:10]) if value else None
+        return datetime.date.fromisoformat(str(value)[:10]) if value else None
     except ValueError:
         return None
+
+
+def future_date(value: str | None) -> str | None:
+    """`value` when it is an ISO date after tomorrow (a typo or an embargo worth a word), else None."""
+    day = _day(value)
     return value if day is not None and day > datetime.date.today() + datetime.timedelta(days=1) else None
 
 

@@ -1,10 +1,13 @@
-"""Shared fixtures: a copy of the first article as a corpus, its index, and a tiny transformer model.
+"""Shared fixtures: the first article as a corpus, its index, and a tiny transformer model.
 
-Every test works in temporary folders; the repository's corpus/ and index/ are never touched.
+The first article is the seed in ../shared/seeds (`$RAG_SHARED` names another shared folder), added to a
+corpus of the tests' own as `make run` adds it; the tests that need it skip when it is absent. Every test
+works in temporary folders; the repository's corpus/ and index/ are never touched.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,28 +15,49 @@ from pathlib import Path
 
 import pytest
 
+from bench import seed
+
 ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = ROOT / "corpus" / "000_kazakhstan_foreign_policy.md"
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("RAG_SHARED") or ROOT.parent / "shared")
+SEED = SHARED / "seeds" / seed.PATH.name
+ARTICLE = seed.NAME
+"""The first article's name in a corpus: the source its passages give."""
 
 
-def copy_article(folder: Path) -> Path:
-    """Make `folder` a corpus holding a copy of the first article; returns it."""
+@pytest.fixture(scope="session")
+def article(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first article's file as the corpus holds it: the seed added by `rag.add_article` with its title and
+    publisher (front matter, then the text the offsets refer to). Skips the test when the seed is absent."""
+    if (why := seed.missing(SEED)) is not None:
+        pytest.skip(f"{why}; set RAG_SHARED to the shared folder")
+    return seed.add_to(tmp_path_factory.mktemp("seed"), SEED)
+
+
+@pytest.fixture(scope="session")
+def article_text(article: Path) -> str:
+    """The first article's text, as passages' offsets refer to it."""
+    from rag.corpus import parse_article
+
+    return parse_article(article.name, article.read_text(encoding="utf-8")).text
+
+
+def copy_article(article: Path, folder: Path) -> Path:
+    """Make `folder` a corpus holding a copy of the first article's file `article`; returns it."""
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ARTICLE, folder / ARTICLE.name)
+    shutil.copy(article, folder / article.name)
     return folder
 
 
 @pytest.fixture(scope="session")
-def article_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def article_corpus(article: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A corpus folder holding only the first article; tests must not modify it."""
-    return copy_article(tmp_path_factory.mktemp("corpus"))
+    return copy_article(article, tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture
-def corpus(tmp_path: Path) -> Path:
+def corpus(article: Path, tmp_path: Path) -> Path:
     """A corpus folder of this test's own, starting with the first article."""
-    return copy_article(tmp_path / "corpus")
+    return copy_article(article, tmp_path / "corpus")
 
 
 @pytest.fixture(scope="session")
@@ -57,12 +81,12 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(article: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The chat app over its own copy of the first article, on a free port (one per test module)."""
     from ui.app import start
 
     folder = tmp_path_factory.mktemp("chat")
-    corpus, index = copy_article(folder / "corpus"), folder / "index"
+    corpus, index = copy_article(article, folder / "corpus"), folder / "index"
     app, url = start(index, corpus)
     yield Server(url, corpus, index, app)
     app.close()
@@ -77,11 +101,11 @@ def client(server: Server):
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_model(article: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small random BERT sentence-transformers model with prompts, built offline from the article."""
     from tests.tiny_model import build_tiny_model
 
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-bert"), [ARTICLE.read_text(encoding="utf-8")])
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-bert"), [article.read_text(encoding="utf-8")])
 
 
 @pytest.fixture

@@ -78,21 +78,21 @@ def test_bad_article_is_refused_with_a_reason_and_nothing_is_written(corpus: Pat
     assert files(corpus) == before
 
 
-def test_duplicate_of_an_article_in_the_corpus_is_refused(corpus: Path) -> None:
-    with pytest.raises(RagError, match=ARTICLE.name):
-        add_article(corpus, title="Копия", data=ARTICLE.read_bytes(), filename="copy.md")
+def test_duplicate_of_an_article_in_the_corpus_is_refused(corpus: Path, article: Path) -> None:
+    with pytest.raises(RagError, match=ARTICLE):
+        add_article(corpus, title="Копия", data=article.read_bytes(), filename="copy.md")
 
 
 def test_added_article_is_indexed_incrementally_and_listed(corpus: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     rag.build_index(corpus, index)
-    assert [a.source for a in list_articles(index)] == [ARTICLE.name]
+    assert [a.source for a in list_articles(index)] == [ARTICLE]
     path = add_article(corpus, title="Столица Кортании", text=BODY, date="2026-05-01")
     report = rag.build_index(corpus, index)
-    assert (report.added, report.unchanged) == ([path.name], [ARTICLE.name])
+    assert (report.added, report.unchanged) == ([path.name], [ARTICLE])
     listed = {a.source: a for a in list_articles(index)}
     assert listed[path.name].title == "Столица Кортании" and listed[path.name].date == "2026-05-01"
-    assert listed[path.name].chunks == 1 and listed[ARTICLE.name].chunks > 5
+    assert listed[path.name].chunks == 1 and listed[ARTICLE].chunks > 5
     assert "Велград" in rag.answer("Как называется столица Кортании?", index=index).answer
 
 
@@ -100,7 +100,7 @@ def test_with_its_index_an_add_reads_only_the_files_changed_since(corpus: Path, 
                                                                     corpus_reads: list[int]) -> None:
     indexed = load_corpus(corpus).articles[0].text
     corpus_reads.clear()
-    with pytest.raises(RagError, match=f"такая статья уже есть в корпусе: {ARTICLE.name}"):
+    with pytest.raises(RagError, match=f"такая статья уже есть в корпусе: {ARTICLE}"):
         add_article(corpus, title="Копия", text=indexed, index=word_index)
     assert corpus_reads == []  # the indexed article was known by its size, time and text hash
     first = add_article(corpus, title="Велград", text=BODY, index=word_index)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -25,12 +26,12 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {
 
 
 @pytest.fixture(scope="module")
-def news(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def news(article: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The chat over the seed article (Zakon.kz, 2026) and a short one of another publisher (2025)."""
     from ui.app import start
 
     folder = tmp_path_factory.mktemp("news")
-    corpus, index = copy_article(folder / "corpus"), folder / "index"
+    corpus, index = copy_article(article, folder / "corpus"), folder / "index"
     (corpus / "herald.md").write_text(HERALD, encoding="utf-8")
     app, url = start(index, corpus)
     yield Server(url, corpus, index, app)

@@ -8,13 +8,14 @@ import pytest
 from playwright.sync_api import expect
 
 from rag.settings import MAX_QUESTION
+from tests import test_browser, test_summary
 from tests.conftest import ROOT
-from tests import test_browser
 from tests.test_browser import CHROMIUM, ask
-from tests.test_summary import LEAD
 
 page = test_browser.page
 """The page fixture of the browser tests, over this module's own server."""
+lead = test_summary.lead
+"""The article's first sentence (a fixture)."""
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -46,12 +47,12 @@ def test_clearing_the_chat_forgets_the_questions_before(page) -> None:
     assert "Понял вопрос как" not in last_reply(page)
 
 
-def test_what_the_article_is_about_gets_its_summary(page) -> None:
+def test_what_the_article_is_about_gets_its_summary(page, lead: str) -> None:
     ask(page, "О чём эта статья?")
     summary = page.locator("#chat ol.summary").last
     assert "Кратко о статье «Внешняя политика Казахстана" in last_reply(page)
     assert 3 <= summary.locator("blockquote").count() <= 5
-    assert summary.locator("blockquote").first.inner_text() == LEAD
+    assert summary.locator("blockquote").first.inner_text() == lead
     assert "символы 0–" in summary.inner_text()
     screenshot(page, "summary.png")
 

@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag.chunking import chunk_text
-from rag.corpus import parse_article
 from tests.conftest import ARTICLE
 
 WORDS = st.sampled_from(
@@ -39,11 +38,10 @@ def test_chunks_are_exact_slices_that_cover_the_text(text: str, size: int, overl
     assert [c.start for c in chunks] == sorted(c.start for c in chunks)
 
 
-def test_article_chunks_overlap_and_fit_the_passage_limit() -> None:
-    article = parse_article(ARTICLE.name, ARTICLE.read_text(encoding="utf-8"))
-    chunks = chunk_text(article.source, article.text)
+def test_article_chunks_overlap_and_fit_the_passage_limit(article_text: str) -> None:
+    chunks = chunk_text(ARTICLE, article_text)
     assert len(chunks) > 5
     assert all(len(c.text) <= 1000 for c in chunks)
     assert any(b.start < a.end for a, b in zip(chunks, chunks[1:])), "neighbouring chunks share sentences"
-    starts = [article.text[c.start] for c in chunks]
+    starts = [article_text[c.start] for c in chunks]
     assert all(re.match(r"[\w\"«“(–-]", ch) for ch in starts), "chunks start at a word, not mid-punctuation"

@@ -1,9 +1,11 @@
-"""The `rag` command: the JSON contract, batch mode, status, and one clear line for every mistake."""
+"""The `rag` command: the JSON contract, batch mode, status, adding an article (as `make run` adds the seed), and
+one clear line for every mistake."""
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from rag.articles import MAX_ADD_BYTES
 from rag.cli import EXIT_SKIPPED, cli
-from tests.conftest import ARTICLE
+from rag.models import navec
+from tests.conftest import ARTICLE, ROOT, SEED
 
 RAG = [sys.executable, "-c", "from rag.cli import main; main()"]
 
@@ -29,10 +33,7 @@ def check_passage(passage: dict, article_text: str) -> None:
     assert isinstance(passage["score"], float)
 
 
-def test_batch_json_answers_one_line_per_question(article_index: Path) -> None:
-    from rag.corpus import parse_article
-
-    text = parse_article(ARTICLE.name, ARTICLE.read_text(encoding="utf-8")).text
+def test_batch_json_answers_one_line_per_question(article_index: Path, article_text: str) -> None:
     questions = "Сколько составили глобальные военные расходы?\n\nКак приготовить плов?\n"
     result = run("ask", "--json", "--index", str(article_index), "-k", "4", input=questions)
     assert result.returncode == 0, result.stderr
@@ -42,9 +43,9 @@ def test_batch_json_answers_one_line_per_question(article_index: Path) -> None:
     assert set(answered) == {"question", "answer", "passages"}
     assert answered["question"] == "Сколько составили глобальные военные расходы?"
     assert "2,7 трлн долларов" in answered["answer"] and answered["answer"] in answered["passages"][0]["text"]
-    assert len(answered["passages"]) == 4 and answered["passages"][0]["source"] == ARTICLE.name
+    assert len(answered["passages"]) == 4 and answered["passages"][0]["source"] == ARTICLE
     for passage in answered["passages"]:
-        check_passage(passage, text)
+        check_passage(passage, article_text)
     scores = [p["score"] for p in answered["passages"]]
     assert scores == sorted(scores, reverse=True)
     assert declined["answer"] is None and declined["passages"]
@@ -68,7 +69,7 @@ def test_human_output_quotes_then_lists_sources_and_status_describes_the_index(a
     quote, source, _, heading = lines[:4]
     assert quote.startswith("«") and "2,7 трлн долларов" in quote and quote.endswith("»")
     assert source.startswith("— Внешняя политика Казахстана") and "(2026-03-04, Zakon.kz)" in source
-    assert f"{ARTICLE.name}, символы " in source
+    assert f"{ARTICLE}, символы " in source
     assert heading == "Источники:"
     assert [line[:4] for line in lines if line[:1].isdigit()] == ["1. [", "2. ["]
     assert quote[1:-1] in "\n".join(lines[4:]).replace("\n   ", "\n")  # the quote stands in the first passage
@@ -77,7 +78,7 @@ def test_human_output_quotes_then_lists_sources_and_status_describes_the_index(a
     status = runner.invoke(cli, ["status", "--index", str(article_index)])
     assert status.exit_code == 0
     assert "articles: 1" in status.output and "multilingual-e5-small-q4 (384 dimensions)" in status.output
-    assert ARTICLE.name in status.output and "2026-03-04" in status.output
+    assert ARTICLE in status.output and "2026-03-04" in status.output
 
 
 def test_index_exits_3_when_files_were_skipped(corpus: Path, tmp_path: Path) -> None:
@@ -100,3 +101,47 @@ def test_mistakes_get_one_clear_line(args: list[str], message: str) -> None:
     assert result.returncode in (1, 2)
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_make_run_adds_the_seed_from_shared_with_rag_add_and_it_answers(article: Path, tmp_path: Path) -> None:
+    """On a fresh clone the corpus holds no article, so `make run` first adds the seed from ../shared with its
+    `rag add` line: the very file the tests' corpora hold, dated by the seed's first line."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    recipe = subprocess.run(["make", "-n", "-C", str(ROOT), "-o", ".venv/.installed", "run", f"SEED={SEED}"],
+                            capture_output=True, text=True, check=True, timeout=60).stdout
+    (line,) = [line for line in recipe.splitlines() if "/rag add " in line]
+    args = shlex.split(line.split("/rag ", 1)[1].rstrip(" ;\\"))
+    assert args[:2] == ["add", str(SEED)]
+    corpus.mkdir()
+    run_cli = CliRunner().invoke
+    assert run_cli(cli, ["index", "--corpus", str(corpus), "--index", str(index), "--model", navec.NAME]).exit_code == 0
+    added = run_cli(cli, [*args, "--corpus", str(corpus), "--index", str(index)])
+    assert added.exit_code == 0, added.output
+    assert f"added {corpus / ARTICLE}\n" in added.output and "indexed 1 new" in added.output
+    assert (corpus / ARTICLE).read_bytes() == article.read_bytes()
+    asked = run_cli(cli, ["ask", "В скольких странах казахстанцы могут бывать без визы?", "--index", str(index)])
+    assert "более 80-ти стран" in asked.output
+    assert f"(2026-03-04, Zakon.kz), {ARTICLE}, символы " in asked.output
+
+
+@pytest.mark.parametrize("name, content, options, message", [
+    ("nope.txt", None, [], "No such file or directory: "),
+    ("report.pdf", "Текст отчёта.", [], "файл «report.pdf» не принят: можно загрузить только .txt, .md"),
+    ("empty.md", "  \n", [], "статья не принята: empty article"),
+    ("copy.txt", "Текст первой статьи.", [], "такая статья уже есть в корпусе: first.md"),
+    ("big.txt", "а" * (MAX_ADD_BYTES // 2 + 1), [], "big.txt is too large (1024 KiB; an article is at most 1024 KiB)"),
+    ("dated.md", "Текст второй статьи.", ["--date", "2026-02-30"], "дата «2026-02-30» не в формате ГГГГ-ММ-ДД"),
+    ("linked.md", "Текст второй статьи.", ["--url", "ftp://example.org"], "должна начинаться с http:// или https://"),
+], ids=["missing", "not-an-article", "empty", "duplicate", "too-large", "bad-date", "bad-url"])
+def test_rag_add_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path: Path, name: str, content: str | None,
+                                                                  options: list[str], message: str) -> None:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "first.md").write_text("---\ntitle: Первая\n---\nТекст первой статьи.\n", encoding="utf-8")
+    file = tmp_path / name
+    if content is not None:
+        file.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["add", str(file), *options, "--corpus", str(corpus), "--index", str(index)])
+    assert result.exit_code == 1 and result.output.startswith("Error: ") and result.output.count("\n") == 1
+    assert message in result.output
+    assert [p.name for p in corpus.iterdir()] == ["first.md"] and not index.exists()

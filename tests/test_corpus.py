@@ -1,4 +1,5 @@
-"""Reading a corpus folder: metadata from front matter, and odd files skipped with a reason, not fatal."""
+"""Reading a corpus folder: metadata from front matter (or the news archive's date line), and odd files
+skipped with a reason, not fatal."""
 
 from __future__ import annotations
 
@@ -7,21 +8,49 @@ from pathlib import Path
 
 import pytest
 
-from rag.corpus import load_corpus, parse_article
+import rag
+from bench import seed
+from rag.corpus import Skipped, load_corpus, parse_article
 from rag.errors import RagError
-from tests.conftest import ARTICLE, SHARED
+from rag.models import navec
+from tests.conftest import SEED
 
-SEED = SHARED / "seeds" / "000_15e088e1b15391c7.txt"
+
+def test_the_seed_is_dated_by_its_first_words_and_added_with_its_title_and_publisher(article: Path) -> None:
+    archived = parse_article(SEED.name, SEED.read_text(encoding="utf-8"))
+    assert archived.date == "2026-03-04" and archived.text.startswith("В условиях текущих геополитических реалий")
+    added = parse_article(article.name, article.read_text(encoding="utf-8"))
+    assert (added.title, added.date, added.publisher) == (seed.TITLE, "2026-03-04", "Zakon.kz")
+    assert added.text == archived.text
 
 
-def test_the_corpus_article_is_the_seed_with_metadata() -> None:
-    article = parse_article(ARTICLE.name, ARTICLE.read_text(encoding="utf-8"))
-    assert (article.date, article.publisher) == ("2026-03-04", "Zakon.kz")
-    assert "Казахстан" in article.title
-    if not SEED.exists():
-        pytest.skip("../shared/seeds is not beside this checkout")
-    seed = parse_article(SEED.name, SEED.read_text(encoding="utf-8"))
-    assert seed.text == article.text and seed.date == article.date
+@pytest.mark.parametrize("raw, date, text", [
+    (" date 2026-03-04 Первый абзац.\n\nВторой абзац.\n", "2026-03-04", "Первый абзац.\n\nВторой абзац."),
+    ("\n\tdate 2025-12-31\nТекст статьи.", "2025-12-31", "Текст статьи."),
+    ("---\ntitle: Заголовок\n---\ndate 2025-12-31 Текст статьи.", "2025-12-31", "Текст статьи."),
+    ("date 2026-13-45 Текст статьи.", None, "date 2026-13-45 Текст статьи."),  # no such day: it is text
+    ("date 2026-03-04T10:00 Текст.", None, "date 2026-03-04T10:00 Текст."),
+    ("Текст. date 2026-03-04 Ещё текст.", None, "Текст. date 2026-03-04 Ещё текст."),
+    ("---\ndate: 2024-01-02\n---\ndate 2026-03-04 Текст.", "2024-01-02", "date 2026-03-04 Текст."),
+], ids=["archive", "own-line", "with-a-title", "no-such-day", "date-time", "mid-text", "front-matter-dated"])
+def test_the_news_archive_date_line_is_the_date_and_not_the_text(raw: str, date: str | None, text: str) -> None:
+    article = parse_article("archive.txt", raw)
+    assert (article.date, article.text) == (date, text)
+
+
+def test_an_archive_article_is_indexed_quoted_and_shown_without_its_date_line(tmp_path: Path) -> None:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    body = "Музей угля открылся в Караганде.\n\nБилет в музей угля стоит 500 тенге."
+    (corpus / "archive.txt").write_text(f" date 2025-11-02 {body}\n", encoding="utf-8")
+    rag.build_index(corpus, index, model=navec.NAME)
+    assert [(a.source, a.date) for a in rag.list_articles(index)] == [("archive.txt", "2025-11-02")]
+    whole = rag.article_text("archive.txt", index)  # what the chat's article view shows
+    assert whole.current and whole.text == body
+    passages = rag.retrieve("Сколько стоит билет в музей угля?", index=index)
+    assert passages and all(whole.text[p.start:p.end] == p.text for p in passages)
+    (corpus / "copy.md").write_text(f"---\ndate: 2025-11-02\n---\n{body}\n", encoding="utf-8")
+    assert rag.build_index(corpus, index).skipped == [Skipped("copy.md", "duplicate of archive.txt")]
 
 
 def test_title_falls_back_to_the_file_name(tmp_path: Path) -> None:

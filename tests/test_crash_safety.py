@@ -10,7 +10,6 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-
 import rag
 from rag.index import store
 from rag.models import navec
@@ -70,7 +69,7 @@ def test_an_update_killed_at_any_step_loses_nothing(corpus: Path, tmp_path: Path
                 outcomes["new"] += 1
                 assert _answers(index) == after, f"point {point}: a half-made index went live"
             report = rag.build_index(corpus, index)  # the next update completes the job
-            assert sorted(store.load(index).manifest.articles) == [ARTICLE.name, "museum.md", "new.txt"]
+            assert sorted(store.load(index).manifest.articles) == [ARTICLE, "museum.md", "new.txt"]
             assert _answers(index) == after, f"point {point}: the resumed update differs"
             assert not list(index.glob(".tmp-*")), "half-written versions are cleaned up"
             assert report.removed in ([], ["old.txt"])

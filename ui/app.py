@@ -73,6 +73,11 @@ DELETE_CACHE = (600, 3600)
 EMPTY_MESSAGE = "Напишите вопрос: пустое сообщение не отправляется."
 """The hint for an empty message, shown under the question box."""
 
+NO_ARTICLES = "В индексе пока нет статей: спрашивать не о чем."
+ADD_FIRST = " Добавьте статью справа, в «Добавить статью»."
+"""The reply to a question while the index holds no article (a fresh install without ../shared), and what to do
+about it where articles can be added."""
+
 COUNT_JS = (f"(q) => q.length <= {MAX_QUESTION} ? `${{q.length}} / {MAX_QUESTION} символов` : "
             f"`${{q.length}} / {MAX_QUESTION} символов: искать будем по первым {MAX_QUESTION}, остальное не войдёт`")
 """The counter under the question box, in the browser: the limit is known before anything is cut."""
@@ -129,6 +134,8 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
                 history: list[str]) -> tuple[str, Answer | None]:
         """The chat's message for a question (and the answer it shows, None for an error)."""
         try:
+            if not len(open_index(index).stored.manifest.articles):
+                return format.problem(NO_ARTICLES + ("" if read_only else ADD_FIRST)), None
             reply = rag.answer(question, k=k, index=index, history=history,
                                **filters.chosen(since, until, publisher))
         except RagError as exc:
