@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rag.chunking import chunk_text
@@ -19,6 +19,9 @@ TEXTS = st.lists(st.tuples(WORDS, ENDS), min_size=1, max_size=400).map(lambda xs
 
 @settings(max_examples=200, deadline=None)
 @given(text=TEXTS, size=st.integers(40, 1000), overlap_share=st.floats(0, 0.5))
+# repeated words: the first occurrence after the overlap is not always where the splitter took a chunk from
+@example(text="Казахстан Казахстан Казахстан т.е. Казахстан ", size=40, overlap_share=0.5)
+@example(text="Казахстан Казахстан Казахстан. Казахстан. Казахстан ", size=40, overlap_share=0.5)
 def test_chunks_are_exact_slices_that_cover_the_text(text: str, size: int, overlap_share: float) -> None:
     overlap = int(size * overlap_share)
     chunks = chunk_text("a.txt", text, size=size, overlap=overlap)
