@@ -416,7 +416,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
         else:
             print(f"no XQuAD file at {args.xquad}: only the article set is measured", file=sys.stderr)
         for name, corpus, questions in data:
-            work = Path(tmp) / name.replace(" ", "-")
+            work = Path(tmp) / f"work-{name.replace(' ', '-')}"  # beside the corpora (the article's is tmp/article)
             work.mkdir()
             sets[name] = []
             for system in SYSTEMS:
