@@ -156,10 +156,14 @@ def _predictor(url: str):
 
     Plain HTTP rather than gradio_client, which adds ~70 ms of its own per call on this machine.
     """
+    from ui.app import DEFAULT_K
+
     client = httpx.Client(timeout=120)
 
     def ask(question: str) -> str:
-        event = client.post(f"{url}gradio_api/call/ask", json={"data": [question]}).raise_for_status().json()
+        # every argument of /ask in order (question, k, since, until, publisher, history): the REST API fills none
+        data = [question, DEFAULT_K, "", "", "", []]
+        event = client.post(f"{url}gradio_api/call/ask", json={"data": data}).raise_for_status().json()
         stream = client.get(f"{url}gradio_api/call/ask/{event['event_id']}").raise_for_status().text
         fields = dict(line.split(": ", 1) for line in stream.splitlines() if ": " in line)
         if fields.get("event") != "complete":
