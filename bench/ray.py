@@ -4,9 +4,9 @@
 
 The corpus is XQuAD-ru dev's articles, written `--copies` times (each copy's first line names it, so no two
 articles are the same), skipped when the file is absent. Every build starts from an empty index in this
-process through `rag.build_index`; the model is loaded here before the single-process build (so its time is
-encoding and writing), while a Ray build's time includes what Ray adds: its local cluster started beforehand
-(timed apart), then per build the actors starting and each loading the model.
+process through `rag.build_index`, and each counts loading the model, as `rag index` does (the model loads on
+its first use: in the single-process build, and in each actor of a Ray build, which also counts the actors
+starting); the local Ray cluster is started beforehand (timed apart).
 
 Two comparisons: one actor with all of the machine's CPUs against one process (Ray's overhead), and one
 against two actors of one CPU each, the first on a cluster of one CPU (how throughput grows with workers of
