@@ -54,7 +54,7 @@ MAX_DECLINED = 0.005
 """At most this share of a tuning set's answerable questions (but one at least) may fall under each of
 the no-answer thresholds (the passage's, then the sentence's)."""
 NO_ANSWER_C = 10.0
-"""Inverse regularization of the no-answer rule's logistic regression (on standardized features)."""
+"""Inverse regularization of the no-answer rule's logistic regression (its features are on 0-1 scales)."""
 
 
 def split_alternate(questions: list[Question]) -> tuple[list[Question], list[Question]]:
@@ -294,9 +294,7 @@ def fit_no_answer_rule(settings: Fitted, tuning: dict[str, tuple[Retriever, list
     if y.sum() < 2 or (~y).sum() < 2:
         return settings
     x = np.array(rows)
-    spread = x.std(axis=0) + 1e-9  # standardized, so that regularization weighs a narrow feature like a wide one
-    weights = LogisticRegression(C=NO_ANSWER_C, class_weight="balanced", max_iter=10_000).fit(x / spread, y).coef_[0]
-    weights = weights / spread
+    weights = LogisticRegression(C=NO_ANSWER_C, class_weight="balanced", max_iter=10_000).fit(x, y).coef_[0]
     bar = float((x[~y] @ weights).max()) + 1e-6
     return replace(settings, no_answer_rule=(-bar, *(float(w) for w in weights)))
 

@@ -131,7 +131,7 @@ def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None
     fits = typed & (scores >= scores.max() - fitted.type_margin)
     if not fits.any():
         return None
-    return Reading(scores, fits, no_answer.features(passage.score, dense, scores, typed))
+    return Reading(scores, fits, no_answer.features(passage.score, float(dense.max()), scores, typed))
 
 
 def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int, int] | None:

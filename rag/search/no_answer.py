@@ -4,11 +4,8 @@ The passage's score and its closest sentence's similarity alone cannot tell a qu
 in other words from one about the same subject that it does not answer. How well the passage's best sentence
 of the asked answer type (`answer_type`: a number, a date) scores, and how far under the best sentence it
 is, tell more ("when did X join the WTO" against a passage that names the WTO but gives no date near it).
-So does how far the closest sentence stands out from the rest of its passage: a passage that answers says
-it in one sentence, one that is only about the subject is about as close to the question throughout
-(held-out article questions: 11 -> 13 of 19 unanswerable declined, none answerable). The share of the
-question's words the passage holds does not help: paraphrased questions that the article does answer share
-almost none (measured on the tuning halves: it declined answerable paraphrases). `rag-bench tune`
+The share of the question's words the passage holds does not: paraphrased questions that the article does
+answer share almost none (measured on the tuning halves: it declined answerable paraphrases). `rag-bench tune`
 fits the weights per model on the tuning questions (`Fitted.no_answer_rule`, for questions in the articles'
 language); a model without them keeps only its thresholds.
 """
@@ -17,24 +14,18 @@ from __future__ import annotations
 
 import numpy as np
 
-FEATURES = ("passage score", "closest sentence", "best typed sentence", "typed sentence's gap",
-            "closest sentence's lead")
-"""What the rule weighs, in this order (see `features`); a feature added later goes last, so that a rule
-fitted before it (fewer weights, kept in older indexes) still weighs the ones it knew."""
+FEATURES = ("passage score", "closest sentence", "best typed sentence", "typed sentence's gap")
+"""What the rule weighs, in this order (see `features`)."""
 
 
-def features(passage_score: float, similarities: np.ndarray, scores: np.ndarray, typed: np.ndarray) -> np.ndarray:
+def features(passage_score: float, closest: float, scores: np.ndarray, typed: np.ndarray) -> np.ndarray:
     """The rule's inputs for one question and its best passage: the passage's score, its closest sentence's
-    cosine (of the sentences' `similarities` to the question), of the sentences' quote scores (`scores`) the
-    best among those that give the asked answer type (`typed`; all for a question that asks for no type) and
-    its gap to the best, and how far the closest sentence's cosine stands above the passage's mean."""
+    cosine, and, of the sentences' quote scores (`scores`), the best among those that give the asked answer
+    type (`typed`; all for a question that asks for no type) and its gap to the best."""
     best_typed = float(scores[typed].max()) if typed.any() else 0.0
-    closest = float(similarities.max())
-    return np.array([passage_score, closest, best_typed, float(scores.max()) - best_typed,
-                     closest - float(similarities.mean())])
+    return np.array([passage_score, closest, best_typed, float(scores.max()) - best_typed])
 
 
 def declines(rule: tuple[float, ...], x: np.ndarray) -> bool:
-    """Whether the rule (bias, then one weight per feature, the first ones for a rule of an older index) says
-    the passage does not answer; never without one."""
-    return bool(rule) and rule[0] + float(np.dot(rule[1:], x[:len(rule) - 1])) > 0.0
+    """Whether the rule (bias, then one weight per feature) says the passage does not answer; never without one."""
+    return bool(rule) and rule[0] + float(np.dot(rule[1:], x)) > 0.0
