@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from rag.search import no_answer
 from rag.settings import CHUNK_OVERLAP, CHUNK_SIZE
 
 FILE = Path(__file__).with_name("fitted.json")
@@ -60,11 +61,16 @@ class Fitted:
 
     @classmethod
     def from_json(cls, data: dict) -> Fitted:
-        """The values stored by `to_json`; unknown keys are refused, missing ones take the defaults."""
+        """The values stored by `to_json`; unknown keys and a no-answer rule of another length (another
+        version's features) are refused, missing ones take the defaults."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fitted settings {sorted(unknown)}")
+        rule = data.get("no_answer_rule") or ()
+        if rule and len(rule) != len(no_answer.FEATURES) + 1:  # fitted by another version, over other features
+            raise ValueError(f"a no-answer rule of {len(rule)} numbers, where this version weighs "
+                             f"{len(no_answer.FEATURES)} features and a bias")
         return replace(cls(), **{k: (float("-inf") if v is None else tuple(v) if isinstance(v, list) else v)
                                  for k, v in data.items()})
 

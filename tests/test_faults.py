@@ -34,7 +34,8 @@ def live(index: Path) -> Path:
 
 
 @pytest.mark.parametrize("damage", ["truncate-vectors", "delete-vectors", "delete-ids", "delete-words",
-                                    "garble-manifest", "wrong-dimension", "pointer-to-nowhere", "pointer-outside"])
+                                    "garble-manifest", "wrong-dimension", "foreign-no-answer-rule",
+                                    "pointer-to-nowhere", "pointer-outside"])
 def test_damage_is_reported_with_the_fix(index: Path, damage: str) -> None:
     folder = live(index)
     segment = index / "segments" / "s-00000001.faiss"
@@ -51,6 +52,10 @@ def test_damage_is_reported_with_the_fix(index: Path, damage: str) -> None:
     elif damage == "wrong-dimension":
         manifest = json.loads((folder / "manifest.json").read_text())
         (folder / "manifest.json").write_text(json.dumps({**manifest, "dimension": 300}))
+    elif damage == "foreign-no-answer-rule":  # weights for more features than this version computes
+        manifest = json.loads((folder / "manifest.json").read_text())
+        fitted = {**manifest["fitted"], "no_answer_rule": [1.0] * 7}
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "fitted": fitted}))
     elif damage == "pointer-to-nowhere":
         (index / "CURRENT").write_text("v-99999999")
     else:
