@@ -115,3 +115,13 @@ def test_a_quotation_mark_left_open_or_closed_by_the_sentence_is_trimmed() -> No
     assert trimmed("«Мир через созидание» имеет шансы.") == "«Мир через созидание» имеет шансы."
     assert trimmed('"Мир", – отмечал Токаев.') == '"Мир", – отмечал Токаев.'
     assert trimmed("Так называемой “игре мышцами” и провокациям.") == "Так называемой “игре мышцами” и провокациям."
+
+
+def test_an_index_without_articles_says_there_is_nothing_to_ask_about_yet(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rag.build_index(corpus, tmp_path / "index")
+    reply = rag.answer("Какая столица у Кортании?", index=tmp_path / "index")
+    assert reply.answer is None and reply.passages == []
+    assert reply.notice == "В индексе пока нет статей: спрашивать не о чем."
+    assert rag.retrieve("Какая столица у Кортании?", index=tmp_path / "index") == []

@@ -27,7 +27,7 @@ from rag.articles import MAX_ADD_BYTES, add_article, list_articles
 from rag.corpus import source_name
 from rag.errors import RagError
 from rag.index import store
-from rag.search.answer import Answer
+from rag.search.answer import NO_ARTICLES, Answer
 from rag.search.followup import MAX_HISTORY
 from rag.search.live import open_index
 from rag.settings import MAX_QUESTION
@@ -73,10 +73,8 @@ DELETE_CACHE = (600, 3600)
 EMPTY_MESSAGE = "Напишите вопрос: пустое сообщение не отправляется."
 """The hint for an empty message, shown under the question box."""
 
-NO_ARTICLES = "В индексе пока нет статей: спрашивать не о чем."
 ADD_FIRST = " Добавьте статью справа, в «Добавить статью»."
-"""The reply to a question while the index holds no article (a fresh install without ../shared), and what to do
-about it where articles can be added."""
+"""Said after the library's `NO_ARTICLES` (a fresh install without ../shared) where articles can be added."""
 
 COUNT_JS = (f"(q) => q.length <= {MAX_QUESTION} ? `${{q.length}} / {MAX_QUESTION} символов` : "
             f"`${{q.length}} / {MAX_QUESTION} символов: искать будем по первым {MAX_QUESTION}, остальное не войдёт`")
@@ -134,12 +132,12 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
                 history: list[str]) -> tuple[str, Answer | None]:
         """The chat's message for a question (and the answer it shows, None for an error)."""
         try:
-            if not len(open_index(index).stored.manifest.articles):
-                return format.problem(NO_ARTICLES + ("" if read_only else ADD_FIRST)), None
             reply = rag.answer(question, k=k, index=index, history=history,
                                **filters.chosen(since, until, publisher))
         except RagError as exc:
             return format.problem(exc.russian), None
+        if reply.notice == NO_ARTICLES:
+            return format.problem(NO_ARTICLES + ("" if read_only else ADD_FIRST)), None
         return format.reply(reply), reply
 
     def ask(question: str, k: int = DEFAULT_K, since: str = "", until: str = "", publisher: str = "",

@@ -43,6 +43,8 @@ QUOTE_IN_RUSSIAN = {language.EN: "The quote is in Russian, the language of the a
 NO_SUMMARY = "В индексе нет статьи, которую можно пересказать."
 EMPTY_QUESTION = "Вопрос пуст: напишите, что вы хотите узнать из статей."
 NOTHING_ADMITTED = "Под эти условия не подходит ни одна статья индекса: ответ искать не в чем."
+NO_ARTICLES = "В индексе пока нет статей: спрашивать не о чем."
+"""The notice for a question while the index holds no article (a fresh install with nothing added yet)."""
 
 _POINTS_BACK = re.compile(r"(Об этом|Это|Этим|Этого|В их числе|Среди них)\b")
 """How a sentence that cannot stand without the one before it opens ("Об этом заявил…", "В их числе…"):
@@ -183,7 +185,8 @@ def answer(question: str, k: int = 3, index: str | Path = "index", history: Sequ
     them (`rag.search.scope`); the answer's notice says which articles were searched. A question about the
     article as a whole («О чём статья?») gets its summary. Never raises for odd question text: an empty one
     gets a notice instead of a search. `k` is 1 to MAX_K; a bad date, an unknown publisher or a history that
-    is not a list of strings raises RagError.
+    is not a list of strings raises RagError. Over an index without articles the notice says there is nothing
+    to ask about yet (`NO_ARTICLES`).
     """
     check_k(k)
     text, notice = clean_question(question)
@@ -191,6 +194,8 @@ def answer(question: str, k: int = 3, index: str | Path = "index", history: Sequ
         return Answer(question, None, notice=EMPTY_QUESTION)
     history = check_history(history)
     retriever = open_index(index)
+    if not len(retriever.stored.manifest.articles):
+        return Answer(question, None, notice=NO_ARTICLES)
     resolved = followup.resolve(text, history)
     where = scope(resolved.text, since, until, publisher, retriever.publishers)
     if asks_for_summary(text):
