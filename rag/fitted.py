@@ -12,10 +12,12 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from rag.search import no_answer
 from rag.settings import CHUNK_OVERLAP, CHUNK_SIZE
 
 FILE = Path(__file__).with_name("fitted.json")
+NO_ANSWER_FEATURES = ("passage score", "closest sentence", "best typed sentence", "typed sentence's gap")
+"""What the no-answer rule weighs, in this order (`rag.search.no_answer.features` computes them): a rule
+recorded with another number of weights was fitted by another version over other features."""
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,9 @@ class Fitted:
         if unknown:
             raise ValueError(f"unknown fitted settings {sorted(unknown)}")
         rule = data.get("no_answer_rule") or ()
-        if rule and len(rule) != len(no_answer.FEATURES) + 1:  # fitted by another version, over other features
+        if rule and len(rule) != len(NO_ANSWER_FEATURES) + 1:  # fitted by another version, over other features
             raise ValueError(f"a no-answer rule of {len(rule)} numbers, where this version weighs "
-                             f"{len(no_answer.FEATURES)} features and a bias")
+                             f"{len(NO_ANSWER_FEATURES)} features and a bias")
         return replace(cls(), **{k: (float("-inf") if v is None else tuple(v) if isinstance(v, list) else v)
                                  for k, v in data.items()})
 

@@ -100,7 +100,7 @@ def test_no_sentence_close_enough_means_no_answer(retriever: Retriever) -> None:
 def test_the_no_answer_rule_weighs_a_russian_question_s_best_passage_and_leaves_other_languages_to_thresholds(
         retriever: Retriever) -> None:
     from rag.search.answer import read
-    from rag.search.no_answer import FEATURES
+    from rag.fitted import NO_ANSWER_FEATURES as FEATURES
 
     base, english = retriever.stored.fitted, "With how many countries does Kazakhstan have diplomatic relations?"
     open_ = replace(base, no_answer_below=float("-inf"), sentence_below=float("-inf"),

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-FEATURES = ("passage score", "closest sentence", "best typed sentence", "typed sentence's gap")
-"""What the rule weighs, in this order (see `features`)."""
-
 
 def features(passage_score: float, closest: float, scores: np.ndarray, typed: np.ndarray) -> np.ndarray:
-    """The rule's inputs for one question and its best passage: the passage's score, its closest sentence's
-    cosine, and, of the sentences' quote scores (`scores`), the best among those that give the asked answer
-    type (`typed`; all for a question that asks for no type) and its gap to the best."""
+    """The rule's inputs for one question and its best passage (`rag.fitted.NO_ANSWER_FEATURES`): the passage's
+    score, its closest sentence's cosine, and, of the sentences' quote scores (`scores`), the best among those
+    that give the asked answer type (`typed`; all for a question that asks for no type) and its gap to the
+    best."""
     best_typed = float(scores[typed].max()) if typed.any() else 0.0
     return np.array([passage_score, closest, best_typed, float(scores.max()) - best_typed])
 
