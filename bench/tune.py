@@ -131,13 +131,18 @@ def fit_threshold(answerable: list[np.ndarray], unanswerable: np.ndarray, max_de
     return float(min(limits)) if limits else float("-inf")
 
 
+def mean_mrr(sets: dict[str, Scored], ranked: tuple[str, ...], dense_weight: float) -> float:
+    """The objective of the fit: the mean tuning MRR over the `ranked` sets at this dense weight."""
+    return float(np.mean([mrr(sets[name].ranks(dense_weight)) for name in ranked if name in sets]))
+
+
 def fit_weights(candidates: dict[tuple, dict[str, Scored]], ranked: tuple[str, ...]) -> tuple[Fitted, float]:
     """The chunking, stem prefix and dense weight with the best mean tuning MRR over the `ranked` sets; ties go
     to the first found (smaller dense weight)."""
     best, objective = None, -1.0
     for (chunking, prefix), sets in candidates.items():
         for w in DENSE_WEIGHTS:
-            value = float(np.mean([mrr(sets[name].ranks(w)) for name in ranked if name in sets]))
+            value = mean_mrr(sets, ranked, float(w))
             if value > objective + 1e-9:
                 best = Fitted(chunk_size=chunking[0], chunk_overlap=chunking[1], prefix=prefix, dense_weight=float(w))
                 objective = value
@@ -386,7 +391,7 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], se
         ranked = tuple(name for name in ("questions", "xquad-ru", "xquad-en") if name in data)
         if kept:
             fitted = kept
-            objective = float(np.mean([mrr(candidates[grid[0]][name].ranks(kept.dense_weight)) for name in ranked]))
+            objective = mean_mrr(candidates[grid[0]], ranked, kept.dense_weight)
         else:
             fitted, objective = fit_weights(candidates, ranked)
         stored = stored_by[((fitted.chunk_size, fitted.chunk_overlap), fitted.prefix)]
