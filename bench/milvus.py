@@ -12,7 +12,6 @@ questions with the same top-5 passages (ids and order), hit@1 of each, and p50/p
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -84,15 +83,10 @@ def table(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--xquad", type=Path, required=True, help="XQuAD-ru dev (SQuAD format); skipped if absent.")
-    parser.add_argument("--model", default=None)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/rag-milvus"))
+    parser = xquad.bench_parser(__doc__.split("\n")[0], Path("/tmp/rag-milvus"))
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    if not args.xquad.exists():
-        print(f"skipped: {args.xquad} not found", file=sys.stderr)
+    if xquad.skipped(args.xquad):
         return
     result = compare(args.xquad, args.work, args.model, args.repeat)
     text = table(result)

@@ -15,7 +15,6 @@ the same size, which is how a cluster grows; on 2 cores a second worker can only
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
@@ -42,6 +41,7 @@ BUILDS = (("one process", None, {}), ("Ray, 1 actor", None, {"ray": "auto", "ray
           ("Ray, 2 actors of 1 CPU", None, {"ray": "auto", "ray_actors": 2}),
           ("Ray, 1 actor of 1 CPU", 1, {"ray": "auto", "ray_actors": 1}))
 """(name, the local cluster's CPUs (None: the machine's), build options)."""
+NO_CLUSTER = object()
 
 
 def measure(path: Path, work: Path, model: str | None, copies: int) -> dict:
@@ -53,13 +53,15 @@ def measure(path: Path, work: Path, model: str | None, copies: int) -> dict:
     folder = corpus(path, work / "corpus", copies)
     embedder = shared_model(model)
     results = {"model": embedder.name, "ray start": []}
+    running = NO_CLUSTER  # the CPUs the running local cluster was started with
     for name, cpus, options in BUILDS:
-        if options and (not ray.is_initialized() or cpus != ray.cluster_resources().get("CPU") and cpus):
+        if options and cpus != running:  # a Ray build on a cluster of other CPUs: (re)start it, timed apart
             ray.shutdown()
             started = time.perf_counter()
             ray.init(num_cpus=cpus, logging_level="ERROR", log_to_driver=False)
             ray_encoding.connect("auto")
             results["ray start"].append(time.perf_counter() - started)
+            running = cpus
         started = time.perf_counter()
         report = rag.build_index(folder, work / name.replace(" ", "").replace(",", ""), model=embedder.name,
                                  **options)
@@ -89,15 +91,10 @@ def table(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--xquad", type=Path, required=True, help="XQuAD-ru dev (SQuAD format); skipped if absent.")
+    parser = xquad.bench_parser(__doc__.split("\n")[0], Path("/tmp/rag-ray"))
     parser.add_argument("--copies", type=int, default=4, help="Times the articles are written (default 4).")
-    parser.add_argument("--model", default=None)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/rag-ray"))
-    parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    if not args.xquad.exists():
-        print(f"skipped: {args.xquad} not found", file=sys.stderr)
+    if xquad.skipped(args.xquad):
         return
     results = measure(args.xquad, args.work, args.model, args.copies)
     text = table({**results, "copies": args.copies})

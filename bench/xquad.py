@@ -7,8 +7,10 @@ copied into the project); callers skip their XQuAD part when it is absent.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,3 +62,22 @@ def write_corpus(articles: list[Article], folder: str | Path) -> Path:
 def questions(articles: list[Article]) -> list[Question]:
     """All questions of the articles, in order."""
     return [q for a in articles for q in a.questions]
+
+
+def bench_parser(description: str, work: Path) -> argparse.ArgumentParser:
+    """The command line the XQuAD benchmarks share: --xquad (required), --model, --work (default `work`), --out;
+    each adds its own options."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--xquad", type=Path, required=True, help="XQuAD-ru dev (SQuAD format); skipped if absent.")
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--work", type=Path, default=work)
+    parser.add_argument("--out", type=Path)
+    return parser
+
+
+def skipped(path: Path) -> bool:
+    """Whether a benchmark is skipped for want of the XQuAD file at `path` (said on stderr)."""
+    if path.exists():
+        return False
+    print(f"skipped: {path} not found", file=sys.stderr)
+    return True
