@@ -22,9 +22,11 @@ from rag.corpus import Article
 from rag.models import shared_model
 
 BATCH = 64
-"""Passages an actor encodes at a time."""
+"""Passages the vectors come back to this process by."""
 ARTICLES_PER_BLOCK = 200
-"""Articles per block of the pipeline's input (at least four blocks per actor, so that all of them work)."""
+"""Articles per block of the pipeline's input (at least one block per actor, so that all of them work). An actor
+encodes a whole block at a time, longest passages first as one process does, so that its batches pad little
+(64 passages at a time in article order took 1.3× as long)."""
 
 
 class _Encoder:
@@ -67,11 +69,11 @@ def encode(articles: list[Article], model: str, chunk_size: int, chunk_overlap: 
     context.enable_progress_bars = False  # the update shows its own
     cpus = max(int(ray.cluster_resources().get("CPU", 1)), 1)
     actors = actors or cpus
-    blocks = max(1, min(len(articles), max(4 * actors, len(articles) // ARTICLES_PER_BLOCK)))
+    blocks = max(1, min(len(articles), max(actors, len(articles) // ARTICLES_PER_BLOCK)))
     rows = ray.data.from_items([{"article": n, "source": a.source, "text": a.text} for n, a in enumerate(articles)],
                                override_num_blocks=blocks)
     encoded = rows.flat_map(_chunks, fn_kwargs={"size": chunk_size, "overlap": chunk_overlap}, num_cpus=0).map_batches(
-        _Encoder, fn_constructor_args=(model,), batch_size=BATCH, batch_format="numpy",
+        _Encoder, fn_constructor_args=(model,), batch_size=None, batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=max(1, cpus // actors))  # Ray gives an actor
     # as many math threads as CPUs: one actor on a 2-CPU machine encodes with both, as one process does
     done = 0
