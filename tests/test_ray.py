@@ -1,9 +1,15 @@
 """Embedding on Ray (`rag index --ray`): a local Ray cluster builds the same index as one process, committing as
-it goes (so that a stopped build resumes); without --ray nothing imports Ray (tests/test_milvus.py)."""
+it goes, so that a build killed mid-way resumes where it was; without --ray nothing imports Ray
+(tests/test_milvus.py)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +18,7 @@ import pytest
 import rag
 from rag.index import store, update
 from rag.models import navec
+from tests.conftest import ROOT
 from tests.test_soak import QUESTIONS, news
 
 ray = pytest.importorskip("ray")
@@ -40,3 +47,28 @@ def test_a_ray_build_is_the_single_process_build(corpus: Path, tmp_path: Path, m
     assert cosine.min() >= 0.9999
     for question in QUESTIONS:
         assert rag.answer(question, index=on_ray).to_json() == rag.answer(question, index=single).to_json()
+
+
+def test_a_killed_ray_build_keeps_what_it_committed_and_the_next_build_adds_the_rest(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rng = random.Random(7)
+    for n in range(12):
+        (corpus / f"n-{n:02d}.md").write_text(news(rng, n), encoding="utf-8")
+    index = tmp_path / "index"
+    child = subprocess.Popen([sys.executable, "-m", "tests.ray_kill_child", str(corpus), str(index)], cwd=ROOT,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert child.wait(timeout=120) == -signal.SIGKILL, "killed after its second commit"
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # the local cluster's processes outlive their driver
+            os.killpg(child.pid, signal.SIGKILL)
+    kept = store.read_manifest(index)[1]
+    assert kept.passages == 10, "two commits of 5 passages each"
+    report = rag.build_index(corpus, index)  # resumed in one process: the articles committed are not redone
+    assert len(report.added) == 2 and len(report.unchanged) == 10
+    single = tmp_path / "single"
+    rag.build_index(corpus, single, model=navec.NAME)
+    for question in QUESTIONS:
+        assert rag.answer(question, index=index).to_json() == rag.answer(question, index=single).to_json()
