@@ -16,7 +16,10 @@ from typing import Callable, Protocol, runtime_checkable
 import numpy as np
 
 PROGRESS_BATCH = 64
-"""Passages encoded between two updates of the progress bar (the model still batches them its own way)."""
+"""Passages encoded between two updates of the progress bar (the model batches them by `ENCODE_BATCH`)."""
+ENCODE_BATCH = 4
+"""Passages per forward pass on the CPU. Sorted by length, small batches pad least: e5 on 2 cores encoded
+XQuAD's 149 passages in ~10.0 s at 4, 10.5 at 8, 11 at 16, 12.2 at 32 (sentence-transformers' default)."""
 
 
 @runtime_checkable
@@ -133,7 +136,7 @@ class SentenceTransformerEmbedder:
             for start in range(0, len(order), PROGRESS_BATCH):
                 rows = order[start:start + PROGRESS_BATCH]
                 out[rows] = _unit(model.encode_document([texts[i] for i in rows], normalize_embeddings=True,
-                                                        convert_to_numpy=True, batch_size=32), len(rows))
+                                                        convert_to_numpy=True, batch_size=ENCODE_BATCH), len(rows))
                 if bar is not None:
                     bar.update(len(rows))
             if bar is not None:
