@@ -64,8 +64,7 @@ def measure(path: Path, work: Path, model: str | None, copies: int) -> dict:
         if options and cpus != running:  # a Ray build on a cluster of other CPUs: (re)start it, timed apart
             ray.shutdown()
             started = time.perf_counter()
-            ray.init(num_cpus=cpus, logging_level="ERROR", log_to_driver=False)
-            ray_encoding.connect("auto")
+            ray_encoding.connect("auto", cpus)
             results["ray start"].append(time.perf_counter() - started)
             running = cpus
         started = time.perf_counter()

@@ -34,6 +34,7 @@ def test_a_ray_build_is_the_single_process_build(corpus: Path, tmp_path: Path, m
     on_ray = tmp_path / "ray"
     try:
         report = rag.build_index(corpus, on_ray, model=navec.NAME, ray="auto", ray_actors=1)
+        assert ray.get(ray.remote(lambda: os.nice(0)).remote()) == 0, "workers at normal priority, not Ray's 15"
     finally:
         ray.shutdown()
     assert report.chunks == store.read_manifest(single)[1].passages
