@@ -59,12 +59,13 @@ def connect(address: str, cpus: int | None = None) -> None:
     if ray.is_initialized():
         return
     if address == "auto":
-        before = os.environ.get(NICENESS)
-        os.environ[NICENESS] = before or "0"  # read by the raylet this starts (a user's own value stays)
+        ours = NICENESS not in os.environ  # read by the raylet this starts; a user's own setting stays
+        if ours:
+            os.environ[NICENESS] = "0"
         try:
             ray.init(num_cpus=cpus, logging_level="ERROR", log_to_driver=False)
         finally:
-            if before is None:
+            if ours:
                 del os.environ[NICENESS]
     else:
         import rag
