@@ -70,7 +70,8 @@ def measure(path: Path, work: Path, model: str | None, copies: int) -> dict:
         started = time.perf_counter()
         report = rag.build_index(folder, _index(work, name), model=embedder.name, **options)
         seconds = time.perf_counter() - started
-        results[name] = (seconds, report.chunks, _closest(_index(work, BUILDS[0][0]), _index(work, name)))
+        same = smallest_cosine(_index(work, BUILDS[0][0]), _index(work, name))
+        results[name] = (seconds, report.chunks, same)
         print(f"{name}: {results[name][0]:.1f} s", file=sys.stderr, flush=True)
     ray.shutdown()
     return results
@@ -80,8 +81,9 @@ def _index(work: Path, build: str) -> Path:
     return work / build.replace(" ", "").replace(",", "")
 
 
-def _closest(one: Path, other: Path) -> float:
-    """The smallest cosine between the two indexes' vectors of the same passage id (both built from one corpus)."""
+def smallest_cosine(one: str | Path, other: str | Path) -> float:
+    """The smallest cosine between two indexes' vectors of the same passage id (both built from one corpus):
+    whether two ways of building give the same vectors."""
     a, b = store.load(one), store.load(other)
     ids = np.arange(a.manifest.next_id)
     return float(np.sum(a.vectors.vectors(ids) * b.vectors.vectors(ids), axis=1).min())
