@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from bench import seed, xquad
 from bench.evaluation import Question, contains, first_hit, hit_at, load_questions, mrr
@@ -35,6 +36,7 @@ from rag.index import store
 from rag.index.manifest import Manifest
 from rag.index.table import ArticleEntry
 from rag.models import Embedder, shared_model
+from rag.models.base import Progress
 from rag.search.answer import read, reply, respond
 from rag.search.candidates import Candidates
 from rag.search.retriever import Retriever
@@ -74,7 +76,9 @@ def indexed(corpus: Path, folder: Path, embedder: Embedder, settings: Fitted, en
     chunks = [chunk_text(a.source, a.text, settings.chunk_size, settings.chunk_overlap) for a in articles]
     key = (str(corpus), settings.chunk_size, settings.chunk_overlap)
     if key not in encoded:
-        encoded[key] = embedder.encode_passages([c.text for cs in chunks for c in cs], progress=True)
+        texts = [c.text for cs in chunks for c in cs]
+        with tqdm(total=len(texts), desc="encoding", unit="passage") as bar:
+            encoded[key] = embedder.encode_passages(texts, progress=bar.update)
     update = store.Update(folder, None, Manifest(embedder.name, embedder.dimension, settings, "", str(corpus)))
     at = 0
     for article, cs in zip(articles, chunks):
@@ -324,7 +328,7 @@ class _Remembered:
             self._queries.update(zip(missing, self.embedder.encode_queries(missing)))
         return np.stack([self._queries[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
 
-    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    def encode_passages(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         return self.embedder.encode_passages(texts, progress)
 
     def encode_sentences(self, texts: list[str]) -> np.ndarray:

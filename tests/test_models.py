@@ -259,7 +259,9 @@ def embedder(request, tiny_model: Path) -> Embedder:
 def test_every_embedder_gives_unit_vectors_of_its_dimension_with_its_prompts(embedder: Embedder) -> None:
     assert isinstance(embedder, Embedder)
     texts = ["Казахстан развивает отношения с соседями", "Kazakhstan and its neighbours", ""]
-    queries, passages = embedder.encode_queries(texts), embedder.encode_passages(texts, progress=True)
+    encoded: list[int] = []
+    queries, passages = embedder.encode_queries(texts), embedder.encode_passages(texts, progress=encoded.append)
+    assert sum(encoded) == len(texts), "progress must be told of every passage encoded"
     sentences = embedder.encode_sentences(texts)
     for vectors in (queries, passages, sentences):
         assert vectors.shape == (3, embedder.dimension) and vectors.dtype == np.float32

@@ -210,15 +210,47 @@ def pending(index: str | Path, corpus: str | Path | None = None, manifest: Manif
     return report
 
 
-def _encoded(articles: list[Article], embedder: Embedder, settings, show: bool
+class _PassageBar:
+    """One progress bar over a whole change, in passages: passages/s and the time left. Its total is estimated
+    from the characters still to chunk, at the passages per character of those chunked so far, so that a big
+    change shows its end from the first article on without chunking everything first."""
+
+    def __init__(self, articles: list[Article]) -> None:
+        from tqdm.auto import tqdm
+
+        self.left = sum(len(a.text) for a in articles)
+        self.chars = self.passages = 0
+        self.bar = tqdm(total=0, unit="passage", desc="embedding", dynamic_ncols=True, smoothing=0.1)
+
+    def chunked(self, article: Article, passages: int) -> None:
+        """Count an article as chunked into `passages` and re-estimate the total."""
+        self.left -= len(article.text)
+        self.chars += len(article.text)
+        self.passages += passages
+        self.bar.total = self.passages + round(self.left * self.passages / max(self.chars, 1))
+        self.bar.refresh()
+
+    def update(self, passages: int) -> None:
+        """Count `passages` more as embedded."""
+        self.bar.update(passages)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _encoded(articles: list[Article], embedder: Embedder, settings, bar: _PassageBar | None
              ) -> Iterator[tuple[Article, list[Chunk], np.ndarray]]:
     """Each article with its chunks and their vectors, embedded in this process `BATCH` passages at a time."""
     batch: list[tuple] = []
     for n, article in enumerate(articles):
-        batch.append((article, chunk_text(article.source, article.text, settings.chunk_size, settings.chunk_overlap)))
+        chunks = chunk_text(article.source, article.text, settings.chunk_size, settings.chunk_overlap)
+        batch.append((article, chunks))
+        if bar is not None:
+            bar.chunked(article, len(chunks))
         if sum(len(chunks) for _, chunks in batch) < BATCH and n + 1 < len(articles):
             continue
-        vectors = embedder.encode_passages([c.text for _, chunks in batch for c in chunks], progress=show)
+        vectors = embedder.encode_passages([c.text for _, chunks in batch for c in chunks],
+                                           progress=None if bar is None else bar.update)
         at = 0
         for one, chunks in batch:
             yield one, chunks, vectors[at:at + len(chunks)]
@@ -229,32 +261,28 @@ def _encoded(articles: list[Article], embedder: Embedder, settings, show: bool
 def _add(update: store.Update, articles: list[Article], seen: dict[str, FileStat], embedder: Embedder,
          progress: bool, ray: str | None = None, actors: int | None = None) -> store.Update:
     """Chunk, embed and add the articles, in this process or on Ray (`rag.index.ray_encoding`), with a progress
-    bar for a big change (articles, passages/s, time left). On Ray the update commits every `CHECKPOINT`
+    bar in passages (`_PassageBar`). On Ray the update commits every `CHECKPOINT`
     passages, so that a build stopped or killed resumes where it was: the articles committed are unchanged
     the next time. Returns the update, still to commit."""
     settings = update.manifest.fitted
-    bar = None
-    if progress and len(articles) > 1:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(articles), unit="article", desc="embedding", dynamic_ncols=True)
+    bar = _PassageBar(articles) if progress and articles else None
     if ray is None:
-        encoded = _encoded(articles, embedder, settings, progress and bar is None)
+        encoded = _encoded(articles, embedder, settings, bar)
     else:
         from rag.index import ray_encoding
 
         encoded = ray_encoding.encode(articles, embedder.name, settings.chunk_size, settings.chunk_overlap, ray,
                                       actors)
-    started, done, uncommitted = time.perf_counter(), 0, 0
+    uncommitted = 0
     for one, chunks, vectors in encoded:
         stat = seen[one.source]
         entry = ArticleEntry(one.digest, one.title, 0, 0, one.date, one.publisher, one.url, stat.size,
                              stat.mtime_ns, stat.text_hash)
         update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors)
-        done, uncommitted = done + len(chunks), uncommitted + len(chunks)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str(f"{done / (time.perf_counter() - started):.0f} passages/s")
+        uncommitted += len(chunks)
+        if bar is not None and ray is not None:  # Ray's workers chunk and embed: counted as their articles come
+            bar.chunked(one, len(chunks))
+            bar.update(len(chunks))
         if ray is not None and uncommitted >= CHECKPOINT:
             update.commit()
             update = store.Update(update.index, update.manifest, update.manifest)

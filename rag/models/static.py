@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import ModelUnavailable
+from rag.models.base import Progress
 
 _STATIC = "StaticEmbedding"
 _NORMALIZE = "Normalize"
@@ -75,8 +76,11 @@ class StaticEmbedder:
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._query)
 
-    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self._encode(texts, self._document)
+    def encode_passages(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        vectors = self._encode(texts, self._document)
+        if progress is not None:
+            progress(len(texts))
+        return vectors
 
     def encode_sentences(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._document)
