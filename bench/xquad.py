@@ -19,11 +19,13 @@ from bench.evaluation import Question
 
 @dataclass(frozen=True)
 class Article:
-    """One XQuAD article: its title and text, and the questions asked about it."""
+    """One XQuAD article: its title and text, the questions asked about it and the paragraph each was asked
+    about (`contexts`, in the same order)."""
 
     title: str
     text: str
     questions: list[Question]
+    contexts: list[str]
 
 
 def load(path: str | Path, articles: int | None = None, asked_in: str | Path | None = None) -> list[Article]:
@@ -40,12 +42,12 @@ def load(path: str | Path, articles: int | None = None, asked_in: str | Path | N
     loaded = []
     for entry in data:
         paragraphs = [p["context"].replace("\ufeff", "").strip() for p in entry["paragraphs"]]
-        questions = [
-            Question(asked[qa["id"]] if asked_in is not None else qa["question"],
-                     tuple(dict.fromkeys(a["text"] for a in qa["answers"])), "xquad")
-            for p in entry["paragraphs"] for qa in p["qas"] if asked_in is None or qa["id"] in asked
-        ]
-        loaded.append(Article(entry["title"], "\n\n".join(paragraphs), questions))
+        asked_about = [(Question(asked[qa["id"]] if asked_in is not None else qa["question"],
+                                 tuple(dict.fromkeys(a["text"] for a in qa["answers"])), "xquad"), paragraph)
+                       for p, paragraph in zip(entry["paragraphs"], paragraphs)
+                       for qa in p["qas"] if asked_in is None or qa["id"] in asked]
+        loaded.append(Article(entry["title"], "\n\n".join(paragraphs), [q for q, _ in asked_about],
+                              [paragraph for _, paragraph in asked_about]))
     return loaded
 
 
@@ -62,6 +64,20 @@ def write_corpus(articles: list[Article], folder: str | Path) -> Path:
 def questions(articles: list[Article]) -> list[Question]:
     """All questions of the articles, in order."""
     return [q for a in articles for q in a.questions]
+
+
+def word_overlap(articles: list[Article]) -> list[float]:
+    """For each question, in order, the share of its search terms (stems, stop words left out) that the paragraph
+    it was asked about holds: high for a question written with the paragraph's words, low for one that says it
+    otherwise, as people who ask without the article at hand do."""
+    from rag.text import terms
+
+    shares = []
+    for article in articles:
+        for question, context in zip(article.questions, article.contexts):
+            asked, held = set(terms(question.question)), set(terms(context))
+            shares.append(len(asked & held) / len(asked) if asked else 0.0)
+    return shares
 
 
 def bench_parser(description: str, work: Path) -> argparse.ArgumentParser:

@@ -140,6 +140,11 @@ def test_xquad_articles_become_a_corpus_whose_passages_hold_the_answers(tmp_path
     rag.build_index(corpus, tmp_path / "index")
     questions = xquad.questions(articles)
     assert all(any(ans in a.text for ans in q.answers) for a in articles for q in a.questions)
+    # each question keeps the paragraph it was asked about, and how many of its words that paragraph holds
+    assert all(any(ans in c for ans in q.answers) and c in a.text for a in articles
+               for q, c in zip(a.questions, a.contexts, strict=True))
+    overlap = xquad.word_overlap(articles)
+    assert len(overlap) == len(questions) and all(0 <= share <= 1 for share in overlap) and max(overlap) == 1
     ranks = [first_hit([p.text for p in rag.retrieve(q.question, k=5, index=tmp_path / "index")], q.answers)
              for q in questions]
     assert hit_at(ranks, 1) >= 0.9 and hit_at(ranks, 5) >= 0.97
