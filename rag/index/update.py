@@ -212,15 +212,17 @@ def pending(index: str | Path, corpus: str | Path | None = None, manifest: Manif
 
 class _PassageBar:
     """One progress bar over a whole change, in passages: passages/s and the time left. Its total is estimated
-    from the characters still to chunk, at the passages per character of those chunked so far, so that a big
-    change shows its end from the first article on without chunking everything first."""
+    from the characters still to chunk, at the passages per character of those chunked so far (before any, one
+    passage per `step` characters, the chunk size less its overlap), so that a big change shows its end from the
+    start without chunking everything first."""
 
-    def __init__(self, articles: list[Article]) -> None:
+    def __init__(self, articles: list[Article], step: int) -> None:
         from tqdm.auto import tqdm
 
         self.left = sum(len(a.text) for a in articles)
         self.chars = self.passages = 0
-        self.bar = tqdm(total=0, unit="passage", desc="embedding", dynamic_ncols=True, smoothing=0.1)
+        self.bar = tqdm(total=max(1, round(self.left / step)), unit="passage", desc="embedding", dynamic_ncols=True,
+                        smoothing=0.1)
 
     def chunked(self, article: Article, passages: int) -> None:
         """Count an article as chunked into `passages` and re-estimate the total."""
@@ -235,6 +237,7 @@ class _PassageBar:
         self.bar.update(passages)
 
     def close(self) -> None:
+        """End the bar (its last line stays)."""
         self.bar.close()
 
 
@@ -265,7 +268,7 @@ def _add(update: store.Update, articles: list[Article], seen: dict[str, FileStat
     passages, so that a build stopped or killed resumes where it was: the articles committed are unchanged
     the next time. Returns the update, still to commit."""
     settings = update.manifest.fitted
-    bar = _PassageBar(articles) if progress and articles else None
+    bar = _PassageBar(articles, settings.chunk_size - settings.chunk_overlap) if progress and articles else None
     if ray is None:
         encoded = _encoded(articles, embedder, settings, bar)
     else:
