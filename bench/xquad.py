@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.evaluation import Question
+from rag.text import terms
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,6 @@ def word_overlap(articles: list[Article]) -> list[float]:
     """For each question, in order, the share of its search terms (stems, stop words left out) that the paragraph
     it was asked about holds: high for a question written with the paragraph's words, low for one that says it
     otherwise, as people who ask without the article at hand do."""
-    from rag.text import terms
-
     shares = []
     for article in articles:
         for question, context in zip(article.questions, article.contexts):
