@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test bench bench-scale tune eval browser clean
+.PHONY: run test test-all bench bench-scale tune eval browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -34,7 +34,11 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# make test: what CI runs (one representative of each slow component); make test-all: every test.
 test: $(STAMP) browser
+	$(VENV)/bin/pytest -m 'not slow'
+
+test-all: $(STAMP) browser
 	$(VENV)/bin/pytest
 
 eval: $(STAMP)
