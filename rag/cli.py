@@ -21,7 +21,7 @@ import click
 from rag.errors import RagError
 from rag.index import store
 from rag.index.manifest import Manifest
-from rag.settings import MAX_K, default_corpus, default_index
+from rag.settings import DEFAULT_K, MAX_K, default_corpus, default_index
 
 EXIT_SKIPPED = 3
 """`rag index` exit status when the index was updated but some corpus files were skipped."""
@@ -147,7 +147,7 @@ def _format(reply) -> str:
 @cli.command("ask")
 @click.argument("question", required=False)
 @index_option
-@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=3, show_default=True, help="Passages to return.")
+@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=DEFAULT_K, show_default=True, help="Passages to return.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
 @click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only articles dated this day or later.")
 @click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only articles dated this day or earlier.")

@@ -15,6 +15,9 @@ MAX_PASSAGE = 2000
 MAX_QUESTION = 1000
 """Longer questions are cut to this many characters, with a notice."""
 
+DEFAULT_K = 3
+"""Passages returned per answer unless asked for another number (`rag ask`, the chat, its APIs)."""
+
 MAX_K = 50
 """Most passages one question may return (API, CLI, endpoint): a reply never carries the archive."""
 

@@ -4,7 +4,8 @@ Formatting is in `ui.format`, the work in the library (`rag.answer`, `rag.articl
 `rag.record_feedback`); this module only wires them to components, with the filter controls in `ui.filters`,
 👍/👎 in `ui.feedback`, replace and remove in `ui.manage`, and the article view (a source's link opens its
 article at the quote) in `ui.article_page`. The named API endpoint `/ask` answers a question (and, given the
-earlier ones, a follow-up) with the same HTML the chat shows, links included.
+earlier ones, a follow-up) with the same HTML the chat shows, links included; `ui.api` adds the plain JSON
+API beside it (`POST /api/ask`, documented at `/docs`).
 
 Served beyond this machine, the app is guarded: `start`/`serve` pass `auth` (user, password pairs) to Gradio's
 login (the article view asks for it too), `read_only` leaves out the add, replace and remove actions and their
@@ -30,14 +31,11 @@ from rag.index import store
 from rag.search.answer import NO_ARTICLES, Answer
 from rag.search.followup import MAX_HISTORY
 from rag.search.live import open_index
-from rag.settings import MAX_QUESTION
-from ui import article_page, feedback, filters, format, manage
+from rag.settings import DEFAULT_K, MAX_QUESTION
+from ui import api, article_page, feedback, filters, format, manage
 from ui.limits import ADD_LIMIT, ADD_WINDOW_S, BodyLimit, RateLimit, discard_upload, take_upload
 
 log = logging.getLogger("rag")
-
-DEFAULT_K = 3
-"""Passages shown per answer unless the user asks for another number (and for the `/ask` API)."""
 
 EXAMPLES = [
     "Со сколькими государствами у Казахстана дипломатические отношения?",
@@ -98,10 +96,11 @@ def too_many_adds(seconds: float, what: str = "Статья не добавле�
 
 
 def launch_options(index: str | Path) -> dict:
-    """What `launch` needs besides host, port and login: styles, the upload limit, the request size limit and
-    the article view over `index` (a route of the server's own)."""
+    """What `launch` needs besides host, port and login: styles, the upload limit, the request size limit, and
+    the article view and the JSON API over `index` (routes of the server's own)."""
     return {"css": CSS, "max_file_size": MAX_ADD_BYTES, "footer_links": [],
-            "app_kwargs": {"middleware": [Middleware(BodyLimit)], "routes": [article_page.route(index)]}}
+            "app_kwargs": {"middleware": [Middleware(BodyLimit)],
+                           "routes": [article_page.route(index), *api.routes(index)]}}
 
 
 def reconcile(index: Path, corpus: Path) -> None:

@@ -19,6 +19,7 @@ from rag.articles import ArticleText, article_text
 from rag.errors import RagError
 from ui.format import ARTICLE_PATH as PATH
 from ui.format import date
+from ui.limits import logged_in
 
 MAX_SOURCE = 1000
 """Longest article name accepted in the address."""
@@ -74,23 +75,11 @@ def _offset(value: str | None) -> int | None:
     return int(value)
 
 
-def _logged_in(request: Request) -> bool:
-    """Whether the request may see articles: always without a login, else with the chat's session cookie."""
-    app = request.app
-    if getattr(app, "auth", None) is None and getattr(app, "auth_dependency", None) is None:
-        return True
-    if app.auth_dependency is not None:
-        return app.auth_dependency(request) is not None
-    token = (request.cookies.get(f"access-token-{app.cookie_id}")
-             or request.cookies.get(f"access-token-unsecure-{app.cookie_id}"))
-    return app.tokens.get(token) is not None
-
-
 def route(index: str | Path) -> Route:
     """The article view over `index` as a route for the chat's server."""
 
     def view(request: Request) -> HTMLResponse:
-        if not _logged_in(request):
+        if not logged_in(request):
             return problem("Сначала войдите в чат: статьи видны только после входа.", 401)
         params = request.query_params
         source = params.get("source", "")

@@ -1,14 +1,18 @@
-"""What keeps an outsider from overloading the chat server: the size of a request, the rate of adds per
-client address, and uploaded files left in Gradio's cache."""
+"""What keeps an outsider from overloading the chat server: the size of a request, the rate of adds (and of
+JSON API requests) per client address, uploaded files left in Gradio's cache, and who is logged in."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from starlette.responses import PlainTextResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from rag.articles import MAX_ADD_BYTES
 from rag.errors import RagError
@@ -18,7 +22,8 @@ MAX_REQUEST_BYTES = 2 * MAX_ADD_BYTES
 
 
 class BodyLimit:
-    """ASGI middleware refusing request bodies over `max_bytes`, so no single request can fill the memory."""
+    """ASGI middleware refusing request bodies over `max_bytes`, so no single request can fill the memory; the
+    refusal is JSON, as the JSON API's own are."""
 
     def __init__(self, app, max_bytes: int = MAX_REQUEST_BYTES) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -27,7 +32,7 @@ class BodyLimit:
         if scope["type"] == "http":
             declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
             if not declared.isdigit() or int(declared) > self.max_bytes:
-                response = PlainTextResponse(f"Request body over {self.max_bytes} bytes", status_code=413)
+                response = JSONResponse({"error": f"request body over {self.max_bytes} bytes"}, status_code=413)
                 return await response(scope, receive, send)
             receive = self._counting(receive)
         await self.app(scope, receive, send)
@@ -52,6 +57,12 @@ ADD_LIMIT = 5
 
 ADD_WINDOW_S = 60.0
 """The rate limit's window, in seconds."""
+
+ASK_LIMIT = 60
+"""Requests one client address may send the JSON API (`ui.api`) per `ASK_WINDOW_S`, answered or refused."""
+
+ASK_WINDOW_S = 60.0
+"""The JSON API's rate limit window, in seconds."""
 
 MAX_TRACKED_CLIENTS = 10_000
 """Client addresses the rate limit remembers at most; the least recently seen are forgotten first."""
@@ -110,3 +121,34 @@ def take_upload(path: str | Path, cache: str | Path) -> dict:
     finally:
         discard_upload(path, cache)
     return {"data": data, "filename": Path(path).name}
+
+
+def client_address(request: Request) -> str:
+    """The address a request counts against (a local proxy's `X-Forwarded-For`, as uvicorn reads it)."""
+    return request.client.host if request.client else "unknown"
+
+
+def logged_in(request: Request) -> bool:
+    """Whether a request to a route of our own (article view, JSON API) may pass the chat's login: always
+    without one; else with the chat's session cookie or HTTP Basic with one of its (user, password) pairs."""
+    app = request.app
+    if getattr(app, "auth", None) is None and getattr(app, "auth_dependency", None) is None:
+        return True
+    if app.auth_dependency is not None:
+        return app.auth_dependency(request) is not None
+    token = (request.cookies.get(f"access-token-{app.cookie_id}")
+             or request.cookies.get(f"access-token-unsecure-{app.cookie_id}"))
+    return app.tokens.get(token) is not None or _basic_login(request.headers.get("authorization", ""), app.auth)
+
+
+def _basic_login(header: str, accounts: dict[str, str]) -> bool:
+    """Whether an `Authorization: Basic …` header names a user of `accounts` with its password."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, colon, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    expected = accounts.get(user.strip())
+    return bool(colon) and expected is not None and hmac.compare_digest(password.encode(), expected.encode())

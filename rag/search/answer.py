@@ -46,6 +46,9 @@ NOTHING_ADMITTED = "Под эти условия не подходит ни од
 NO_ARTICLES = "В индексе пока нет статей: спрашивать не о чем."
 """The notice for a question while the index holds no article (a fresh install with nothing added yet)."""
 
+PASSAGE_JSON = ("article", "source", "text", "start", "end", "score")
+"""A passage's fields in `Answer.to_json` (`rag ask --json`, the JSON API)."""
+
 _POINTS_BACK = re.compile(r"(Об этом|Это|Этим|Этого|В их числе|Среди них)\b")
 """How a sentence that cannot stand without the one before it opens ("Об этом заявил…", "В их числе…"):
 the two are one statement, and a key quote holding either holds both."""
@@ -76,11 +79,10 @@ class Answer:
     def to_json(self) -> dict:
         """The `rag ask --json` object: question, answer and passages (article, source, text, start, end,
         score); "understood" only for a completed follow-up, "summary" only for an article's summary."""
-        keys = ("article", "source", "text", "start", "end", "score")
         reply = {
             "question": self.question,
             "answer": self.answer,
-            "passages": [{k: v for k, v in asdict(p).items() if k in keys} for p in self.passages],
+            "passages": [{k: v for k, v in asdict(p).items() if k in PASSAGE_JSON} for p in self.passages],
         }
         if self.understood is not None:
             reply["understood"] = self.understood
