@@ -101,8 +101,13 @@ def _project(system: str, corpus: Path, index: Path) -> Ask:
 
 def _langchain(corpus: Path, embeddings: object) -> Ask:
     """The plain LangChain pipeline over the same article texts; returns how it answers."""
-    from langchain_community.vectorstores import FAISS
+    import warnings
+
     from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    with warnings.catch_warnings():  # its sunset notice: pinned on purpose (pyproject.toml says why)
+        warnings.filterwarnings("ignore", "`langchain-community` is being sunset", DeprecationWarning)
+        from langchain_community.vectorstores import FAISS
 
     from rag.corpus import load_corpus
 
