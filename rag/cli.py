@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from itertools import islice
 from pathlib import Path
@@ -199,21 +200,25 @@ def remove_command(source: str, corpus: Path | None, index: Path | None) -> None
     click.echo(remove_article(corpus or default_corpus(), source, index=index or default_index()).summary())
 
 
-def _read_article(file: Path) -> bytes:
-    """The bytes of an article file given on the command line; a file over the limit of an added article is
-    refused by its size, unread."""
+def _read_article(file: Path, limit: int | None = None) -> bytes:
+    """The bytes of an article file given on the command line; a file over `limit` (default: the limit of an
+    added article) is refused by its size, unread."""
     from rag.articles import MAX_ADD_BYTES
 
+    limit = limit or MAX_ADD_BYTES
     with file.open("rb") as fh:
         size = os.fstat(fh.fileno()).st_size
-        if size > MAX_ADD_BYTES:
-            raise RagError(f"{file} is too large ({size // 1024} KiB; an article is at most "
-                           f"{MAX_ADD_BYTES // 1024} KiB)")
-        return fh.read(MAX_ADD_BYTES + 1)
+        if size > limit:
+            raise RagError(f"{file} is too large ({size // 1024} KiB; an article is at most {limit // 1024} KiB)")
+        return fh.read(limit + 1)
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+"""What a link starts with (http:, https:, and file:, javascript:, ... which are refused): not a file's name."""
 
 
 @cli.command("add")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file")
 @click.option("--title", default=None, help="Its title (default: its front matter's, else its file name).")
 @click.option("--date", default=None, metavar="YYYY-MM-DD", help="Its date (default: its front matter's, or "
               "a leading `date YYYY-MM-DD`).")
@@ -221,19 +226,39 @@ def _read_article(file: Path) -> bytes:
 @click.option("--url", default=None, help="Its link (http:// or https://).")
 @click.option("--name", default=None, help="Its file name in the corpus folder (default: FILE's name; "
               "made safe, and never replacing a file).")
+@click.option("--timeout", type=click.FloatRange(0.1), default=None, metavar="SECONDS",
+              help="For a link: how long the fetch may take (default: $RAG_FETCH_TIMEOUT or 20).")
 @corpus_option
 @index_option
-def add_command(file: Path, title: str | None, date: str | None, source: str | None, url: str | None,
-                name: str | None, corpus: Path | None, index: Path | None) -> None:
+def add_command(file: str, title: str | None, date: str | None, source: str | None, url: str | None,
+                name: str | None, timeout: float | None, corpus: Path | None, index: Path | None) -> None:
     """Save the article FILE (.txt or .md, up to 1 MiB) into the corpus folder and index it alone, as the
     chat's add does: checked first (suffix, size, encoding, empty text, a duplicate of an article already
-    there), so a refused file writes nothing."""
+    there), so a refused file writes nothing.
+
+    FILE may also be a link (http:// or https://: the page is fetched) or a saved page (.html, up to 5 MiB):
+    its article text, title, date, publisher and link are extracted from the page; the article already
+    indexed under the same link is replaced when its text changed."""
     from rag.articles import add_article
     from rag.corpus import source_name
     from rag.index.update import build_index
+    from rag.ingest import pages
 
     corpus, index = corpus or default_corpus(), index or default_index()
-    path = add_article(corpus, title=title or "", data=_read_article(file), filename=name or file.name,
+    web = bool(_SCHEME.match(file)) and not Path(file).exists()
+    if web or pages.is_html(file):
+        if any((title, date, source, url, name)):
+            raise RagError("--title, --date, --source, --url and --name are for .txt/.md files: a web page's "
+                           "come from the page")
+        if web:
+            added = pages.add_url(file, corpus, index=index, timeout=timeout)
+        else:
+            added = pages.add_html(_read_article(Path(file), pages.MAX_PAGE_BYTES), corpus, index=index,
+                                   filename=Path(file).name)
+        click.echo(f"{'replaced' if added.replaced else 'added'} {added.path}")
+        click.echo(added.report.summary())
+        return
+    path = add_article(corpus, title=title or "", data=_read_article(Path(file)), filename=name or Path(file).name,
                        date=date, source=source, url=url, index=index)
     click.echo(f"added {path}")
     click.echo(build_index(corpus, index, only=[source_name(corpus, path)], progress=True).summary())
