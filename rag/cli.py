@@ -279,6 +279,68 @@ def replace_command(source: str, file: Path, corpus: Path | None, index: Path | 
                                data=_read_article(file), filename=file.name).summary())
 
 
+@cli.group("feeds", cls=Group)
+def feeds_group() -> None:
+    """Follow news feeds (RSS, Atom, news sitemaps): their new items are fetched and added as articles."""
+
+
+@feeds_group.command("add")
+@click.argument("url")
+@index_option
+def feeds_add_command(url: str, index: Path | None) -> None:
+    """Follow the feed URL (read once now to check it; `rag feeds update` fetches its items)."""
+    from rag.ingest.feeds import add_feed
+
+    feed = add_feed(url, index=index or default_index())
+    click.echo(f"following {feed.url}" + (f" ({feed.title})" if feed.title else ""))
+
+
+@feeds_group.command("list")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="The feeds as a JSON list.")
+def feeds_list_command(index: Path | None, as_json: bool) -> None:
+    """The feeds followed, with when each was last read and how many items it gave."""
+    from rag.ingest.feeds import list_feeds
+
+    feeds = list_feeds(index or default_index())
+    if as_json:
+        click.echo(json.dumps([f.to_json(seen=False) for f in feeds], ensure_ascii=False, indent=1))
+        return
+    for f in feeds:
+        click.echo(f"{f.url}\t{f.title or ''}\tread {f.updated_at or 'never'}, {len(f.seen)} item(s)")
+    if not feeds:
+        click.echo("no feeds: add one with rag feeds add URL")
+
+
+@feeds_group.command("remove")
+@click.argument("url")
+@index_option
+def feeds_remove_command(url: str, index: Path | None) -> None:
+    """Stop following the feed URL; the articles it gave stay."""
+    from rag.ingest.feeds import remove_feed
+
+    remove_feed(url, index=index or default_index())
+    click.echo(f"no longer following {url}")
+
+
+@feeds_group.command("update")
+@corpus_option
+@index_option
+@click.option("--delay", type=click.FloatRange(0), default=None, metavar="SECONDS",
+              help="Pause between two requests to one site (default: $RAG_FEED_DELAY or 1).")
+def feeds_update_command(corpus: Path | None, index: Path | None, delay: float | None) -> None:
+    """One pass over every feed (for cron): new items fetched, added and indexed; unchanged feeds cost one
+    conditional request. Exit status 3 when some items were skipped (each is listed)."""
+    from rag.ingest.feeds import update_feeds
+
+    report = update_feeds(corpus or default_corpus(), index or default_index(), delay=delay)
+    for link, reason in report.skipped:
+        click.echo(f"skipped: {link}: {reason}", err=True)
+    click.echo(report.summary())
+    if report.skipped:
+        sys.exit(EXIT_SKIPPED)
+
+
 def _pending(index: Path, corpus: Path | None, manifest: Manifest) -> dict:
     """What the corpus holds that the index does not, as lists of sources (or the reason it cannot be read)."""
     from rag.index.update import pending
@@ -346,8 +408,10 @@ def status_command(index: Path | None, corpus: Path | None, as_json: bool) -> No
 @click.option("--auth-file", type=click.Path(path_type=Path), default=None,
               help="Require a login from this file, one USER:PASSWORD a line.")
 @click.option("--read-only", is_flag=True, help="Questions only: no adding articles.")
+@click.option("--follow", type=click.FloatRange(1), default=None, metavar="MINUTES",
+              help="Update the feeds (rag feeds update) every MINUTES while the chat runs.")
 def serve_command(corpus: Path | None, index: Path | None, host: str, port: int, share: bool,
-                  logins: tuple[str, ...], auth_file: Path | None, read_only: bool) -> None:
+                  logins: tuple[str, ...], auth_file: Path | None, read_only: bool, follow: float | None) -> None:
     """Open the web chat; articles added there are saved into the corpus folder.
 
     Beyond loopback (a --host other than 127.0.0.0/8, ::1 or localhost, or --share) it needs --auth,
@@ -387,6 +451,14 @@ def serve_command(corpus: Path | None, index: Path | None, host: str, port: int,
 
     from ui.app import serve
 
+    if follow is not None:
+        import threading
+
+        from rag.ingest.feeds import follow as follow_feeds
+        from rag.search.live import open_index
+
+        follow_feeds(corpus or default_corpus(), index or default_index(), follow, threading.Event(),
+                     on_update=lambda report: report.index and open_index(index or default_index()))
     serve(index=index or default_index(), corpus=corpus or default_corpus(), host=host, port=port, share=share,
           read_only=read_only, auth=accounts or None)
 

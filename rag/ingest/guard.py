@@ -2,7 +2,8 @@
 
 A link typed by an outsider must not reach the loopback, a private network, a link-local address or a cloud
 metadata service (169.254.169.254): every name is resolved and every address it gives is checked, at every
-redirect hop. `RAG_FETCH_ALLOW_PRIVATE=1` lifts the address rule (tests serve pages from 127.0.0.1).
+redirect hop. `RAG_FETCH_ALLOW_PRIVATE=1` lets loopback and private addresses through (tests serve pages from
+127.0.0.1); link-local ones, the metadata service's among them, stay refused.
 """
 
 from __future__ import annotations
@@ -24,20 +25,25 @@ class FetchRefused(RagError):
 
 
 def allow_private() -> bool:
-    """True when `RAG_FETCH_ALLOW_PRIVATE=1`: private and loopback addresses may be fetched."""
+    """True when `RAG_FETCH_ALLOW_PRIVATE=1`: private and loopback addresses may be fetched (never link-local
+    ones, where cloud metadata services answer)."""
     return os.environ.get("RAG_FETCH_ALLOW_PRIVATE") == "1"
 
 
-def _public(address: str) -> bool:
+def _refused(address: str) -> bool:
+    """Whether the server must not connect to `address`: anything not global, link-local even when allowed."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if ip.is_link_local or ip.is_multicast or ip.is_unspecified:
+        return True
+    return not ip.is_global and not allow_private()
 
 
 def check_url(url: str) -> str:
     """`url` itself when the server may fetch it, else FetchRefused: an http(s) link with a host, whose every
-    resolved address is public (unless `allow_private`)."""
+    resolved address is public (or private with `allow_private`). The connection resolves the name again: a
+    name that changes its answer between the two (DNS rebinding) is not caught here."""
     shown = url[:200]
     if len(url) > MAX_URL:
         raise FetchRefused(f"the link is longer than {MAX_URL} characters",
@@ -50,15 +56,13 @@ def check_url(url: str) -> str:
     if parts.scheme.lower() not in SCHEMES or not host:
         raise FetchRefused(f"only http:// and https:// links can be fetched, not {shown!r}",
                            russian=f"загрузить можно только ссылку http:// или https://, а не «{shown}»")
-    if allow_private():
-        return url
     try:
         infos = socket.getaddrinfo(host, port or (443 if parts.scheme.lower() == "https" else 80),
                                    type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise FetchRefused(f"the host {host!r} of {shown!r} is not found",
                            russian=f"сайт «{host}» не найден") from None
-    private = sorted({info[4][0] for info in infos if not _public(info[4][0])})
+    private = sorted({info[4][0] for info in infos if _refused(info[4][0])})
     if private:
         raise FetchRefused(f"{shown!r} leads to a private or local address ({private[0]}): refused",
                            russian=f"ссылка «{shown}» ведёт на внутренний адрес ({private[0]}): не загружаю")
