@@ -45,10 +45,12 @@ eval: $(STAMP)
 	$(VENV)/bin/rag-bench eval
 	$(VENV)/bin/rag-bench followups
 
-# Quality, speed and memory against LangChain (docs/benchmarks.md), then load (docs/load.md).
+# Quality, speed and memory against LangChain (docs/benchmarks.md), load (docs/load.md), web pages (docs/ingest.md).
 bench: $(STAMP)
 	$(PY) -m bench.quality --seed $(SEED) --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json --out docs/benchmarks.md
 	$(PY) -m bench.load --seed $(SEED) --out docs/load.md
+	$(PY) -m bench.extraction --pages ../shared/data/html_pages --out docs/ingest.md
+	$(PY) -m bench.ingest --out docs/ingest.md
 
 # The index at scale (docs/scale.md): exact vs HNSW segments, generated archives of 100k and 1M passages
 # (against 02d5e61, the index before tantivy and FAISS segments, up to 100k), and what checksums cost.

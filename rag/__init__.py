@@ -6,6 +6,7 @@
     rag.answer("А с какого года?", history=["Где участвуют казахстанские миротворцы?"]).understood
     rag.answer("О чём статья?").summary.sentences
     rag.retrieve("военные расходы", k=3)[0].text
+    rag.add_url("https://example.org/news/1", corpus="corpus", index="index").path  # a web page, indexed
 """
 
 from rag.search.answer import Answer, answer, retrieve
@@ -17,7 +18,19 @@ from rag.search.retriever import Passage
 from rag.search.summary import Summary
 
 __all__ = [
-    "Answer", "ArticleInfo", "ArticleText", "BuildReport", "IndexBusy", "IndexDamaged", "IndexMissing", "ModelMismatch",
-    "ModelUnavailable", "Passage", "RagError", "Summary", "add_article", "answer", "article_text", "build_index",
+    "Added", "Answer", "ArticleInfo", "ArticleText", "BuildReport", "IndexBusy", "IndexDamaged", "IndexMissing", "ModelMismatch",
+    "ModelUnavailable", "Passage", "RagError", "Summary", "add_article", "add_html", "add_url", "answer", "article_text", "build_index",
     "list_articles", "record_feedback", "remove_article", "replace_article", "retrieve",
 ]
+
+_WEB = ("Added", "add_html", "add_url")
+"""From `rag.ingest.pages`, imported on first use: its HTTP and extraction libraries cost a one-off
+`rag ask` 0.2 s."""
+
+
+def __getattr__(name: str):
+    if name in _WEB:
+        from rag.ingest import pages
+
+        return getattr(pages, name)
+    raise AttributeError(f"module 'rag' has no attribute {name!r}")

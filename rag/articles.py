@@ -137,11 +137,13 @@ def _unique_link(tmp: Path, folder: Path, stem: str, suffix: str) -> Path:
 
 
 def _prepared(corpus: Path, raw: str, name: str, meta: dict, manifest: Manifest | None,
-              replacing: str | None = None, kept: dict | None = None) -> tuple[dict, bytes]:
+              replacing: str | None = None, kept: dict | None = None, fetched_at: str | None = None
+              ) -> tuple[dict, bytes]:
     """The article file for `raw` text (read as a file called `name`; "" names no title): its metadata, `meta`
     given here taking precedence over its front matter, and that over what it `kept` from the text it
-    replaces; and its bytes. RagError when it would not be indexed, or when the corpus already holds its
-    text (in another file than the one it is `replacing`)."""
+    replaces; `fetched_at` (when a page was fetched from the web) added to its front matter; and its bytes.
+    RagError when it would not be indexed, or when the corpus already holds its text (in another file than
+    the one it is `replacing`)."""
     try:
         parsed = parse_article(name, raw)
     except ValueError as exc:
@@ -158,7 +160,8 @@ def _prepared(corpus: Path, raw: str, name: str, meta: dict, manifest: Manifest 
         raise RagError(f"новый текст статьи {existing} совпадает с прежним: заменять нечего")
     if existing is not None:
         raise RagError(f"такая статья уже есть в корпусе: {existing}")
-    front = yaml.safe_dump({k: v for k, v in meta.items() if v}, allow_unicode=True, sort_keys=False, width=10_000)
+    fields = {k: v for k, v in meta.items() if v} | ({"fetched_at": fetched_at} if fetched_at else {})
+    front = yaml.safe_dump(fields, allow_unicode=True, sort_keys=False, width=10_000)
     return meta, f"---\n{front}---\n{parsed.text}\n".encode("utf-8")
 
 
@@ -194,12 +197,14 @@ def add_article(
     source: str | None = None,
     url: str | None = None,
     index: str | Path | None = None,
+    fetched_at: str | None = None,
 ) -> Path:
     """Save a pasted (`text`) or uploaded (`data`, `filename`) article into `corpus`; returns the new file.
 
     The article is checked as the indexer reads it (suffix, size, encoding, front matter, empty body,
     duplicate body); a rejected one raises RagError with the reason and writes nothing. Front matter of
-    an uploaded file is kept, `title`/`date`/`source`/`url` given here take precedence. The file name is
+    an uploaded file is kept, `title`/`date`/`source`/`url` given here take precedence (`fetched_at`: when
+    a web page was fetched, see `rag.add_url`). The file name is
     a slug of the upload's name (or the title), always directly inside `corpus`, never replacing a file.
     Index it with `rag.build_index(corpus, index)`; given that `index`, the duplicate check reads only the
     corpus files changed since it was built (an archive is not read whole for one article).
@@ -211,7 +216,7 @@ def add_article(
         raise RagError("укажите заголовок статьи")
     raw = _raw_text(text, data)
     meta, content = _prepared(folder, raw, name or f"pasted{suffix}", _given(title, date, source, url),
-                              _manifest(index))
+                              _manifest(index), fetched_at=fetched_at)
     stem = slug(Path(name).stem if name else meta["title"])
     return _written(folder, suffix, content, lambda tmp: _unique_link(tmp, folder, stem, suffix))
 
@@ -249,15 +254,22 @@ def replace_article(corpus: str | Path, source: str, *, index: str | Path, text:
     the index: its old passages are deleted and the new ones embedded. The file keeps its name; its title,
     date, publisher and link stay unless the new text's front matter gives others. Checked as `add_article`
     checks (a text another article already has, or the same text again, is refused)."""
+    rewrite_article(corpus, source, index=index, text=text, data=data, filename=filename)
+    return build_index(corpus, index, only=[source])
+
+
+def rewrite_article(corpus: str | Path, source: str, *, index: str | Path, text: str | None = None,
+                    data: bytes | None = None, filename: str | None = None, fetched_at: str | None = None) -> Path:
+    """`replace_article` without the index update: the corpus file of `source` rewritten, checked the same
+    way; returns it. For callers that index several changed articles at once (`rag feeds update`)."""
     corpus = Path(corpus)
     entry = _indexed(store.read_manifest(index)[1], source)
     _suffix(filename)
     path = _corpus_file(corpus, source)
     raw = _raw_text(text, data)
     kept = {"title": entry.title, "date": entry.date, "source": entry.publisher, "url": entry.url}
-    _, content = _prepared(corpus, raw, "", {}, _manifest(index), replacing=source, kept=kept)
-    _written(path.parent, path.suffix, content, lambda tmp: os.replace(tmp, path) or path)
-    return build_index(corpus, index, only=[source])
+    _, content = _prepared(corpus, raw, "", {}, _manifest(index), replacing=source, kept=kept, fetched_at=fetched_at)
+    return _written(path.parent, path.suffix, content, lambda tmp: os.replace(tmp, path) or path)
 
 
 @dataclass(frozen=True)

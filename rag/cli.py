@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from itertools import islice
 from pathlib import Path
@@ -199,21 +200,25 @@ def remove_command(source: str, corpus: Path | None, index: Path | None) -> None
     click.echo(remove_article(corpus or default_corpus(), source, index=index or default_index()).summary())
 
 
-def _read_article(file: Path) -> bytes:
-    """The bytes of an article file given on the command line; a file over the limit of an added article is
-    refused by its size, unread."""
+def _read_article(file: Path, limit: int | None = None) -> bytes:
+    """The bytes of an article file given on the command line; a file over `limit` (default: the limit of an
+    added article) is refused by its size, unread."""
     from rag.articles import MAX_ADD_BYTES
 
+    limit = limit or MAX_ADD_BYTES
     with file.open("rb") as fh:
         size = os.fstat(fh.fileno()).st_size
-        if size > MAX_ADD_BYTES:
-            raise RagError(f"{file} is too large ({size // 1024} KiB; an article is at most "
-                           f"{MAX_ADD_BYTES // 1024} KiB)")
-        return fh.read(MAX_ADD_BYTES + 1)
+        if size > limit:
+            raise RagError(f"{file} is too large ({size // 1024} KiB; an article is at most {limit // 1024} KiB)")
+        return fh.read(limit + 1)
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+"""What a link starts with (http:, https:, and file:, javascript:, ... which are refused): not a file's name."""
 
 
 @cli.command("add")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file")
 @click.option("--title", default=None, help="Its title (default: its front matter's, else its file name).")
 @click.option("--date", default=None, metavar="YYYY-MM-DD", help="Its date (default: its front matter's, or "
               "a leading `date YYYY-MM-DD`).")
@@ -221,19 +226,39 @@ def _read_article(file: Path) -> bytes:
 @click.option("--url", default=None, help="Its link (http:// or https://).")
 @click.option("--name", default=None, help="Its file name in the corpus folder (default: FILE's name; "
               "made safe, and never replacing a file).")
+@click.option("--timeout", type=click.FloatRange(0.1), default=None, metavar="SECONDS",
+              help="For a link: how long the fetch may take (default: $RAG_FETCH_TIMEOUT or 20).")
 @corpus_option
 @index_option
-def add_command(file: Path, title: str | None, date: str | None, source: str | None, url: str | None,
-                name: str | None, corpus: Path | None, index: Path | None) -> None:
+def add_command(file: str, title: str | None, date: str | None, source: str | None, url: str | None,
+                name: str | None, timeout: float | None, corpus: Path | None, index: Path | None) -> None:
     """Save the article FILE (.txt or .md, up to 1 MiB) into the corpus folder and index it alone, as the
     chat's add does: checked first (suffix, size, encoding, empty text, a duplicate of an article already
-    there), so a refused file writes nothing."""
+    there), so a refused file writes nothing.
+
+    FILE may also be a link (http:// or https://: the page is fetched) or a saved page (.html, up to 5 MiB):
+    its article text, title, date, publisher and link are extracted from the page; the article already
+    indexed under the same link is replaced when its text changed."""
     from rag.articles import add_article
     from rag.corpus import source_name
     from rag.index.update import build_index
+    from rag.ingest import pages
 
     corpus, index = corpus or default_corpus(), index or default_index()
-    path = add_article(corpus, title=title or "", data=_read_article(file), filename=name or file.name,
+    web = bool(_SCHEME.match(file)) and not Path(file).exists()
+    if web or pages.is_html(file):
+        if any((title, date, source, url, name)):
+            raise RagError("--title, --date, --source, --url and --name are for .txt/.md files: a web page's "
+                           "come from the page")
+        if web:
+            added = pages.add_url(file, corpus, index=index, timeout=timeout)
+        else:
+            added = pages.add_html(_read_article(Path(file), pages.MAX_PAGE_BYTES), corpus, index=index,
+                                   filename=Path(file).name)
+        click.echo(f"{'replaced' if added.replaced else 'added'} {added.path}")
+        click.echo(added.report.summary())
+        return
+    path = add_article(corpus, title=title or "", data=_read_article(Path(file)), filename=name or Path(file).name,
                        date=date, source=source, url=url, index=index)
     click.echo(f"added {path}")
     click.echo(build_index(corpus, index, only=[source_name(corpus, path)], progress=True).summary())
@@ -252,6 +277,68 @@ def replace_command(source: str, file: Path, corpus: Path | None, index: Path | 
 
     click.echo(replace_article(corpus or default_corpus(), source, index=index or default_index(),
                                data=_read_article(file), filename=file.name).summary())
+
+
+@cli.group("feeds", cls=Group)
+def feeds_group() -> None:
+    """Follow news feeds (RSS, Atom, news sitemaps): their new items are fetched and added as articles."""
+
+
+@feeds_group.command("add")
+@click.argument("url")
+@index_option
+def feeds_add_command(url: str, index: Path | None) -> None:
+    """Follow the feed URL (read once now to check it; `rag feeds update` fetches its items)."""
+    from rag.ingest.feeds import add_feed
+
+    feed = add_feed(url, index=index or default_index())
+    click.echo(f"following {feed.url}" + (f" ({feed.title})" if feed.title else ""))
+
+
+@feeds_group.command("list")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="The feeds as a JSON list.")
+def feeds_list_command(index: Path | None, as_json: bool) -> None:
+    """The feeds followed, with when each was last read and how many items it gave."""
+    from rag.ingest.feeds import list_feeds
+
+    feeds = list_feeds(index or default_index())
+    if as_json:
+        click.echo(json.dumps([f.to_json(seen=False) for f in feeds], ensure_ascii=False, indent=1))
+        return
+    for f in feeds:
+        click.echo(f"{f.url}\t{f.title or ''}\tread {f.updated_at or 'never'}, {len(f.seen)} item(s)")
+    if not feeds:
+        click.echo("no feeds: add one with rag feeds add URL")
+
+
+@feeds_group.command("remove")
+@click.argument("url")
+@index_option
+def feeds_remove_command(url: str, index: Path | None) -> None:
+    """Stop following the feed URL; the articles it gave stay."""
+    from rag.ingest.feeds import remove_feed
+
+    remove_feed(url, index=index or default_index())
+    click.echo(f"no longer following {url}")
+
+
+@feeds_group.command("update")
+@corpus_option
+@index_option
+@click.option("--delay", type=click.FloatRange(0), default=None, metavar="SECONDS",
+              help="Pause between two requests to one site (default: $RAG_FEED_DELAY or 1).")
+def feeds_update_command(corpus: Path | None, index: Path | None, delay: float | None) -> None:
+    """One pass over every feed (for cron): new items fetched, added and indexed; unchanged feeds cost one
+    conditional request. Exit status 3 when some items were skipped (each is listed)."""
+    from rag.ingest.feeds import update_feeds
+
+    report = update_feeds(corpus or default_corpus(), index or default_index(), delay=delay)
+    for link, reason in report.skipped:
+        click.echo(f"skipped: {link}: {reason}", err=True)
+    click.echo(report.summary())
+    if report.skipped:
+        sys.exit(EXIT_SKIPPED)
 
 
 def _pending(index: Path, corpus: Path | None, manifest: Manifest) -> dict:
@@ -321,8 +408,10 @@ def status_command(index: Path | None, corpus: Path | None, as_json: bool) -> No
 @click.option("--auth-file", type=click.Path(path_type=Path), default=None,
               help="Require a login from this file, one USER:PASSWORD a line.")
 @click.option("--read-only", is_flag=True, help="Questions only: no adding articles.")
+@click.option("--follow", type=click.FloatRange(1), default=None, metavar="MINUTES",
+              help="Update the feeds (rag feeds update) every MINUTES while the chat runs.")
 def serve_command(corpus: Path | None, index: Path | None, host: str, port: int, share: bool,
-                  logins: tuple[str, ...], auth_file: Path | None, read_only: bool) -> None:
+                  logins: tuple[str, ...], auth_file: Path | None, read_only: bool, follow: float | None) -> None:
     """Open the web chat; articles added there are saved into the corpus folder.
 
     Beyond loopback (a --host other than 127.0.0.0/8, ::1 or localhost, or --share) it needs --auth,
@@ -362,6 +451,14 @@ def serve_command(corpus: Path | None, index: Path | None, host: str, port: int,
 
     from ui.app import serve
 
+    if follow is not None:
+        import threading
+
+        from rag.ingest.feeds import follow as follow_feeds
+        from rag.search.live import open_index
+
+        follow_feeds(corpus or default_corpus(), index or default_index(), follow, threading.Event(),
+                     on_update=lambda report: report.index and open_index(index or default_index()))
     serve(index=index or default_index(), corpus=corpus or default_corpus(), host=host, port=port, share=share,
           read_only=read_only, auth=accounts or None)
 

@@ -152,3 +152,26 @@ def test_on_a_phone_nothing_scrolls_sideways_sources_fold_and_the_interface_is_r
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "phone.png"), full_page=True)
     page.close()
+
+
+def test_link_field_fetches_the_page_and_a_refused_link_gets_a_russian_line(browser, news: Server,
+                                                                             monkeypatch) -> None:
+    from bench.news_site import NewsSite, article_html, story
+
+    monkeypatch.setenv("RAG_FETCH_ALLOW_PRIVATE", "1")  # the page comes from a local site
+    site = NewsSite.start()
+    try:
+        title, paragraphs = story(30)
+        url = site.route("/news/30", article_html(title, paragraphs))
+        page = open_chat(browser, news)
+        page.get_by_text("Добавить статью", exact=True).click()
+        page.locator("#new-url textarea, #new-url input").first.fill(url)
+        page.locator("#add").click()
+        page.locator("#add-status").get_by_text("Добавлена статья со страницы").wait_for()
+        assert title in page.locator("#articles").inner_text()
+        page.locator("#new-url textarea, #new-url input").first.fill("file:///etc/passwd")
+        page.locator("#add").click()
+        page.locator("#add-status").get_by_text("загрузить можно только ссылку http:// или https://").wait_for()
+        page.close()
+    finally:
+        site.stop()

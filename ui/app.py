@@ -32,7 +32,7 @@ from rag.search.answer import NO_ARTICLES, Answer
 from rag.search.followup import MAX_HISTORY
 from rag.search.live import open_index
 from rag.settings import DEFAULT_K, MAX_QUESTION
-from ui import api, article_page, feedback, filters, format, manage
+from ui import api, article_page, feedback, filters, format, manage, web
 from ui.limits import ADD_LIMIT, ADD_WINDOW_S, BodyLimit, RateLimit, discard_upload, take_upload
 
 log = logging.getLogger("rag")
@@ -174,6 +174,10 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
             return too_many_adds(wait), *[gr.skip()] * 7
         progress(0.1, desc="Проверяю статью…")
         try:
+            if web.wanted(file, text, url):  # a link or a saved page: fetched, extracted, saved and indexed
+                added = web.add(file, url, corpus, index, upload_cache)
+                open_index(index)
+                return web.done(added), articles(), None, "", "", "", "", ""
             if file:
                 upload = take_upload(file, upload_cache)  # the article is in memory now; no copy is kept
             else:
@@ -217,24 +221,28 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
             with gr.Column(scale=2):
                 gr.Markdown("### Статьи в индексе")
                 table = gr.HTML(elem_id="articles")
+                feeds = gr.HTML(elem_id="feeds")
                 if read_only:
                     gr.Markdown("Только чтение: статьи здесь не добавляются.", elem_id="read-only")
                 else:
                     with gr.Accordion("Добавить статью", open=False, elem_id="add-article"):
-                        file = gr.File(label=f"Файл .txt или .md (до {MAX_ADD_BYTES // 2**20} МиБ)",
-                                       file_types=[".txt", ".md"], type="filepath")
+                        file = gr.File(label=f"Файл .txt, .md или сохранённая страница .html (до "
+                                             f"{MAX_ADD_BYTES // 2**20} МиБ)",
+                                       file_types=[".txt", ".md", *web.FILE_TYPES], type="filepath")
                         title = gr.Textbox(label="Заголовок (для файла — по желанию)", elem_id="new-title")
                         text = gr.Textbox(label="…или текст статьи", lines=6, elem_id="new-text")
                         with gr.Row():
                             date = gr.Textbox(label="Дата", placeholder="ГГГГ-ММ-ДД")
                             source = gr.Textbox(label="Издание")
-                        url = gr.Textbox(label="Ссылка", placeholder="https://…")
+                        url = gr.Textbox(label="Ссылка", placeholder="https://… (без файла и текста — статья "
+                                         "загружается с сайта)", elem_id="new-url")
                         add_button = gr.Button("Добавить и проиндексировать", variant="primary", elem_id="add")
                         status = gr.HTML(elem_id="add-status")
                     upload_cache = file.GRADIO_CACHE  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
                     sources = manage.panel(index, corpus, limit, too_many_adds, table, upload_cache)
 
         app.load(articles, None, table, api_visibility="private")
+        app.load(lambda: web.feeds_html(index), None, feeds, api_visibility="private")
         table.change(choices, None, [publisher] if read_only else [publisher, sources], api_visibility="private")
         box.submit(chat, [box, chatbot, k, since, until, publisher, answers, asked],
                    [box, chatbot, answers, asked, count], api_visibility="private", concurrency_limit=CONCURRENCY)
