@@ -29,7 +29,7 @@ THRESHOLD = 0.40
 NUM_PERM = 128
 BANDS, ROWS = 32, 4
 """LSH bands and rows per band for `THRESHOLD` and `NUM_PERM`: datasketch's `_optimal_param` (equal weights for
-false positives and false negatives), computed once by `bench.stories` (it integrates numerically, ~10 s)."""
+false positives and false negatives), computed once by `bench.stories` (it integrates numerically)."""
 SEED = 1
 
 
@@ -104,4 +104,5 @@ def rows_sharing(sidecar: np.ndarray, keys: np.ndarray) -> np.ndarray:
     found, rows = sidecar[0], sidecar[1]
     left = np.searchsorted(found, keys, side="left")
     right = np.searchsorted(found, keys, side="right")
-    return np.concatenate([np.asarray(rows[a:b]) for a, b in zip(left, right)] or [np.zeros(0, np.uint64)])
+    shared = np.flatnonzero(right > left)  # mostly none: a new story
+    return np.concatenate([np.asarray(rows[left[i]:right[i]]) for i in shared] or [np.zeros(0, np.uint64)])
