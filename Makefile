@@ -53,11 +53,13 @@ bench: $(STAMP)
 	$(PY) -m bench.ingest --out docs/ingest.md
 
 # The index at scale (docs/scale.md): exact vs HNSW segments, generated archives of 100k and 1M passages
-# (against 02d5e61, the index before tantivy and FAISS segments, up to 100k), and what checksums cost.
+# (against 02d5e61, the index before tantivy and FAISS segments, up to 100k), what checksums cost, and the
+# near-duplicate (story) threshold's fit and lookup cost from 1k to 100k articles (docs/stories.md).
 bench-scale: $(STAMP)
 	$(PY) -m bench.vectors --out docs/scale.md
 	$(PY) -m bench.scale --out docs/scale.md
 	$(PY) -m bench.checksums --out docs/scale.md
+	$(PY) -m bench.stories --xquad ../shared/data/xquad-ru-dev.json --out docs/stories.md
 
 # Refit chunking, BM25, fusion weights, no-answer thresholds and quote choice for the default model.
 tune: $(STAMP)

@@ -100,7 +100,7 @@ def decode(data: bytes) -> tuple[str, str | None]:
 
 
 def parse_article(source: str, raw: str) -> Article:
-    """An Article from a file's text: YAML front matter (title, date, source, url) then the body.
+    """An Article from a file's text: YAML front matter (title, date, publisher or source, url) then the body.
 
     Without a date in front matter, a leading `date YYYY-MM-DD` (the news-site archive's form, as in
     ../shared/seeds) is the date and not part of the text the offsets refer to; one that is no real day
@@ -135,7 +135,7 @@ def parse_article(source: str, raw: str) -> Article:
         return None if value is None else str(value).strip() or None
 
     title = field("title") or Path(source).stem.replace("_", " ")
-    return Article(source, title, body, field("date"), field("source"), field("url"))
+    return Article(source, title, body, field("date"), field("publisher") or field("source"), field("url"))
 
 
 def _day(value: object) -> datetime.date | None:

@@ -29,7 +29,8 @@ def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def check_passage(passage: dict, article_text: str) -> None:
-    assert set(passage) == {"article", "source", "text", "start", "end", "score"}
+    assert set(passage) == {"article", "source", "text", "start", "end", "score", "date", "publisher", "url",
+                            "same_story"}
     assert article_text[passage["start"]:passage["end"]] == passage["text"]
     assert isinstance(passage["score"], float)
 

@@ -87,20 +87,34 @@ def article_link(source: str, start: int, end: int, label: str) -> str:
 
 def source_line(passage: Passage, start: int | None = None, end: int | None = None) -> str:
     """Where the quote [start, end) comes from: title (opening the article at the quote), date, publisher and
-    link when known, and the file."""
+    link when known, the file, and the other outlets that published the story."""
     title = article_link(passage.source, passage.start if start is None else start,
                          passage.end if end is None else end, f"«{escape(passage.article)}»")
     parts = [title, date(passage.date), escape(passage.publisher or ""),
              link(passage.url, "ссылка"), f"<code>{escape(passage.source)}</code>"]
-    return f"<p><b>Источник:</b> {' · '.join(p for p in parts if p)}</p>"
+    return f"<p><b>Источник:</b> {' · '.join(p for p in parts if p)}{also(passage)}</p>"
+
+
+def also(passage: Passage) -> str:
+    """«также: …»: the other copies of the passage's story, each linked to its page (else to the article view),
+    with its publisher and date; empty when the story has no other copy."""
+    if not passage.same_story:
+        return ""
+    copies = []
+    for copy in passage.same_story:
+        label = escape(copy.publisher or copy.title)
+        named = link(copy.url, label) or article_link(copy.source, 0, 0, label)
+        copies.append(" ".join(p for p in (named, date(copy.date)) if p))
+    return f"<br><small class='same-story'>также: {'; '.join(copies)}</small>"
 
 
 def passages(found: Sequence[Passage], summary: str) -> str:
-    """Passages with their scores (each opening its article at it) in a collapsed <details> block titled
-    `summary`."""
+    """Passages with their scores and dates (each opening its article at it) and the other outlets of their
+    story, in a collapsed <details> block titled `summary`."""
     items = "".join(
         f"<li><b>{p.score:.3f}</b> · {article_link(p.source, p.start, p.end, '«' + escape(p.article) + '»')} · "
-        f"<code>{escape(p.source)}</code>, символы {p.start}–{p.end}<br>{escape(p.text)}</li>"
+        f"{date(p.date) + ' · ' if p.date else ''}<code>{escape(p.source)}</code>, символы {p.start}–{p.end}"
+        f"{also(p)}<br>{escape(p.text)}</li>"
         for p in found
     )
     return f"<details><summary>{summary} ({len(found)})</summary><ol>{items}</ol></details>"

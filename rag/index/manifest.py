@@ -79,7 +79,8 @@ class Manifest:
             "tables": [dict(t.__dict__) for t in self.articles.entries],
         } | ({"backend": self.backend} if self.backend else {})
         if listing:
-            data["articles"] = {source: dict(a.__dict__) for source, a in self.articles.items()}
+            data["articles"] = {source: {k: v for k, v in a.__dict__.items() if k != "bands"}  # LSH keys: noise
+                                for source, a in self.articles.items()}
         return data
 
     @classmethod

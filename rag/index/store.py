@@ -26,6 +26,7 @@ import re
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -35,7 +36,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from rag.errors import IndexBusy, IndexDamaged, IndexMissing, RagError
-from rag.index import checksums, files, merging
+from rag.index import checksums, files, merging, stories
 from rag.index import vectors as vector_segments
 from rag.index.manifest import Manifest, SegmentEntry
 from rag.index.table import ArticleEntry, Articles, passage_mask
@@ -202,6 +203,8 @@ class Update:
         self._vectors: list[np.ndarray] = []
         self._pending = 0
         self._written: tuple[SegmentEntry, ...] = ()
+        self._keys: dict[int, str] = {}
+        """The band keys of the articles this update added, to the source of each (`story_for`)."""
 
     @property
     def manifest(self) -> Manifest:
@@ -224,12 +227,24 @@ class Update:
         entry = self.added.get(source) or self.base.articles[source]  # the base's table: its row map built once
         self.added[source] = replace(entry, size=size, mtime_ns=mtime_ns)
 
+    def story_for(self, keys: np.ndarray) -> str | None:
+        """The story of the article already in the index, or added by this update, that shares most band keys
+        with `keys` (`rag.index.stories`); None: a story of its own."""
+        mine = Counter(source for key in keys.tolist() if (source := self._keys.get(key)) in self.added)
+        if mine:
+            return self.added[mine.most_common(1)[0][0]].story
+        return self.base.articles.story_for(keys, self.removed)
+
     def add(self, source: str, entry: ArticleEntry, passages: list[tuple[int, int, str]], vectors: np.ndarray) -> None:
-        """Add an article (`entry` without its ids yet) with its passages (start, end, text) and their vectors."""
+        """Add an article (`entry` without its ids and story yet) with its passages (start, end, text) and their
+        vectors; its story is that of a near-duplicate already there, else a new one."""
         first = self.next_id
         ids = np.arange(first, first + len(passages), dtype=np.int64)
         stored = [StoredPassage(int(i), source, start, end, text) for i, (start, end, text) in zip(ids, passages)]
-        self.added[source] = replace(entry, first=first, passages=len(passages))
+        keys = stories.decode(entry.bands)
+        story = self.story_for(keys) or entry.text_hash[:16] or source
+        self.added[source] = replace(entry, first=first, passages=len(passages), story=story)
+        self._keys.update(dict.fromkeys(keys.tolist(), source))
         self.next_id = first + len(passages)
         if self.remote is not None:
             self.remote.writer.add(stored, vectors, entry.title, entry.date, entry.publisher)

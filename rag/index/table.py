@@ -10,8 +10,10 @@ maps the files and builds what it needs column by column, never an object per ar
 
 from __future__ import annotations
 
+import bisect
+from collections import Counter
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from itertools import compress, repeat
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import pyarrow as pa
 
 from rag.corpus import Seen
 from rag.errors import IndexDamaged
-from rag.index import checksums, files
+from rag.index import checksums, files, stories
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,10 @@ class ArticleEntry:
     mtime_ns: int = 0
     text_hash: str = ""
     """The file as indexed (size, modification time) and its text's hash: an unchanged file is not read again."""
+    story: str | None = None
+    """The story the article tells: copies of one story from several outlets share it (`rag.index.stories`)."""
+    bands: str | None = None
+    """Its text's LSH band keys (`rag.index.stories.encode`): how a later copy finds its story."""
 
     @property
     def ids(self) -> range:
@@ -47,6 +53,8 @@ class ArticleEntry:
 _FIELDS = [f.name for f in fields(ArticleEntry)]
 _INTEGERS = {"first", "passages", "size", "mtime_ns"}
 SCHEMA = pa.schema([("source", pa.string())] + [(n, pa.int64() if n in _INTEGERS else pa.string()) for n in _FIELDS])
+_STORY_FIELDS = ("story", "bands")
+"""Columns a table written before stories were kept lacks: read as empty (each article its own story)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,8 @@ class TableEntry:
     rows: int
     checksum: str
     deleted: tuple[int, ...] = ()
+    bands_checksum: str = ""
+    """The checksum of its sorted band keys (`<name>.bands.npy`); empty for a file written before stories."""
 
     @property
     def live(self) -> int:
@@ -76,6 +86,7 @@ class Articles(Mapping[str, ArticleEntry]):
         self._masks: dict[int, np.ndarray] = {}
         self._rows: dict[str, tuple[int, int]] | None = None
         self._spans: tuple[np.ndarray, np.ndarray] | None = None
+        self._sidecars: list[np.ndarray | None] | None = None
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -172,13 +183,31 @@ class Articles(Mapping[str, ArticleEntry]):
         self._spans = np.concatenate(firsts), np.concatenate(counts)
         return self._spans
 
+    def story_for(self, keys: np.ndarray, gone: Collection[str] = ()) -> str | None:
+        """The story of the live article sharing most band keys with `keys` (a new article's), or None: a
+        binary search in each file's sorted keys, whatever the archive holds. The articles `gone` (those an
+        update removes or adds anew) are not looked at."""
+        if self._sidecars is None:
+            self._sidecars = [None if not e.bands_checksum else stories.read_sidecar(
+                self.folder / f"{e.name}.bands.npy", e.bands_checksum) for e in self.entries]
+        shared: Counter[tuple[int, int]] = Counter()
+        for t, sidecar in enumerate(self._sidecars):
+            if sidecar is not None:
+                shared.update((t, int(r)) for r in stories.rows_sharing(sidecar, keys))
+        for (t, r), _ in shared.most_common():
+            table = self.tables()[t]
+            if not _listed(self.entries[t].deleted, r) and (source := table.column("source")[r].as_py()) not in gone \
+                    and source not in self.removed and source not in self.added:
+                return table.column("story")[r].as_py()
+        return None
+
     # --- the next version ------------------------------------------------------------------------------
 
     def changed(self, added: dict[str, ArticleEntry], removed: set[str]) -> Articles:
         """These articles with `removed` gone and `added` put in (or in place of the old): the next version as an
         update makes it, which keeps and fills the two collections it passes."""
         view = Articles(self.folder, self.entries, added, removed)
-        view._tables = self._tables  # the same files, already open
+        view._tables, view._sidecars = self._tables, self._sidecars  # the same files, already open
         return view
 
     def write(self, folder: Path, name: str) -> Articles:
@@ -189,7 +218,7 @@ class Articles(Mapping[str, ArticleEntry]):
         for entry, table in zip(self.entries, self.tables()):
             newly = {r for r, source in enumerate(table.column("source").to_pylist()) if source in gone}
             deleted = tuple(sorted(newly.union(entry.deleted)))
-            entries.append(TableEntry(entry.name, entry.rows, entry.checksum, deleted))
+            entries.append(replace(entry, deleted=deleted))
         if self.added:
             entries.append(write_table(folder, name, list(self.added.items())))
         return Articles(folder, tuple(e for e in entries if e.live))
@@ -211,7 +240,14 @@ def write_table(folder: Path, name: str, rows: list[tuple[str, ArticleEntry]]) -
         writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=SCHEMA))
     data = sink.getvalue()
     files.write_bytes(folder / f"{name}.arrow", memoryview(data))
-    return TableEntry(name, len(rows), checksums.of_bytes(memoryview(data)))
+    bands = stories.write_sidecar(folder / f"{name}.bands.npy", [e.bands for _, e in rows])
+    return TableEntry(name, len(rows), checksums.of_bytes(memoryview(data)), bands_checksum=bands)
+
+
+def _listed(ordered: tuple[int, ...], value: int) -> bool:
+    """Whether `value` is in the sorted tuple `ordered` (a binary search: a file's deleted rows)."""
+    at = bisect.bisect_left(ordered, value)
+    return at < len(ordered) and ordered[at] == value
 
 
 def passage_mask(size: int, firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -247,7 +283,19 @@ def _read(path: Path, entry: TableEntry) -> pa.Table:
         table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
     except (OSError, pa.ArrowException) as exc:
         raise IndexDamaged(f"article table {path} cannot be read ({exc}); run: rag index --rebuild") from exc
+    if table.schema == _BEFORE_STORIES:
+        table = _with_stories(table)
     if table.schema != SCHEMA or table.num_rows != entry.rows or any(r >= entry.rows for r in entry.deleted):
         raise IndexDamaged(f"article table {path} does not hold the {entry.rows} rows the manifest says; "
                            "run: rag index --rebuild")
+    return table
+
+
+_BEFORE_STORIES = pa.schema([f for f in SCHEMA if f.name not in _STORY_FIELDS])
+
+
+def _with_stories(table: pa.Table) -> pa.Table:
+    """A table file written before stories were kept, with their columns empty."""
+    for name in _STORY_FIELDS:
+        table = table.append_column(SCHEMA.field(name), pa.nulls(table.num_rows, pa.string()))
     return table

@@ -17,7 +17,7 @@ from rag import fitted
 from rag.chunking import Chunk, chunk_text
 from rag.corpus import Article, Corpus, FileStat, Skipped, load_corpus
 from rag.errors import IndexDamaged, IndexMissing, ModelMismatch, RagError
-from rag.index import store
+from rag.index import store, stories
 from rag.index.manifest import Manifest
 from rag.index.table import ArticleEntry
 from rag.models import Embedder, shared_model
@@ -280,7 +280,7 @@ def _add(update: store.Update, articles: list[Article], seen: dict[str, FileStat
     for one, chunks, vectors in encoded:
         stat = seen[one.source]
         entry = ArticleEntry(one.digest, one.title, 0, 0, one.date, one.publisher, one.url, stat.size,
-                             stat.mtime_ns, stat.text_hash)
+                             stat.mtime_ns, stat.text_hash, bands=stories.encode(stories.keys_of(one.text)))
         update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors)
         uncommitted += len(chunks)
         if bar is not None and ray is not None:  # Ray's workers chunk and embed: counted as their articles come

@@ -20,7 +20,7 @@ import numpy as np
 from rag import language
 from rag.errors import RagError
 from rag.index.filters import Filter, make_filter
-from rag.search import answer_type, followup, no_answer
+from rag.search import answer_type, followup, no_answer, recency
 from rag.search.candidates import Query
 from rag.search.live import open_index
 from rag.search.retriever import Passage, Retriever
@@ -46,7 +46,7 @@ NOTHING_ADMITTED = "Под эти условия не подходит ни од
 NO_ARTICLES = "В индексе пока нет статей: спрашивать не о чем."
 """The notice for a question while the index holds no article (a fresh install with nothing added yet)."""
 
-PASSAGE_JSON = ("article", "source", "text", "start", "end", "score")
+PASSAGE_JSON = ("article", "source", "text", "start", "end", "score", "date", "publisher", "url", "same_story")
 """A passage's fields in `Answer.to_json` (`rag ask --json`, the JSON API)."""
 
 _POINTS_BACK = re.compile(r"(Об этом|Это|Этим|Этого|В их числе|Среди них)\b")
@@ -78,11 +78,13 @@ class Answer:
 
     def to_json(self) -> dict:
         """The `rag ask --json` object: question, answer and passages (article, source, text, start, end,
-        score); "understood" only for a completed follow-up, "summary" only for an article's summary."""
+        score, date, publisher, url, and same_story: the other outlets' copies of its story); "understood" only
+        for a completed follow-up, "summary" only for an article's summary."""
         reply = {
             "question": self.question,
             "answer": self.answer,
-            "passages": [{k: v for k, v in asdict(p).items() if k in PASSAGE_JSON} for p in self.passages],
+            "passages": [{k: list(v) if k == "same_story" else v for k, v in asdict(p).items() if k in PASSAGE_JSON}
+                         for p in self.passages],
         }
         if self.understood is not None:
             reply["understood"] = self.understood
@@ -238,7 +240,15 @@ def respond(retriever: Retriever, question: str, text: str | None = None, k: int
     """The answer from a loaded retriever to `question` (searched as `text`, already cleaned, when given),
     among the articles `where` admits."""
     query = retriever.query(question if text is None else text, where=where)
-    return reply(retriever, question, query, retriever.search(query, k=max(1, k)), notice)
+    ordered = recency.newest_first(retriever.search(query, k=max(1, k)), recency.asks_for_latest(query.text),
+                                   lambda passage: quote_of(retriever, query, passage))
+    return reply(retriever, question, query, ordered.passages, _join(notice, ordered.notice))
+
+
+def quote_of(retriever: Retriever, query: Query, passage: Passage) -> str | None:
+    """The key quote of one passage (`key_quote`) as text, or None when it does not answer."""
+    span = key_quote(retriever, query, passage)
+    return None if span is None else passage.text[span[0] - passage.start:span[1] - passage.start]
 
 
 def reply(retriever: Retriever, question: str, query: Query, passages: list[Passage],

@@ -30,6 +30,18 @@ FILTER_CACHE = 32
 
 
 @dataclass(frozen=True)
+class Copy:
+    """Another outlet's copy of a passage's story (`rag.index.stories`): its article's title, file, date,
+    publisher and link."""
+
+    title: str
+    source: str
+    date: str | None = None
+    publisher: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Passage:
     """A retrieved passage: `text == article_text[start:end]` of the article at `source`; `id` names it in
     its index."""
@@ -44,6 +56,8 @@ class Passage:
     publisher: str | None = None
     url: str | None = None
     id: int = -1
+    same_story: tuple[Copy, ...] = ()
+    """The other articles telling the same story (republished by other outlets), which answers show once."""
 
 
 class Retriever:
@@ -90,6 +104,16 @@ class Retriever:
         """The publishers of the indexed articles, sorted (read once per index version)."""
         return sorted({publisher for (publisher,) in self.stored.manifest.articles.columns("publisher") if publisher})
 
+    @functools.cached_property
+    def stories(self) -> dict[str, tuple[str, ...]]:
+        """The articles of every story more than one article tells, by each of their sources (read once per index
+        version)."""
+        told: dict[str, list[str]] = {}
+        for source, story in self.stored.manifest.articles.columns("source", "story"):
+            if story:
+                told.setdefault(story, []).append(source)
+        return {source: group for group in map(tuple, told.values()) if len(group) > 1 for source in group}
+
     def dense_weight(self, query: Query) -> float:
         """The dense score's share for this question: all of it when the question is in another language."""
         return self.fitted.dense_weight if query.same_language else 1.0
@@ -114,9 +138,13 @@ class Retriever:
         query = question if isinstance(question, Query) else self.query(question)
         f = self.fitted
         depth = max(k, f.rerank_depth if f.rerank_weight else 0)
-        ids, scores = self.candidates(query, max(POOL, depth), depth).best(self.dense_weight(query), depth)
-        stored = self.words.passages(ids)
-        passages = [stored[int(i)] for i in ids]
+        if self.stories:  # the best copy of each story: every pooled passage's score exact, as far as it may go
+            ids, scores = self.candidates(query, max(POOL, depth)).best(self.dense_weight(query), max(POOL, depth))
+            passages, scores = self._one_copy(ids, scores, depth)
+        else:
+            ids, scores = self.candidates(query, max(POOL, depth), depth).best(self.dense_weight(query), depth)
+            stored = self.words.passages(ids)
+            passages = [stored[int(i)] for i in ids]
         if f.rerank_weight and f.rerank_depth:
             closest = np.array([(s.vectors @ query.vector).max(initial=-1.0) for s in self._sentences(passages)])
             scores = (1 - f.rerank_weight) * scores + f.rerank_weight * closest
@@ -124,11 +152,33 @@ class Retriever:
             passages, scores = [passages[i] for i in order], scores[order]
         return [self.passage(p, score) for p, score in zip(passages[:k], scores[:k])]
 
+    def _one_copy(self, ids: np.ndarray, scores: np.ndarray, depth: int) -> tuple[list[StoredPassage], np.ndarray]:
+        """The first `depth` passages, best first, of articles no better-scoring article tells the story of: a
+        story republished by several outlets is answered from its best-scoring copy (fetched `depth` at a time)."""
+        chosen: list[StoredPassage] = []
+        kept: list[float] = []
+        copy: dict[str, str] = {}
+        for at in range(0, len(ids), depth):
+            stored = self.words.passages(ids[at:at + depth])
+            for i, score in zip(ids[at:at + depth], scores[at:at + depth]):
+                passage = stored[int(i)]
+                if copy.setdefault(self.stories.get(passage.source, (passage.source,))[0], passage.source) == passage.source:
+                    chosen.append(passage)
+                    kept.append(float(score))
+            if len(chosen) >= depth:
+                break
+        return chosen[:depth], np.array(kept[:depth], dtype=np.float32)
+
     def passage(self, stored: StoredPassage, score: float) -> Passage:
-        """A stored passage with its article's metadata and a score, as answers give it."""
-        meta = self.stored.manifest.articles[stored.source]
+        """A stored passage with its article's metadata, the other copies of its story, and a score, as answers
+        give it."""
+        articles = self.stored.manifest.articles
+        meta = articles[stored.source]
+        copies = tuple(Copy(other.title, source, other.date, other.publisher, other.url)
+                       for source in self.stories.get(stored.source, ()) if source != stored.source
+                       for other in [articles[source]])
         return Passage(meta.title, stored.source, stored.text, stored.start, stored.end, round(float(score), 4),
-                       meta.date, meta.publisher, meta.url, stored.id)
+                       meta.date, meta.publisher, meta.url, stored.id, copies)
 
     def similarities(self, query: Query, passage: Passage) -> np.ndarray:
         """Cosine of the question with each sentence of a passage."""
