@@ -71,12 +71,18 @@ def milvus_vectors(folder: Path, ids: np.ndarray, vectors: np.ndarray, deleted: 
 VECTOR_INDEXES = {"faiss-flat": faiss_segments, "faiss-hnsw": hnsw_segments, "milvus": milvus_vectors}
 
 
+def implementations(builders: dict) -> list:
+    """The builders' names as parameters; Milvus Lite's (a second to start each) run in `make test-all`, and
+    `make test` keeps one Milvus round trip (tests/test_milvus.py)."""
+    return [pytest.param(name, marks=pytest.mark.slow) if name == "milvus" else name for name in sorted(builders)]
+
+
 def unit(rows: int, seed: int) -> np.ndarray:
     x = np.random.default_rng(seed).normal(size=(rows, DIMENSION)).astype(np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-@pytest.fixture(params=sorted(VECTOR_INDEXES))
+@pytest.fixture(params=implementations(VECTOR_INDEXES))
 def vector_case(request, tmp_path: Path):
     """An implementation holding 300 vectors with sparse ids (as after merges), 40 of them deleted."""
     ids = np.arange(0, 900, 3, dtype=np.int64)
@@ -199,7 +205,7 @@ def reference_bm25(documents: list[list[str]], query: list[str]) -> np.ndarray:
     return reference.get_scores(known) / idf if known else np.zeros(n)
 
 
-@pytest.fixture(params=sorted(LEXICAL_INDEXES))
+@pytest.fixture(params=implementations(LEXICAL_INDEXES))
 def word_case(request, tmp_path: Path):
     """An implementation holding the passages of TEXTS (one article each), articles a2 and a4 deleted."""
     passages = [StoredPassage(10 + i, f"a{i}", 7 * i, 7 * i + len(t), t) for i, t in enumerate(TEXTS)]
@@ -207,7 +213,7 @@ def word_case(request, tmp_path: Path):
     return index, [p for p in passages if p.source not in {"a2", "a4"}]
 
 
-@pytest.mark.parametrize("name", sorted(LEXICAL_INDEXES))
+@pytest.mark.parametrize("name", implementations(LEXICAL_INDEXES))
 def test_bm25_scores_are_the_reference_scores(name: str, tmp_path: Path) -> None:
     passages = [StoredPassage(i, f"a{i}", 0, len(t), t) for i, t in enumerate(TEXTS)]
     index = LEXICAL_INDEXES[name](tmp_path, passages, set())

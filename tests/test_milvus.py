@@ -2,7 +2,8 @@
 cost their change, what a killed update leaves cleaned up, and the same commands and API.
 
 The word-vector model keeps these builds to a second; the conformance suite of the interfaces
-(tests/test_interfaces.py) runs on Milvus too.
+(tests/test_interfaces.py) runs on Milvus too. `make test` keeps one round trip (the same top 5) and the errors;
+the updates, kills and commands on Milvus are marked slow and run in `make test-all`.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def test_milvus_and_local_indexes_give_the_same_top5(corpus: Path, tmp_path: Pat
     assert rag.answer(EVAL[0], index=remote).to_json() == rag.answer(EVAL[0], index=local).to_json()
 
 
+@pytest.mark.slow
 def test_adding_replacing_and_removing_articles_cost_the_change(corpus: Path, tmp_path: Path) -> None:
     write_news(corpus, 6, seed=2)
     index = tmp_path / "index"
@@ -79,6 +81,7 @@ def test_adding_replacing_and_removing_articles_cost_the_change(corpus: Path, tm
         assert top5(index, question) == top5(clean, question), question
 
 
+@pytest.mark.slow
 def test_rows_a_killed_update_left_are_never_seen_and_then_deleted(corpus: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     rag.build_index(corpus, index, model=navec.NAME, backend="milvus")
@@ -98,6 +101,7 @@ def test_rows_a_killed_update_left_are_never_seen_and_then_deleted(corpus: Path,
     assert "ghost.md" not in {p.source for p in rag.retrieve(QUESTIONS[-2], k=20, index=index)}
 
 
+@pytest.mark.slow
 def test_an_update_cannot_move_the_passages_but_a_rebuild_can(corpus: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     rag.build_index(corpus, index, model=navec.NAME)
@@ -111,6 +115,7 @@ def test_an_update_cannot_move_the_passages_but_a_rebuild_can(corpus: Path, tmp_
     assert milvus.connect(first["uri"]).list_collections() == [second["collection"]], "the old one dropped"
 
 
+@pytest.mark.slow
 def test_the_commands_work_unchanged_on_milvus(corpus: Path, tmp_path: Path) -> None:
     index, db = tmp_path / "index", tmp_path / "db" / "passages.db"
     built = run("index", "--corpus", str(corpus), "--index", str(index), "--model", navec.NAME,

@@ -48,6 +48,7 @@ def test_a_ray_build_is_the_single_process_build(corpus: Path, tmp_path: Path, m
         assert rag.answer(question, index=on_ray).to_json() == rag.answer(question, index=single).to_json()
 
 
+@pytest.mark.slow
 def test_a_killed_ray_build_keeps_what_it_committed_and_the_next_build_adds_the_rest(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -14,11 +14,15 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 import rag
 from rag.corpus import load_corpus
 from rag.index import store
 from rag.models import navec
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # ~30 s of kills; make test keeps tests/test_crash_safety.py's sampled kills
 
 OPERATIONS = 120
 RAG = [sys.executable, "-c", "from rag.cli import main; main()"]
