@@ -182,6 +182,7 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
             path = add_article(corpus, title=title, date=date or None, source=source or None, url=url or None,
                                index=index, **upload)
         except (RagError, OSError) as exc:
+            limit.refund(client)  # nothing was added: a refusal does not count toward the limit
             return format.problem(f"Статья не добавлена: {format.failure(exc)}"), *[gr.skip()] * 7
         progress(0.4, desc="Обновляю индекс…")
         try:
@@ -191,7 +192,7 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
             return format.problem(f"Статья сохранена как {path.name}, но индекс не обновлён: {format.failure(exc)}. "
                                   "Она войдёт в индекс при следующем обновлении (rag index) или перезапуске."), \
                 *[gr.skip()] * 7
-        status = (f"<p>✅ Добавлена статья <code>{format.escape(path.name)}</code>; индекс обновлён "
+        status = (f"<p>✓ Добавлена статья <code>{format.escape(path.name)}</code>; индекс обновлён "
                   f"за {report.seconds:.1f} с. Можно задавать вопросы.</p>")
         return status, articles(), None, "", "", "", "", ""
 
@@ -270,10 +271,14 @@ def start(index: str | Path, corpus: str | Path, host: str = "127.0.0.1", port: 
 
 def serve(index: Path, corpus: Path, host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
           read_only: bool = False, auth: Sequence[tuple[str, str]] | None = None) -> None:
-    """Serve the chat at http://host:port until interrupted (a public share link only if `share`).
+    """Serve the chat at http://host:port until interrupted (a public share link only if `share`), printing one
+    line with the address to open (Gradio's own lines, the share hint among them, are left out).
 
     `auth` and `read_only` as in `start`; `rag serve` insists on one of them beyond loopback.
     """
-    build_app(index, corpus, read_only=read_only).launch(server_name=host, server_port=port, share=share,
-                                                         auth=list(auth) if auth else None,
-                                                         **launch_options(index))
+    app = build_app(index, corpus, read_only=read_only)
+    _, url, public = app.launch(server_name=host, server_port=port, share=share, auth=list(auth) if auth else None,
+                                quiet=True, prevent_thread_lock=True, **launch_options(index))
+    print(f"The chat is ready: open {url} in a browser{f' (public link: {public})' if public else ''}; "
+          "Ctrl+C stops it.", flush=True)
+    app.block_thread()
