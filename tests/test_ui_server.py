@@ -32,7 +32,7 @@ def test_ask_endpoint_replies_with_the_highlighted_quote_and_its_source(server: 
     assert reply == format.reply(expected)
     assert "186 государствами" in expected.answer
     assert f"<mark>{format.escape(expected.answer)}</mark>" in reply
-    assert reply.startswith("<blockquote>")
+    assert reply.startswith(f"<blockquote class='key-quote'>{format.escape(expected.answer)}</blockquote>")  # first, whole
     assert "<b>Источник:</b> <a class=\"article-link\" href=\"article?source=000_kazakhstan_foreign_policy.md&amp;" \
         f"start={expected.quote_start}&amp;end={expected.quote_end}#quote\"" in reply
     assert "«Внешняя политика Казахстана" in reply and "4 марта 2026 · Zakon.kz" in reply
