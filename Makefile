@@ -10,6 +10,7 @@ PIP    := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile 
 .PHONY: run test test-all bench bench-scale tune eval browser clean
 
 $(STAMP): pyproject.toml constraints.txt
+	@echo "Installing the pinned dependencies into $(VENV) (once; about 2 minutes on a fresh machine)..."
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) torch==2.13.0 -e '.[test,bench]'
 	touch $(STAMP)
@@ -19,6 +20,8 @@ $(STAMP): pyproject.toml constraints.txt
 SEED       ?= ../shared/seeds/000_15e088e1b15391c7.txt
 SEED_TITLE := Внешняя политика Казахстана: прагматизм, многовекторность и нейтралитет
 CORPUS     := $(or $(RAG_CORPUS),corpus)
+# make run PORT=7861 (or RAG_PORT / GRADIO_SERVER_PORT in the environment); rag serve's default is 7860.
+PORT       ?=
 # The corpus's first article file, if any (hidden files and folders left out, as the reader leaves them).
 FIRST_ARTICLE = find "$(CORPUS)" -mindepth 1 -name '.*' -prune -o ! -type d \( -iname '*.md' -o -iname '*.txt' \) -print 2>/dev/null | head -n 1
 
@@ -27,7 +30,7 @@ run: $(STAMP)
 	  if [ -f "$(SEED)" ]; then \
 	    $(VENV)/bin/rag add "$(SEED)" --name 000_kazakhstan_foreign_policy.md --title "$(SEED_TITLE)" --source Zakon.kz; \
 	  else echo "$(CORPUS)/ holds no article and there is no $(SEED): add articles in the chat or with rag add FILE"; fi; fi
-	$(VENV)/bin/rag serve  # brings index/ up to date with corpus/ (a progress bar), then opens the chat
+	$(VENV)/bin/rag serve $(if $(PORT),--port $(PORT))  # updates index/ from corpus/, then prints the chat's address
 
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
 browser:

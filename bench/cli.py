@@ -3,7 +3,7 @@
     rag-bench tune --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json --write
     rag-bench eval [--questions corpus/eval/questions.jsonl]
     rag-bench eval --feedback                 # the questions readers marked 👎 in the chat
-    rag-bench followups [--questions corpus/eval/followups.jsonl]
+    rag-bench followups [--questions corpus/eval/followups.jsonl] [--xquad ../shared/data/xquad-ru-dev.json]
     rag-bench quality --xquad ../shared/data/xquad-ru-dev.json --out docs/benchmarks.md
     rag-bench load --out docs/load.md
 
@@ -83,11 +83,24 @@ def eval_command(index: Path | None, questions: Path, feedback: bool) -> None:
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=Path("corpus/eval/followups.jsonl"), show_default=True,
               help="JSON lines: history (earlier questions), question, answer (exact words), kind.")
-def followups_command(index: Path | None, questions: Path) -> None:
+@click.option("--xquad", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="XQuAD-ru dev file: also ask the XQuAD follow-ups, over a new index of it and the seed article.")
+@click.option("--seed", "seed_article", type=click.Path(path_type=Path), default=seed.PATH, show_default=True,
+              help="The seed article, for the index built with --xquad.")
+def followups_command(index: Path | None, questions: Path, xquad: Path | None, seed_article: Path) -> None:
     """Measure follow-up questions: completed from the earlier ones when elliptical, unchanged otherwise."""
-    from bench.followups import evaluate, report
+    import tempfile
 
-    click.echo(report(evaluate(questions, index=index or default_index())))
+    from bench.followups import build_with_xquad, evaluate, report
+
+    if xquad is None:
+        click.echo(report(evaluate(questions, index=index or default_index())))
+        return
+    if (why := seed.missing(seed_article)) is not None:
+        raise click.UsageError(why)
+    with tempfile.TemporaryDirectory() as work:
+        built = build_with_xquad(Path(work), seed_article, xquad)
+        click.echo(report(evaluate(questions, index=built, xquad=True)))
 
 
 @cli.command("quality", context_settings=_PASS_THROUGH, add_help_option=False)

@@ -2,7 +2,10 @@
 exact words of the article that answer it), asked through `rag.answer(..., history=...)`.
 
 A follow-up is right when its key quote holds the answer, and, for a self-contained one, when it was not
-changed by the history; the share of right ones is the figure (`rag-bench followups`).
+changed by the history; the share of right ones is the figure (`rag-bench followups`), also for the
+follow-ups that switch subject («А с какими организациями?» after a question about states). Pairs about
+XQuAD-ru articles (`"corpus": "xquad"`) are asked over an index of the seed article and the XQuAD file's
+articles, built for the run; without the XQuAD file they are left out.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ class FollowUp:
     question: str
     answer: str
     kind: str  # "elliptical" or "self-contained"
+    switch: bool = False  # brings a subject, an object or a question word of its own
+    corpus: str = "article"  # "article" (the seed) or "xquad"
 
 
 @dataclass(frozen=True)
@@ -43,17 +48,32 @@ class Outcome:
 
 
 def load(path: str | Path = QUESTIONS) -> list[FollowUp]:
-    """The follow-ups of a JSON-lines file: {"history": [...], "question", "answer", "kind"} per line."""
+    """The follow-ups of a JSON-lines file: {"history": [...], "question", "answer", "kind"} per line, with
+    optional "switch" and "corpus"."""
     rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [FollowUp(tuple(r["history"]), r["question"], r["answer"], r["kind"]) for r in rows]
+    return [FollowUp(tuple(r["history"]), r["question"], r["answer"], r["kind"], r.get("switch", False),
+                     r.get("corpus", "article")) for r in rows]
 
 
-def evaluate(path: str | Path = QUESTIONS, index: str | Path = "index") -> list[Outcome]:
-    """Ask every follow-up after its history."""
+def build_with_xquad(folder: Path, seed_article: Path, xquad_file: Path) -> Path:
+    """An index in `folder` of the seed article and the XQuAD file's articles, for the XQuAD follow-ups."""
+    import rag
+    from bench import seed, xquad
+
+    corpus = xquad.write_corpus(xquad.load(xquad_file), folder / "corpus")
+    seed.add_to(corpus, seed_article)
+    rag.build_index(corpus, folder / "index")
+    return folder / "index"
+
+
+def evaluate(path: str | Path = QUESTIONS, index: str | Path = "index", xquad: bool = False) -> list[Outcome]:
+    """Ask every follow-up after its history; the XQuAD ones only when the index holds XQuAD (`xquad`)."""
     from rag.search.answer import answer
 
     outcomes = []
     for f in load(path):
+        if f.corpus == "xquad" and not xquad:
+            continue
         reply = answer(f.question, index=index, history=list(f.history))
         quote = reply.answer or ""
         top = reply.passages[0].text if reply.passages else ""
@@ -67,12 +87,14 @@ def report(outcomes: list[Outcome]) -> str:
     for o in outcomes:
         lines.append(f"{'✓' if o.right else '✗'} {' → '.join(o.follow_up.history)} → {o.follow_up.question}"
                      f"{f'  [понят как: {o.understood}]' if o.understood else ''}")
-    for kind in ("elliptical", "self-contained", None):
-        group = [o for o in outcomes if kind is None or o.follow_up.kind == kind]
+    groups = {"elliptical": lambda f: f.kind == "elliptical", "self-contained": lambda f: f.kind != "elliptical",
+              "switching": lambda f: f.switch, "xquad": lambda f: f.corpus == "xquad", "all": lambda f: True}
+    for kind, member in groups.items():
+        group = [o for o in outcomes if member(o.follow_up)]
         if group:
             right = sum(o.right for o in group)
             top = sum(o.top_hit for o in group)
-            lines.append(f"{kind or 'all':<15} n={len(group):<3} right {right / len(group):.3f} "
+            lines.append(f"{kind:<15} n={len(group):<3} right {right / len(group):.3f} "
                          f"(quote holds the answer; self-contained ones unchanged), first passage holds it "
                          f"{top / len(group):.3f}")
     share = sum(o.right for o in outcomes) / len(outcomes) if outcomes else 0.0

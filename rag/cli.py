@@ -397,11 +397,26 @@ def status_command(index: Path | None, corpus: Path | None, as_json: bool) -> No
         click.echo(f"  skipped: {source}: {reason}")
 
 
+def check_port(host: str, port: int) -> None:
+    """Stop with one line saying what to do when `port` is taken, before anything loads (Gradio's own message
+    names a variable the command line overrides)."""
+    import socket
+
+    try:
+        socket.create_server((host, port)).close()
+    except OSError:
+        other = port + 1 if port < 65535 else port - 1
+        raise click.ClickException(f"port {port} on {host} is taken (is the chat already running? Ctrl+C stops it "
+                                   f"there): stop it, or pick another port: make run PORT={other}, "
+                                   f"rag serve --port {other} or RAG_PORT={other}") from None
+
+
 @cli.command("serve")
 @corpus_option
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
-@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True,
+              envvar=["RAG_PORT", "GRADIO_SERVER_PORT"], help="Port to listen on ($RAG_PORT, $GRADIO_SERVER_PORT).")
 @click.option("--share", is_flag=True, help="Also open a public Gradio share link (needs --auth or --read-only).")
 @click.option("--auth", "logins", multiple=True, metavar="USER:PASSWORD",
               help="Require this login (repeatable); a file is safer: see --auth-file.")
@@ -449,6 +464,7 @@ def serve_command(corpus: Path | None, index: Path | None, host: str, port: int,
         raise click.ClickException(f"{exposed}, so anyone could add articles: add --auth USER:PASSWORD, "
                                    "--auth-file FILE or --read-only")
 
+    check_port(host, port)
     from ui.app import serve
 
     if follow is not None:

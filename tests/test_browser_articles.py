@@ -84,7 +84,7 @@ def test_filters_restrict_the_sources_and_bad_dates_get_a_russian_line(browser, 
     page.get_by_role("option", name="Степной вестник").click()
     ask(page, MUSEUM)
     assert last_reply(page).inner_text().startswith("Искали только в статьях издания «Степной вестник».")
-    assert "музей угля" in last_reply(page).locator("mark").inner_text()
+    assert "музей угля" in last_reply(page).locator("blockquote.key-quote").inner_text()
     page.locator("#publisher input").click()
     page.get_by_role("option", name="Zakon.kz").click()
     ask(page, MUSEUM)

@@ -7,10 +7,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from rag.search.answer import clean_question
 from rag.settings import MAX_QUESTION
 from tests import test_browser, test_summary
 from tests.conftest import ROOT
 from tests.test_browser import CHROMIUM, ask
+from ui.format import ECHO_CHARS
 
 page = test_browser.page
 """The page fixture of the browser tests, over this module's own server."""
@@ -36,7 +38,7 @@ def test_a_follow_up_is_understood_from_the_question_before(page) -> None:
     ask(page, "А когда это было?")
     reply = last_reply(page)
     assert "Понял вопрос как: «Когда заявил о приоритетах внешней политики?»." in reply
-    assert "в конце декабря 2025 года" in page.locator("#chat mark").last.inner_text()
+    assert "в конце декабря 2025 года" in page.locator("#chat blockquote.key-quote").last.inner_text()
     screenshot(page, "follow-up.png")
 
 
@@ -70,14 +72,18 @@ def test_a_long_question_is_counted_before_sending_and_the_answer_says_where_it_
     assert f"до {MAX_QUESTION} символов" in box.get_attribute("placeholder")
     question = "Сколько составили глобальные военные расходы в прошлом году? " * 50  # 3,050 characters
     box.fill(question)
+    searched = len(clean_question(question)[0])  # cut at a word's end: the counter and the answer say the same
     expect(page.locator("#question-count")).to_contain_text(f"{len(question)} / {MAX_QUESTION} символов: искать "
-                                                            f"будем по первым {MAX_QUESTION}")
+                                                            f"будем по первым {searched},")
     box.press("Enter")
     page.locator("#chat .message-row.bot-row").last.get_by_text("Вопрос слишком длинный").wait_for()
     reply = last_reply(page)
-    assert (f"Вопрос слишком длинный ({len(question.strip())} символов, можно до {MAX_QUESTION}): искали по первым"
-            in reply)
-    assert "2,7 трлн долларов" in page.locator("#chat mark").last.inner_text()
+    assert (f"Вопрос слишком длинный ({len(question.strip())} символов, можно до {MAX_QUESTION}): искали по первым "
+            f"{searched}," in reply)
+    echo = page.locator("#chat .message-row.user-row").last
+    assert f"(показано {ECHO_CHARS} из {len(question)} символов)" in echo.inner_text()
+    assert echo.bounding_box()["height"] < 250  # not a page-long bubble
+    assert "2,7 трлн долларов" in page.locator("#chat blockquote.key-quote").last.inner_text()
     expect(page.locator("#question-count")).to_have_text(f"0 / {MAX_QUESTION} символов")
     screenshot(page, "long-question.png")
 

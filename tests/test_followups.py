@@ -10,14 +10,15 @@ import pytest
 import rag
 from bench.followups import QUESTIONS, load
 from rag.search import answer_type
-from rag.search.followup import MAX_HISTORY, is_elliptical, resolve
+from rag.search.followup import MAX_HISTORY, Resolved, is_elliptical, resolve
 from tests.conftest import ROOT
 
 FOLLOW_UPS = load(ROOT / QUESTIONS)
 
 
 @pytest.mark.parametrize("question", ["А когда?", "а где именно?", "С кем?", "А сколько их всего?",
-                                      "А кто это сказал?", "А в каком году?", "А как называется эта миссия?"])
+                                      "А кто это сказал?", "А в каком году?", "А как называется эта миссия?",
+                                      "А с Китаем?", "А в 2024 году?"])
 def test_a_question_without_a_subject_of_its_own_is_elliptical(question: str) -> None:
     assert is_elliptical(question)
 
@@ -36,6 +37,24 @@ def test_the_follow_up_takes_the_subject_of_the_last_question_and_keeps_its_own_
     assert again.completed and again.text.startswith("Зачем ООН разрешила Казахстану")
     assert resolve("Сколько стоит виза?", history) == resolve("Сколько стоит виза?")  # self-contained: unchanged
     assert not resolve("А когда?").completed  # nothing to refer to
+
+
+@pytest.mark.parametrize("before, question, understood", [
+    ("С каким количеством государств у Казахстана есть дипломатические отношения?", "А с какими организациями?",
+     "С какими организациями у Казахстана дипломатические отношения?"),  # the issue's: its own question phrase
+    ("Когда Казахстан подписал договор с Россией?", "А с Китаем?", "Когда Казахстан подписал договор с Китаем?"),
+    ("Сколько лет было Пейтону Мэннингу, когда он играл в Суперкубке?", "А Джону Элвею?",
+     "Сколько лет Джону Элвею когда играл в Суперкубке?"),  # a name for a name
+    ("Какова была теория Нормана Кантора о чуме?", "А Твигга?", "Какова теория Твигга о чуме?"),
+    ("Где выступал Токаев в конце декабря 2025 года?", "А что он там заявил?",
+     "Что заявил Токаев в конце декабря 2025 года?"),  # its own verb
+    ("Членом скольких международных организаций является Казахстан?", "А какие именно?",
+     "Членом каких международных организаций является Казахстан?"),  # the old noun fills the gap, in its case
+    ("Кто проиграл Бронкосу в дивизионном раунде?", "А в чемпионате АФК?", "Кто проиграл Бронкосу в чемпионате АФК?"),
+])
+def test_what_the_follow_up_brings_replaces_what_plays_its_part_and_the_old_question_fills_the_rest(
+        before: str, question: str, understood: str) -> None:
+    assert resolve(question, [before]) == Resolved(understood, completed=True)
 
 
 def test_only_the_last_questions_of_a_long_history_are_read() -> None:

@@ -115,11 +115,11 @@ def test_rag_serve_on_all_interfaces_with_an_auth_file_asks_every_client_to_log_
     logins.write_text(f"# who may use the chat\n{USER}:{PASSWORD}\n", encoding="utf-8")
     port, log = free_port(), tmp_path / "serve.log"
     url = f"http://127.0.0.1:{port}/"
-    with log.open("w") as out:
+    with log.open("w") as out:  # the port from $RAG_PORT, as `RAG_PORT=… make run` gives it
         process = subprocess.Popen(
-            [*RAG, "serve", "--host", "0.0.0.0", "--port", str(port), "--auth-file", str(logins),
+            [*RAG, "serve", "--host", "0.0.0.0", "--auth-file", str(logins),
              "--corpus", str(article_corpus), "--index", str(article_index)],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1", "RAG_PORT": str(port)})
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -137,7 +137,19 @@ def test_rag_serve_on_all_interfaces_with_an_auth_file_asks_every_client_to_log_
     finally:
         process.terminate()
         process.wait(timeout=30)
-    assert PASSWORD not in log.read_text()
+    printed = log.read_text()
+    assert PASSWORD not in printed
+    assert printed.count(f"The chat is ready: open http://") == 1 and f":{port}/ in a browser" in printed
+    assert "share=True" not in printed
+
+
+def test_a_taken_port_is_one_line_saying_how_to_pick_another(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # another chat, say
+        port = taken.getsockname()[1]
+        result = rag_serve("--port", str(port), "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "i"))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"Error: port {port} on 127.0.0.1 is taken")
+    assert f"make run PORT={port + 1}" in result.stderr and not (tmp_path / "i").exists()
 
 
 # Logins and read-only mode, on servers started by ui.app.start
@@ -195,7 +207,7 @@ def test_the_sixth_add_within_a_minute_is_refused_and_writes_nothing(writable_se
     for n in range(ui_app.ADD_LIMIT):
         status = client.predict(None, f"Новость {n}", f"Город номер {n} получил новую библиотеку.", "", "", "",
                                 api_name="/add_article")[0]
-        assert "✅ Добавлена статья" in status
+        assert "✓ Добавлена статья" in status
     before = corpus_state(server)
     assert len(before[0]) == 1 + ui_app.ADD_LIMIT
     status = client.predict(None, "Ещё одна", "Город номер шесть получил новый парк.", "", "", "",
@@ -214,7 +226,7 @@ def test_an_uploaded_file_is_deleted_from_the_cache_once_read(writable_server: S
     assert uploaded.is_file() and uploaded.name == name
     status = call(server.url, "add_article", {"path": str(uploaded), "meta": {"_type": "gradio.FileData"}},
                   "", "", "", "", "")[0]
-    assert "✅ Добавлена статья" in status
+    assert "✓ Добавлена статья" in status
     assert not uploaded.exists()
     added = set(server.corpus.iterdir()) - {server.corpus / ARTICLE}
     assert len(added) == 1 and "Столица Кортании — город Велград." in added.pop().read_text(encoding="utf-8")
@@ -255,7 +267,7 @@ def test_replace_and_remove_count_against_the_same_limit_as_adds(writable_server
     moved = "Порт Актау теперь принимает паромы из Баку каждый день, сообщили в администрации порта."
     assert "Текст не заменён: выберите статью в списке" in client.predict(None, None, "", api_name="/replace_article")[0]
     status, table = client.predict(ARTICLE, None, moved, api_name="/replace_article")[:2]
-    assert f"✅ Текст статьи <code>{format.escape(ARTICLE)}</code> заменён" in status
+    assert f"✓ Текст статьи <code>{format.escape(ARTICLE)}</code> заменён" in status
     assert rag.article_text(ARTICLE, server.index).text == moved and "Внешняя политика" in table
     status, table = client.predict(ARTICLE, api_name="/remove_article")  # (the confirmation is not an output)
     assert "удалена; индекс обновлён" in status and "В индексе пока нет статей" in table
@@ -265,3 +277,13 @@ def test_replace_and_remove_count_against_the_same_limit_as_adds(writable_server
         assert format.escape(f"Статья не удалена: в индексе нет статьи «{ARTICLE}»") in status
     status = client.predict(ARTICLE, api_name="/remove_article")[0]
     assert status.startswith("<p>⚠️ Статья не удалена: слишком много статей с вашего адреса")
+
+
+def test_refused_adds_do_not_count_toward_the_limit(writable_server: Server) -> None:
+    client = Client(writable_server.url, verbose=False)
+    body = "Столица Республики Кортания — город Велград, основанный в 1312 году на берегу реки Ольхи."
+    for _ in range(limits.ADD_LIMIT + 1):  # no title: refused, nothing written
+        assert "Статья не добавлена: укажите заголовок" in client.predict(None, "", body, "", "", "",
+                                                                           api_name="/add_article")[0]
+    status = client.predict(None, "Столица Кортании", body, "", "", "", api_name="/add_article")[0]
+    assert "✓ Добавлена статья" in status

@@ -48,8 +48,11 @@ CSS = """
 .message mark { background: #fde68a; color: inherit; padding: 0 2px; border-radius: 3px; }
 .message code, table.articles code { overflow-wrap: anywhere; }
 .message, .message details, .message blockquote { overflow-wrap: anywhere; max-width: 100%; }
+#to-articles { display: none; }
 @media (max-width: 600px) {
   .gradio-container { padding: 4px !important; }
+  #to-articles { display: block; }
+  #chat { height: 62vh !important; }
   table.articles { table-layout: fixed; }
   table.articles td, table.articles th { overflow-wrap: anywhere; }
 }
@@ -60,6 +63,10 @@ table.articles td, table.articles th { padding: 4px 6px; vertical-align: top; }
 #question-count { font-size: .85em; color: #6b7280; margin-top: -8px; }
 """
 """Styles for the quote, its highlight, the sources, the article list and the question's length counter."""
+
+RUSSIAN = gr.I18n(**{locale: {"upload_text.drop_file": "Перетащите файл сюда", "common.or": "или",
+                               "upload_text.click_to_upload": "нажмите, чтобы выбрать"} for locale in ("en", "ru")})
+"""Gradio's own words on the upload area, in Russian whatever the browser's language (its default is English)."""
 
 CONCURRENCY = 8
 """Questions answered at once: `rag.answer` is thread-safe, so many tabs need not queue one behind another."""
@@ -74,9 +81,12 @@ EMPTY_MESSAGE = "Напишите вопрос: пустое сообщение 
 ADD_FIRST = " Добавьте статью справа, в «Добавить статью»."
 """Said after the library's `NO_ARTICLES` (a fresh install without ../shared) where articles can be added."""
 
-COUNT_JS = (f"(q) => q.length <= {MAX_QUESTION} ? `${{q.length}} / {MAX_QUESTION} символов` : "
-            f"`${{q.length}} / {MAX_QUESTION} символов: искать будем по первым {MAX_QUESTION}, остальное не войдёт`")
-"""The counter under the question box, in the browser: the limit is known before anything is cut."""
+COUNT_JS = (f"(q) => {{ const t = q.trim(), c = t.slice(0, {MAX_QUESTION}), i = c.lastIndexOf(' '); "
+            f"return t.length <= {MAX_QUESTION} ? `${{q.length}} / {MAX_QUESTION} символов` : "
+            f"`${{q.length}} / {MAX_QUESTION} символов: искать будем по первым ${{i > 0 ? i : {MAX_QUESTION}}}, "
+            f"остальное не войдёт`; }}")
+"""The counter under the question box, in the browser: the limit is known before anything is cut, and where the
+search will stop is the number the answer gives (`clean_question` cuts at the last word's end)."""
 
 
 def question_box() -> tuple[gr.Textbox, gr.HTML]:
@@ -96,9 +106,9 @@ def too_many_adds(seconds: float, what: str = "Статья не добавле�
 
 
 def launch_options(index: str | Path) -> dict:
-    """What `launch` needs besides host, port and login: styles, the upload limit, the request size limit, and
-    the article view and the JSON API over `index` (routes of the server's own)."""
-    return {"css": CSS, "max_file_size": MAX_ADD_BYTES, "footer_links": [],
+    """What `launch` needs besides host, port and login: styles, the upload limit, the Russian interface, the
+    request size limit, and the article view and the JSON API over `index` (routes of the server's own)."""
+    return {"css": CSS, "max_file_size": MAX_ADD_BYTES, "footer_links": [], "i18n": RUSSIAN,
             "app_kwargs": {"middleware": [Middleware(BodyLimit)],
                            "routes": [article_page.route(index), *api.routes(index)]}}
 
@@ -185,6 +195,7 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
             path = add_article(corpus, title=title, date=date or None, source=source or None, url=url or None,
                                index=index, **upload)
         except (RagError, OSError) as exc:
+            limit.refund(client)  # nothing was added: a refusal does not count toward the limit
             return format.problem(f"Статья не добавлена: {format.failure(exc)}"), *[gr.skip()] * 7
         progress(0.4, desc="Обновляю индекс…")
         try:
@@ -194,17 +205,18 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
             return format.problem(f"Статья сохранена как {path.name}, но индекс не обновлён: {format.failure(exc)}. "
                                   "Она войдёт в индекс при следующем обновлении (rag index) или перезапуске."), \
                 *[gr.skip()] * 7
-        status = (f"<p>✅ Добавлена статья <code>{format.escape(path.name)}</code>; индекс обновлён "
+        status = (f"<p>✓ Добавлена статья <code>{format.escape(path.name)}</code>; индекс обновлён "
                   f"за {report.seconds:.1f} с. Можно задавать вопросы.</p>")
         return status, articles(), None, "", "", "", "", ""
 
     with gr.Blocks(title="Вопросы по статьям", analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
         gr.Markdown("## Вопросы по новостным статьям\nСпросите о статьях — ответ приходит дословной "
                     "цитатой с источником.")
+        gr.HTML("<a href='#articles-panel'>Статьи и добавление статьи ↓</a>", elem_id="to-articles")
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
-                    label="Чат", height=560, latex_delimiters=[], feedback_options=("Like", "Dislike"),
+                    label="Чат", show_label=False, height=560, latex_delimiters=[], feedback_options=("Like", "Dislike"),
                     buttons=["copy"], placeholder="Задайте вопрос о статье — ответ будет цитатой из неё.",
                     elem_id="chat",
                 )
@@ -219,7 +231,7 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
                 since, until, publisher = filters.controls()
                 gr.Examples([[q] for q in EXAMPLES], inputs=[box], label="Примеры вопросов", elem_id="examples")
             with gr.Column(scale=2):
-                gr.Markdown("### Статьи в индексе")
+                gr.Markdown("### Статьи в индексе", elem_id="articles-panel")
                 table = gr.HTML(elem_id="articles")
                 feeds = gr.HTML(elem_id="feeds")
                 if read_only:
@@ -277,10 +289,14 @@ def start(index: str | Path, corpus: str | Path, host: str = "127.0.0.1", port: 
 
 def serve(index: Path, corpus: Path, host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
           read_only: bool = False, auth: Sequence[tuple[str, str]] | None = None) -> None:
-    """Serve the chat at http://host:port until interrupted (a public share link only if `share`).
+    """Serve the chat at http://host:port until interrupted (a public share link only if `share`), printing one
+    line with the address to open (Gradio's own lines, the share hint among them, are left out).
 
     `auth` and `read_only` as in `start`; `rag serve` insists on one of them beyond loopback.
     """
-    build_app(index, corpus, read_only=read_only).launch(server_name=host, server_port=port, share=share,
-                                                         auth=list(auth) if auth else None,
-                                                         **launch_options(index))
+    app = build_app(index, corpus, read_only=read_only)
+    _, url, public = app.launch(server_name=host, server_port=port, share=share, auth=list(auth) if auth else None,
+                                quiet=True, prevent_thread_lock=True, **launch_options(index))
+    print(f"The chat is ready: open {url} in a browser{f' (public link: {public})' if public else ''}; "
+          "Ctrl+C stops it.", flush=True)
+    app.block_thread()

@@ -43,6 +43,6 @@ def handler(index: Path) -> Callable:
             record_feedback(index, reply, liked=data.liked, comment=comment)
         except (RagError, OSError) as exc:
             return format.problem(f"Оценка не записана: {format.failure(exc)}"), comment
-        return f"<p>{'👍' if data.liked else '👎'} Спасибо, оценка записана.</p>", ""
+        return "<p>✓ Спасибо, оценка записана.</p>", ""
 
     return on_like

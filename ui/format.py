@@ -65,9 +65,16 @@ def problem(text: str) -> str:
     return f"<p>⚠️ {escape(text)}</p>"
 
 
+ECHO_CHARS = 300
+"""Characters of a question echoed in the chat: a huge paste is shown as its start and a note, not a page."""
+
+
 def question(text: str) -> str:
-    """The user's chat message: the question exactly as typed, shown as text."""
-    return f"<p>{escape(text)}</p>"
+    """The user's chat message: the question exactly as typed, shown as text; a long one cut to ECHO_CHARS
+    with a note giving its length."""
+    if len(text) <= ECHO_CHARS:
+        return f"<p>{escape(text)}</p>"
+    return f"<p>{escape(text[:ECHO_CHARS])}… <em>(показано {ECHO_CHARS} из {len(text)} символов)</em></p>"
 
 
 def quote_block(passage: Passage, start: int, end: int) -> str:
@@ -75,6 +82,16 @@ def quote_block(passage: Passage, start: int, end: int) -> str:
     s, e = start - passage.start, end - passage.start
     text = passage.text
     return f"<blockquote>{escape(text[:s])}<mark>{escape(text[s:e])}</mark>{escape(text[e:])}</blockquote>"
+
+
+def key_quote(passage: Passage, start: int, end: int) -> str:
+    """The key quote [start, end) alone and in full: what the reply shows first."""
+    return f"<blockquote class='key-quote'>{escape(passage.text[start - passage.start:end - passage.start])}</blockquote>"
+
+
+def folded_passage(passage: Passage, start: int, end: int) -> str:
+    """The passage the key quote [start, end) comes from, the quote marked, folded under a summary line."""
+    return f"<details class='passage'><summary>Весь отрывок</summary>{quote_block(passage, start, end)}</details>"
 
 
 def article_link(source: str, start: int, end: int, label: str) -> str:
@@ -130,8 +147,8 @@ def summary(found: Summary) -> str:
 
 
 def reply(answer: Answer) -> str:
-    """The bot's message: notice, the key quote highlighted in its passage, its source, and the passages (or an
-    article's summary)."""
+    """The bot's message: notice, the key quote in full, its source (article, date), the passage it comes from
+    folded, and the passages (or an article's summary)."""
     blocks = []
     if answer.notice:
         blocks.append(f"<p><em>{escape(answer.notice)}</em></p>")
@@ -139,9 +156,8 @@ def reply(answer: Answer) -> str:
         blocks.append(summary(answer.summary))
     elif answer.answer is not None:
         top = answer.passages[0]
-        blocks += [quote_block(top, answer.quote_start, answer.quote_end),
-                   source_line(top, answer.quote_start, answer.quote_end),
-                   passages(answer.passages, "Источники")]
+        span = (top, answer.quote_start, answer.quote_end)
+        blocks += [key_quote(*span), source_line(*span), folded_passage(*span), passages(answer.passages, "Источники")]
     elif answer.passages:
         blocks.append(passages(answer.passages, "Ближайшие отрывки, ответа в них нет"))
     return "\n\n".join(blocks)

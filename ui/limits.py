@@ -99,6 +99,13 @@ class RateLimit:
                 del self._calls[oldest]
             return 0.0 if allowed else recent[0] + self.window_s - now
 
+    def refund(self, key: str) -> None:
+        """Take back `key`'s latest counted call: a refused one (a duplicate, a bad date) changed nothing, and
+        a client who corrects it must not be told to wait."""
+        with self._lock:
+            if self._calls.get(key):
+                self._calls[key].pop()
+
     def __len__(self) -> int:
         return len(self._calls)
 

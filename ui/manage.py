@@ -77,7 +77,7 @@ def panel(index: Path, corpus: Path, limit: RateLimit, too_many: Callable[[float
             open_index(index)
         except (RagError, OSError) as exc:
             return format.problem(f"Текст не заменён: {format.failure(exc)}"), *[gr.skip()] * 3
-        done = (f"<p>✅ Текст статьи <code>{format.escape(chosen)}</code> заменён; индекс обновлён за "
+        done = (f"<p>✓ Текст статьи <code>{format.escape(chosen)}</code> заменён; индекс обновлён за "
                 f"{report.seconds:.1f} с.</p>")
         return done, format.articles_table(list_articles(index)), None, ""
 
