@@ -8,6 +8,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 import rag
 from tests.conftest import ROOT
 
@@ -15,16 +17,20 @@ QUESTIONS = [json.loads(line)["question"]
              for line in (ROOT / "corpus" / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
-def test_32_threads_get_the_sequential_answers(article_index: Path) -> None:
-    expected = {q: rag.answer(q, index=article_index) for q in QUESTIONS}
+@pytest.mark.parametrize("threads, each", [pytest.param(32, 20, marks=pytest.mark.slow, id="32-threads"),
+                                           pytest.param(8, 4, id="8-threads")])
+def test_threads_asking_at_once_get_the_sequential_answers(article_index: Path, threads: int, each: int) -> None:
+    """32 threads of 20 questions each in `make test-all`; 8 of 4 in `make test`, which still interleaves
+    every question's steps across threads."""
+    asked = {n: [QUESTIONS[(n * 7 + i) % len(QUESTIONS)] for i in range(each)] for n in range(threads)}
+    expected = {q: rag.answer(q, index=article_index) for q in {q for batch in asked.values() for q in batch}}
 
-    def ask_20(thread: int) -> list[tuple[str, rag.Answer]]:
-        asked = [QUESTIONS[(thread * 7 + i) % len(QUESTIONS)] for i in range(20)]
-        return [(q, rag.answer(q, index=article_index)) for q in asked]
+    def ask(thread: int) -> list[tuple[str, rag.Answer]]:
+        return [(q, rag.answer(q, index=article_index)) for q in asked[thread]]
 
-    with ThreadPoolExecutor(max_workers=32) as pool:
-        results = [pair for batch in pool.map(ask_20, range(32)) for pair in batch]
-    assert len(results) == 32 * 20
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        results = [pair for batch in pool.map(ask, range(threads)) for pair in batch]
+    assert len(results) == threads * each
     assert all(reply == expected[q] for q, reply in results)
 
 

@@ -156,6 +156,7 @@ def test_xquad_articles_become_a_corpus_whose_passages_hold_the_answers(tmp_path
         assert hit_at(ranks, 1) >= 0.75 and hit_at(ranks, 5) >= 0.95
 
 
+@pytest.mark.slow  # tooling: make bench runs the workers on every set
 @pytest.mark.skipif(not XQUAD.is_file(), reason=f"no XQuAD file at {XQUAD}")
 def test_a_benchmark_worker_measures_quality_time_and_memory(tmp_path: Path) -> None:
     from bench.quality import run_worker

@@ -82,18 +82,21 @@ def test_a_20000_character_question_is_cut_with_a_notice(client: Client) -> None
     assert_inert(reply)
 
 
-def test_16_clients_at_once_get_the_one_at_a_time_replies(server: Server) -> None:
+@pytest.mark.parametrize("clients, each", [pytest.param(16, 10, marks=pytest.mark.slow, id="16-clients"),
+                                           pytest.param(6, 3, id="6-clients")])
+def test_clients_at_once_get_the_one_at_a_time_replies(server: Server, clients: int, each: int) -> None:
+    """16 clients of 10 questions each in `make test-all`; 6 of 3 in `make test`."""
+    asked = {n: [QUESTIONS[(n + i) % 20] for i in range(each)] for n in range(clients)}
     single = Client(server.url, verbose=False)
-    expected = {q: single.predict(q, api_name="/ask") for q in QUESTIONS[:20]}
+    expected = {q: single.predict(q, api_name="/ask") for q in {q for batch in asked.values() for q in batch}}
 
     def client_asks(n: int) -> list[tuple[str, str]]:
         client = Client(server.url, verbose=False)
-        asked = [QUESTIONS[(n + i) % 20] for i in range(10)]
-        return [(q, client.predict(q, api_name="/ask")) for q in asked]
+        return [(q, client.predict(q, api_name="/ask")) for q in asked[n]]
 
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        replies = [pair for batch in pool.map(client_asks, range(16)) for pair in batch]
-    assert len(replies) == 160
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        replies = [pair for batch in pool.map(client_asks, range(clients)) for pair in batch]
+    assert len(replies) == clients * each
     assert all(reply == expected[q] for q, reply in replies)
 
 
