@@ -200,6 +200,7 @@ class Update:
         self.next_id = base.next_id
         self._ids: list[np.ndarray] = []
         self._vectors: list[np.ndarray] = []
+        self._sentences: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending = 0
         self._written: tuple[SegmentEntry, ...] = ()
 
@@ -224,19 +225,22 @@ class Update:
         entry = self.added.get(source) or self.base.articles[source]  # the base's table: its row map built once
         self.added[source] = replace(entry, size=size, mtime_ns=mtime_ns)
 
-    def add(self, source: str, entry: ArticleEntry, passages: list[tuple[int, int, str]], vectors: np.ndarray) -> None:
-        """Add an article (`entry` without its ids yet) with its passages (start, end, text) and their vectors."""
+    def add(self, source: str, entry: ArticleEntry, passages: list[tuple[int, int, str]], vectors: np.ndarray,
+            sentences: tuple[np.ndarray, np.ndarray]) -> None:
+        """Add an article (`entry` without its ids yet) with its passages (start, end, text), their vectors and
+        their sentences' (each passage's sentence count and all their vectors: `rag.index.sentences.encode`)."""
         first = self.next_id
         ids = np.arange(first, first + len(passages), dtype=np.int64)
         stored = [StoredPassage(int(i), source, start, end, text) for i, (start, end, text) in zip(ids, passages)]
         self.added[source] = replace(entry, first=first, passages=len(passages))
         self.next_id = first + len(passages)
         if self.remote is not None:
-            self.remote.writer.add(stored, vectors, entry.title, entry.date, entry.publisher)
+            self.remote.writer.add(stored, vectors, sentences, entry.title, entry.date, entry.publisher)
             return
         self.words.add(stored, entry.title, entry.date, entry.publisher)
         self._ids.append(ids)
         self._vectors.append(np.asarray(vectors, dtype=np.float32).reshape(len(passages), self.base.dimension))
+        self._sentences.append(sentences)
         self._pending += len(passages)
         if self._pending >= SEGMENT_ROWS:
             self._write_segment()
@@ -246,9 +250,11 @@ class Update:
         ids = np.concatenate(self._ids) if self._ids else np.zeros(0, dtype=np.int64)
         if len(ids):
             name = f"s-{self.generation:08d}" + (f"-{len(self._written)}" if self._written else "")
+            sentences = (np.concatenate([c for c, _ in self._sentences]),
+                         np.concatenate([v for _, v in self._sentences]).reshape(-1, self.base.dimension))
             self._written += (vector_segments.write_segment(self.index / SEGMENTS, name, ids,
-                                                            np.concatenate(self._vectors)),)
-        self._ids, self._vectors, self._pending = [], [], 0
+                                                            np.concatenate(self._vectors), sentences),)
+        self._ids, self._vectors, self._sentences, self._pending = [], [], [], 0
 
     def _keep_words(self) -> None:
         """Add the passages the previous version keeps to a word index started afresh (`optimize`)."""

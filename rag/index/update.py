@@ -17,7 +17,7 @@ from rag import fitted
 from rag.chunking import Chunk, chunk_text
 from rag.corpus import Article, Corpus, FileStat, Skipped, load_corpus
 from rag.errors import IndexDamaged, IndexMissing, ModelMismatch, RagError
-from rag.index import store
+from rag.index import sentences, store
 from rag.index.manifest import Manifest
 from rag.index.table import ArticleEntry
 from rag.models import Embedder, shared_model
@@ -264,7 +264,8 @@ def _encoded(articles: list[Article], embedder: Embedder, settings, bar: _Passag
 def _add(update: store.Update, articles: list[Article], seen: dict[str, FileStat], embedder: Embedder,
          progress: bool, ray: str | None = None, actors: int | None = None) -> store.Update:
     """Chunk, embed and add the articles, in this process or on Ray (`rag.index.ray_encoding`), with a progress
-    bar in passages (`_PassageBar`). On Ray the update commits every `CHECKPOINT`
+    bar in passages (`_PassageBar`); the sentences of each article's passages are encoded here, by the encoder
+    questions use (`rag.index.sentences`). On Ray the update commits every `CHECKPOINT`
     passages, so that a build stopped or killed resumes where it was: the articles committed are unchanged
     the next time. Returns the update, still to commit."""
     settings = update.manifest.fitted
@@ -281,7 +282,8 @@ def _add(update: store.Update, articles: list[Article], seen: dict[str, FileStat
         stat = seen[one.source]
         entry = ArticleEntry(one.digest, one.title, 0, 0, one.date, one.publisher, one.url, stat.size,
                              stat.mtime_ns, stat.text_hash)
-        update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors)
+        update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors,
+                   sentences.encode([c.text for c in chunks], embedder))
         uncommitted += len(chunks)
         if bar is not None and ray is not None:  # Ray's workers chunk and embed: counted as their articles come
             bar.chunked(one, len(chunks))
