@@ -3,9 +3,10 @@
 Each update writes only its new passages' vectors as a new immutable segment (`<name>.faiss` with the
 vectors, `<name>.ids.npy` with their passage ids, `<name>.sentences.npy` with the vectors of their sentences
 and `<name>.sentence_counts.npy` with each passage's count: `rag.index.sentences`), read back with memory
-mapping. A removed article is a deletion: its ids stop being live (the manifest no longer lists them) and searches skip them. Segments merge
-by `rag.index.merging`'s policy, so a passage is rewritten about log(archive) times. A segment
-of `APPROXIMATE_FROM` vectors or more is searched with HNSW instead of exactly.
+mapping. A removed article is a deletion: its ids stop being live (the manifest no longer lists them) and
+searches skip them. Segments merge by `rag.index.merging`'s policy, so a passage (and its sentences) is
+rewritten about log(archive) times. A segment of `APPROXIMATE_FROM` vectors or more is searched with HNSW
+instead of exactly.
 """
 
 from __future__ import annotations

@@ -178,6 +178,5 @@ class E5Embedder(SentenceTransformerEmbedder):
         return self.engine.encode(texts, is_query=True)
 
     def encode_sentences(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors of the sentences of passages (`rag.index.sentences`), by the engine: the same vectors
-        whatever the batch, as an index of format 5 encoded them at question time."""
+        """Unit vectors of a few sentences at question time (an index of format 5), by the engine."""
         return self.engine.encode(texts, is_query=False)
