@@ -365,8 +365,8 @@ def write_report(out: Path, sets: dict[str, list[Result]], command: str, n_xq_tu
         "- Build: from the corpus folder to an index ready for questions (rag: rebuilt from scratch, written to "
         f"disk crash-safely and opened), the model already loaded; median of {BUILDS} builds.",
         f"- Latency: every question once, in process, after {len(WARMUP)} warm-up questions; rag's includes the "
-        "key quote (its passage's sentences are analysed on first use, then cached: the p95) and the index "
-        "version check.",
+        "key quote (its passage's sentences, encoded when the index was built, are read and analysed on first "
+        "use, then cached) and the index version check.",
         "- Memory: growth of the resident set (peak RSS during build and questions minus RSS with the model "
         "loaded), each system in a fresh process.", "",
     ]

@@ -32,6 +32,7 @@ from rag.chunking import chunk_text
 from rag.corpus import load_corpus
 from rag.errors import RagError
 from rag.fitted import Fitted, for_model
+from rag.index import sentences as sentence_store
 from rag.index import store
 from rag.index.manifest import Manifest
 from rag.index.table import ArticleEntry
@@ -78,13 +79,18 @@ def indexed(corpus: Path, folder: Path, embedder: Embedder, settings: Fitted, en
     if key not in encoded:
         texts = [c.text for cs in chunks for c in cs]
         with tqdm(total=len(texts), desc="encoding", unit="passage") as bar:
-            encoded[key] = embedder.encode_passages(texts, progress=bar.update)
+            encoded[key] = (embedder.encode_passages(texts, progress=bar.update),
+                            *sentence_store.encode(texts, embedder))
+    vectors, counts, sentence_vectors = encoded[key]
+    first = sentence_store.starts(counts)
     update = store.Update(folder, None, Manifest(embedder.name, embedder.dimension, settings, "", str(corpus)))
     at = 0
     for article, cs in zip(articles, chunks):
+        end = at + len(cs)
         update.add(article.source, ArticleEntry(article.digest, article.title, 0, 0),
-                   [(c.start, c.end, c.text) for c in cs], encoded[key][at:at + len(cs)])
-        at += len(cs)
+                   [(c.start, c.end, c.text) for c in cs], vectors[at:end],
+                   (counts[at:end], sentence_vectors[first[at]:first[end]]))
+        at = end
     update.commit()
     return store.load(folder)
 

@@ -22,7 +22,7 @@ import rag
 from rag import errors, feedback
 from rag.cli import cli
 from rag.corpus import load_corpus
-from rag.index import checksums, store
+from rag.index import checksums, milvus, store
 from rag.models import e5, navec
 from tests.conftest import ROOT
 
@@ -104,7 +104,8 @@ def forge(index: Path, edit: Callable[[dict], None]) -> None:
 
 def resign(index: Path, segment_file: str) -> None:
     """Record a changed segment file's checksum in the manifest, as if it had been written so."""
-    key = "checksum" if segment_file.endswith(".faiss") else "ids_checksum"
+    key = {"faiss": "checksum", "ids.npy": "ids_checksum", "sentences.npy": "sentences",
+           "sentence_counts.npy": "sentence_counts"}[segment_file.split(".", 1)[1]]
     forge(index, lambda m: m["segments"][0].update({key: checksums.of_file(index / "segments" / segment_file)}))
 
 
@@ -179,7 +180,8 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     damaged(unchecked)
 
     # stored files
-    for name in ["s-00000001.faiss", "s-00000001.ids.npy"]:
+    for name in ["s-00000001.faiss", "s-00000001.ids.npy", "s-00000001.sentences.npy",
+                 "s-00000001.sentence_counts.npy"]:
         gone = index_copy()
         (gone / "segments" / name).unlink()
         damaged(gone)
@@ -203,6 +205,16 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     np.save(ids / "segments" / "s-00000001.ids.npy", np.arange(9, dtype=np.int64) + 100)
     resign(ids, "s-00000001.ids.npy")
     damaged(ids)
+    sentences = index_copy()
+    (sentences / "segments" / "s-00000001.sentences.npy").write_bytes(b"not numpy")
+    resign(sentences, "s-00000001.sentences.npy")
+    damaged(sentences)
+    counts = np.load(good / "segments" / "s-00000001.sentence_counts.npy")
+    for forged_counts in [counts + 1, np.eye(1, len(counts), dtype=np.int32)[0] * counts.sum()]:  # more; misplaced
+        sentences = index_copy()
+        np.save(sentences / "segments" / "s-00000001.sentence_counts.npy", forged_counts)
+        resign(sentences, "s-00000001.sentence_counts.npy")
+        damaged(sentences)
     dimension = index_copy()
     forge(dimension, lambda m: m.update(dimension=384))
     damaged(dimension)
@@ -280,6 +292,11 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     collection = index_copy_of(remote, "collection")
     forge(collection, lambda m: m["backend"].update(collection="rag_gone"))
     damaged(collection)
+    backend = store.read_manifest(remote)[1].backend  # last: this damages the collection the copies share
+    client = milvus.connect(backend["uri"])
+    rows = client.query(backend["collection"], filter="id >= 0", output_fields=["*"])
+    client.upsert(backend["collection"], [{**row, "sentences": "garbled!"} for row in rows])
+    damaged(index_copy_of(remote, "garbled"))
 
     missed = raise_sites() - walked
     assert not missed, f"raise sites no test walks: {sorted(missed)}"

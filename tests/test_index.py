@@ -12,6 +12,7 @@ import pytest
 
 import rag
 from rag.index import store
+from rag.index.manifest import FORMAT
 from rag.models import shared_model
 from tests.conftest import ARTICLE
 
@@ -186,7 +187,7 @@ def test_an_index_of_the_previous_format_answers_and_its_next_update_upgrades_it
     (corpus / "new.txt").write_text("Новая заметка о порте Актау и его причалах.", encoding="utf-8")
     rag.build_index(corpus, index)
     upgraded = store.read_manifest(index)[1]
-    assert upgraded.format == 5 and len(upgraded.articles) == len(manifest.articles) + 1
+    assert upgraded.format == FORMAT and len(upgraded.articles) == len(manifest.articles) + 1
     assert {s: a for s, a in upgraded.articles.items() if s != "new.txt"} == dict(manifest.articles.items())
     fresh = tmp_path / "fresh"
     rag.build_index(corpus, fresh)
@@ -270,12 +271,15 @@ def test_segments_merge_by_size_class_and_optimize_leaves_one(corpus: Path, tmp_
     rag.build_index(corpus, index, model=navec.NAME)
     question = "Когда открылся музей угля?"
     for n in range(merging.MERGE_FACTOR + 2):
-        (corpus / f"note{n}.txt").write_text(f"Заметка {n}: в Алматы прошел форум номер {n}.", encoding="utf-8")
+        (corpus / f"note{n}.txt").write_text(f"Заметка {n}: в Алматы прошел форум номер {n}. Второе предложение.",
+                                             encoding="utf-8")
         rag.build_index(corpus, index)
         manifest = store.load(index).manifest
         assert len(manifest.segments) < merging.MERGE_FACTOR and len(manifest.articles.entries) < merging.MERGE_FACTOR
     (corpus / "note0.txt").unlink()
     rag.build_index(corpus, index)
+    merged = sentence_vectors(index)
+    assert len(merged) == store.load(index).manifest.passages and not any(k[0] == "note0.txt" for k in merged)
     found = sorted((p.source, p.start) for p in rag.retrieve(question, k=20, index=index))
     rag.build_index(corpus, index, optimize=True)
     manifest = store.load(index).manifest
@@ -286,7 +290,46 @@ def test_segments_merge_by_size_class_and_optimize_leaves_one(corpus: Path, tmp_
     fresh = tmp_path / "fresh"
     rag.build_index(corpus, fresh, model=navec.NAME)  # exactly as a fresh build scores them
     assert optimized == [(p.source, p.start, p.score) for p in rag.retrieve(question, k=20, index=fresh)]
+    assert sentence_vectors(index) == sentence_vectors(fresh), "each passage's sentence vectors, merged with it"
     assert len(list((index / "segments").glob("*.faiss"))) <= 1 + 2 * merging.MERGE_FACTOR, "unused segments go"
+
+
+def sentence_vectors(index: Path) -> dict[tuple[str, int], bytes]:
+    """The stored sentence vectors of each live passage of an index, by its article and offset."""
+    stored = store.load(index)
+    ids = [i for _, entry in stored.manifest.articles.items() for i in entry.ids]
+    passages = stored.words.passages(ids)
+    found = dict(zip(ids, stored.vectors.sentences(ids)))
+    return {(passages[i].source, passages[i].start): found[i].tobytes() for i in ids}
+
+
+def test_an_index_without_sentence_vectors_answers_as_before_until_rebuilt(corpus: Path, tmp_path: Path) -> None:
+    from tests.test_errors import forge
+    from rag.models import navec
+
+    index, question = tmp_path / "index", "Когда открылся музей угля?"
+    rag.build_index(corpus, index, model=navec.NAME)
+    before = rag.answer(question, index=index).to_json()
+    for path in (index / "segments").glob("*.sentence*.npy"):
+        path.unlink()
+    forge(index, lambda m: [m.update(format=5)] + [s.update(sentences=None, sentence_counts=None)
+                                                   for s in m["segments"]])  # as format 5 wrote it
+    assert rag.answer(question, index=index).to_json() == before, "its sentences encoded when first needed"
+    (corpus / "port.txt").write_text("В Актау построят порт для контейнеров. Его откроют в 2027 году.",
+                                     encoding="utf-8")
+    rag.build_index(corpus, index)
+    assert store.read_manifest(index)[1].format == FORMAT
+    assert [s.sentences is None for s in store.read_manifest(index)[1].segments] == [True, False]
+    quote = before["answer"]  # another article changes the word statistics, hence the lower passages
+    assert quote and rag.answer(question, index=index).answer == quote
+    rag.build_index(corpus, index, optimize=True)  # merged: the rows without sentence vectors stay so
+    assert len(store.read_manifest(index)[1].segments) == 1
+    assert rag.answer(question, index=index).answer == quote
+    fresh = tmp_path / "fresh"
+    rag.build_index(corpus, fresh, model=navec.NAME)
+    rag.build_index(corpus, index, rebuild=True, model=navec.NAME)
+    assert sentence_vectors(index) == sentence_vectors(fresh)
+    assert rag.answer(question, index=index).answer == quote
 
 
 def test_large_segments_are_searched_with_hnsw(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,12 +26,24 @@ from rag.text import terms
 DIMENSION = 16
 
 
+def sentences_of(ids) -> list[np.ndarray]:
+    """Made-up sentence vectors of passages: `id % 4` sentences each (some none), float16 as stored."""
+    return [unit(int(i) % 4, seed=int(i) + 100).astype(np.float16) for i in ids]
+
+
+def packed_sentences(ids) -> tuple[np.ndarray, np.ndarray]:
+    """`sentences_of(ids)` as an update hands them over: the counts, and the vectors one passage after another."""
+    each = sentences_of(ids)
+    return np.array([len(v) for v in each], dtype=np.int32), np.concatenate(each).reshape(-1, DIMENSION)
+
+
 def faiss_segments(folder: Path, ids: np.ndarray, vectors: np.ndarray, deleted: set[int],
                    approximate_from: int | None = None) -> VectorIndex:
     """Vectors in FAISS segments: the rows split over three segments, as three updates would write them."""
     entries: list[SegmentEntry] = []
     for n, part in enumerate(np.array_split(np.arange(len(ids)), 3)):
-        entries.append(segments.write_segment(folder, f"s-{n}", ids[part], vectors[part], approximate_from))
+        entries.append(segments.write_segment(folder, f"s-{n}", ids[part], vectors[part], packed_sentences(ids[part]),
+                                              approximate_from))
     live = np.zeros(int(ids.max()) + 1, dtype=bool)
     live[ids] = True
     live[list(deleted)] = False
@@ -47,7 +59,7 @@ def milvus_collection(folder: Path, stats: TermStats, prefix: int = 0):
     """A new collection in a Milvus Lite database of this test, and a writer to it."""
     client = milvus.connect(str(folder / "milvus.db"))
     milvus.create_collection(client, "passages", DIMENSION)
-    return milvus.MilvusWriter(client, "passages", stats, prefix)
+    return milvus.MilvusWriter(client, "passages", stats, prefix, sentences=True)
 
 
 def _ranges(ids) -> list[tuple[int, int]]:
@@ -58,14 +70,15 @@ def milvus_vectors(folder: Path, ids: np.ndarray, vectors: np.ndarray, deleted: 
     """Vectors in a Milvus collection (Milvus Lite), inserted in three batches, the deleted ones then removed."""
     writer = milvus_collection(folder, TermStats.empty())
     for part in np.array_split(np.arange(len(ids)), 3):
-        writer.add([StoredPassage(int(i), f"a{i}", 0, 1, "текст") for i in ids[part]], vectors[part], "", None, None)
+        writer.add([StoredPassage(int(i), f"a{i}", 0, 1, "текст") for i in ids[part]], vectors[part],
+                   packed_sentences(ids[part]), "", None, None)
         writer.flush()
     writer.delete(_ranges(deleted))
     live = np.zeros(int(ids.max()) + 1, dtype=bool)
     live[ids] = True
     live[list(deleted)] = False
     rows = milvus.MilvusPassages(writer.client, "passages", int(ids.max()) + 1, live, retired=0)
-    return milvus.MilvusVectors(rows, DIMENSION)
+    return milvus.MilvusVectors(rows, DIMENSION, sentences=True)
 
 
 VECTOR_INDEXES = {"faiss-flat": faiss_segments, "faiss-hnsw": hnsw_segments, "milvus": milvus_vectors}
@@ -118,6 +131,15 @@ def test_vectors_come_back_by_id(vector_case) -> None:
     pick = np.array([ids[5], ids[0], ids[-1]])
     np.testing.assert_allclose(index.vectors(pick), vectors[[5, 0, len(ids) - 1]], atol=1e-6)
     assert index.vectors(np.zeros(0, dtype=np.int64)).shape == (0, DIMENSION)
+
+
+def test_sentence_vectors_come_back_by_id_as_stored(vector_case) -> None:
+    index, ids, _ = vector_case
+    pick = [int(ids[7]), int(ids[0]), int(ids[-1]), int(ids[8]), int(ids[9]), int(ids[10])]  # 0 to 3 sentences
+    found = index.sentences(pick)
+    assert [len(v) for v in found] == [i % 4 for i in pick]
+    for got, expected in zip(found, sentences_of(pick)):
+        assert got.dtype == np.float16 and np.array_equal(got, expected)
 
 
 def test_an_empty_search_is_empty(vector_case) -> None:
@@ -178,9 +200,9 @@ def milvus_words(folder: Path, passages: list[StoredPassage], deleted: set[str])
     (first out of the statistics, then out of the collection, as an update does around its commit)."""
     writer = milvus_collection(folder, TermStats.empty(), prefix=5)
     vectors = unit(len(passages), seed=6)  # unused by word searches
-    writer.add(passages[:3], vectors[:3], "Заголовок", "2025-01-02", "Zakon.kz")
+    writer.add(passages[:3], vectors[:3], packed_sentences(range(3)), "Заголовок", "2025-01-02", "Zakon.kz")
     writer.flush()
-    writer.add(passages[3:], vectors[3:], "Заголовок", None, None)
+    writer.add(passages[3:], vectors[3:], packed_sentences(range(3, len(passages))), "Заголовок", None, None)
     writer.flush()
     gone = _ranges(p.id for p in passages if p.source in deleted)
     writer.forget(gone)

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 import rag
-from rag.index import milvus, store
+from rag.index import milvus, sentences, store
 from rag.index.words import StoredPassage
-from rag.models import navec
+from rag.models import navec, shared_model
 from tests.conftest import ROOT
 from tests.test_cli import run
 from tests.test_soak import QUESTIONS, news
@@ -56,6 +56,10 @@ def test_milvus_and_local_indexes_give_the_same_top5(corpus: Path, tmp_path: Pat
     for question in EVAL + QUESTIONS:
         assert top5(remote, question) == top5(local, question), question
     assert rag.answer(EVAL[0], index=remote).to_json() == rag.answer(EVAL[0], index=local).to_json()
+    ids = list(range(store.read_manifest(local)[1].next_id))
+    kept, sent = store.load(local).vectors.sentences(ids), store.load(remote).vectors.sentences(ids)
+    assert all(a is not None and a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(kept, sent)), \
+        "the sentence vectors make the round trip through Milvus unchanged"
 
 
 @pytest.mark.slow
@@ -89,9 +93,10 @@ def test_rows_a_killed_update_left_are_never_seen_and_then_deleted(corpus: Path,
     answer = rag.answer(QUESTIONS[-2], index=index).to_json()
     # what an update killed before its commit leaves: rows from the manifest's next id on
     writer = milvus.MilvusWriter(milvus.connect(manifest.backend["uri"]), manifest.backend["collection"],
-                                 store.load(index).words.stats, manifest.fitted.prefix)
+                                 store.load(index).words.stats, manifest.fitted.prefix, sentences=True)
     leftover = StoredPassage(manifest.next_id, "ghost.md", 0, 60, "Казахстан дипломатические отношения государствами")
-    writer.add([leftover], store.load(index).vectors.vectors(np.array([0])), "Призрак", None, None)
+    writer.add([leftover], store.load(index).vectors.vectors(np.array([0])),
+               sentences.encode([leftover.text], shared_model(navec.NAME)), "Призрак", None, None)
     writer.flush()
     assert rows(index) == manifest.passages + 1
     assert rag.answer(QUESTIONS[-2], index=index).to_json() == answer, "a reader never sees uncommitted rows"

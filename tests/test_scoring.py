@@ -14,6 +14,7 @@ from rag.index import store
 from rag.models import shared_model
 from rag.search.answer import respond
 from rag.search.retriever import Retriever
+from rag.search.summary import summarise
 from tests.conftest import ROOT
 
 QUESTIONS = [q.question for q in load_questions(ROOT / "corpus" / "eval" / "questions.jsonl")][:20]
@@ -124,25 +125,32 @@ def test_the_no_answer_rule_weighs_a_russian_question_s_best_passage_and_leaves_
         retriever.fitted = base
 
 
-def test_the_sentences_of_re_scored_passages_are_embedded_in_one_call_and_then_cached(article_index: Path) -> None:
+class CountingSentences:
+    """A real embedder (the index's model) that records how many sentences each call asks it to encode."""
+
+    def __init__(self, model) -> None:
+        self.model, self.name, self.dimension, self.calls = model, model.name, model.dimension, []
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode_queries(texts)
+
+    def encode_passages(self, texts: list[str], progress=None) -> np.ndarray:
+        return self.model.encode_passages(texts, progress)
+
+    def encode_sentences(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        return self.model.encode_sentences(texts)
+
+
+def test_answering_encodes_no_sentence_the_index_stored_them(article_index: Path) -> None:
     stored = store.load(article_index)
-    model = shared_model(stored.manifest.model)
-    calls: list[int] = []
-
-    class Counting:  # the real model, counting the sentence batches it is asked to embed
-        name, dimension = model.name, model.dimension
-        encode_queries = staticmethod(model.encode_queries)
-        encode_passages = staticmethod(model.encode_passages)
-
-        @staticmethod
-        def encode_sentences(texts: list[str]) -> np.ndarray:
-            calls.append(len(texts))
-            return model.encode_sentences(texts)
-
-    retriever = Retriever(stored, Counting(), replace(stored.fitted, rerank_depth=3, rerank_weight=0.5))
-    first = retriever.search(QUESTIONS[0], 3)
-    assert len(calls) == 1 and calls[0] >= 3  # the three passages' sentences together
-    assert retriever.search(QUESTIONS[0], 3) == first and len(calls) == 1
+    counting = CountingSentences(shared_model(stored.manifest.model))
+    retriever = Retriever(stored, counting)
+    assert retriever.fitted.rerank_depth and retriever.fitted.rerank_weight, "re-scoring reads sentences too"
+    replies = [respond(retriever, q) for q in QUESTIONS + ["What is the article about?"]]
+    assert summarise(retriever, "О чём статья?", []).sentences
+    assert counting.calls == [], "the sentences of re-scored, quoted and summarised passages come from the index"
+    assert sum(r.answer is not None for r in replies) >= len(QUESTIONS) // 2
 
 
 def test_candidates_are_scored_by_words_only_as_far_as_the_best_need(retriever: Retriever) -> None:

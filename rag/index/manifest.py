@@ -17,23 +17,28 @@ from rag.errors import IndexDamaged
 from rag.fitted import Fitted
 from rag.index.table import ArticleEntry, Articles, TableEntry
 
-FORMAT = 5
-"""Version 5: the article table in Arrow files. Version 4 (words in tantivy, vectors in FAISS segments,
-passages named by ids, a checksum for every file) listed the articles in the manifest itself: it is still
-read, and its next update writes version 5."""
-READABLE = (4, FORMAT)
+FORMAT = 6
+"""Version 6: the sentence vectors of each passage stored in its segment (`rag.index.sentences`). Version 5
+(the article table in Arrow files) stored none: it is still read, its passages' sentences encoded when a
+question first needs them, as then, and its next update writes version 6 (`rag index --rebuild` stores them
+all). Version 4 (words in tantivy, vectors in FAISS segments, passages named by ids, a checksum for every
+file) listed the articles in the manifest itself: it is read as version 5."""
+READABLE = (4, 5, FORMAT)
 
 
 @dataclass(frozen=True)
 class SegmentEntry:
     """A vector segment: how many vectors it holds (live or not), whether its search is approximate, and the
-    checksums of its two files (`<name>.faiss`, `<name>.ids.npy`)."""
+    checksums of its files (`<name>.faiss`, `<name>.ids.npy`, `<name>.sentences.npy`,
+    `<name>.sentence_counts.npy`; the last two None in a segment of format 5, which has none)."""
 
     name: str
     rows: int
     approximate: bool
     checksum: str
     ids_checksum: str
+    sentences: str | None = None
+    sentence_counts: str | None = None
 
 
 @dataclass(frozen=True)

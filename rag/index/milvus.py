@@ -1,8 +1,9 @@
 """The index's passages in Milvus: the `VectorIndex` and `LexicalIndex` interfaces over one collection.
 
 One collection per index holds each passage: id, article, title, date (days since 1970), publisher, offsets
-and text, its dense vector (inner product) and its BM25 sparse vector (`rag.index.bm25`: Milvus Lite runs no
-BM25 itself). The index folder keeps the rest as locally: versions, manifest (which names the backend, the
+and text, its dense vector (inner product), its BM25 sparse vector (`rag.index.bm25`: Milvus Lite runs no
+BM25 itself) and its sentences' vectors (`rag.index.sentences`), as base64 text (Milvus has no field for a
+variable number of vectors). The index folder keeps the rest as locally: versions, manifest (which names the backend, the
 URI without any password, and the collection) and the term statistics, so the commit point stays CURRENT.
 
 An update inserts its passages before its commit, with ids from the manifest's `next_id` on, which no reader
@@ -17,6 +18,8 @@ URI reaches a Milvus server, with the token from the `RAG_MILVUS_TOKEN` environm
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
 import fcntl
 import hashlib
@@ -31,6 +34,7 @@ import numpy as np
 from pymilvus import DataType, MilvusClient, MilvusException
 
 from rag.errors import IndexBusy, IndexDamaged, RagError
+from rag.index import sentences as sentence_store
 from rag.index.bm25 import TermStats
 from rag.index.filters import Filter
 from rag.index.words import StoredPassage, _day
@@ -43,6 +47,9 @@ MAX_RESULTS = 16_384
 INSERT_ROWS = 2_000
 """Rows sent in one insert."""
 TERMS_FILE = "terms.npz"
+NOT_STORED = "-"
+"""The `sentences` field of a passage whose sentence vectors do not fit into it (over 63 sentences: encoded
+when a question needs them). Base64 never holds "-"."""
 
 _clients: dict[str, MilvusClient] = {}
 _clients_lock = threading.Lock()
@@ -116,10 +123,28 @@ def create_collection(client: MilvusClient, name: str, dimension: int) -> None:
     schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT)
     schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dimension)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_field("sentences", DataType.VARCHAR, max_length=MAX_TEXT)
     params = client.prepare_index_params()
     params.add_index("dense", index_type="FLAT", metric_type="IP")  # exact, as the local index below 100k
     params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
     client.create_collection(name, schema=schema, index_params=params)
+
+
+def packed(vectors: np.ndarray) -> str:
+    """A passage's sentence vectors as the `sentences` field holds them (`NOT_STORED` when too many)."""
+    text = base64.b64encode(sentence_store.stored(vectors).tobytes()).decode("ascii")
+    return text if len(text) <= MAX_TEXT else NOT_STORED
+
+
+def unpacked(text: str, dimension: int, collection: str) -> np.ndarray | None:
+    """The sentence vectors a `sentences` field holds, None when not stored."""
+    if text == NOT_STORED:
+        return None
+    try:
+        return np.frombuffer(base64.b64decode(text, validate=True), dtype=sentence_store.STORED).reshape(-1, dimension)
+    except (binascii.Error, ValueError) as exc:
+        raise IndexDamaged(f"the sentence vectors of a passage in the Milvus collection {collection} are "
+                           f"damaged ({exc}); run: rag index --rebuild") from exc
 
 
 def _ranges(ranges: Sequence[tuple[int, int]]) -> str:
@@ -185,10 +210,11 @@ class MilvusPassages:
 
 
 class MilvusVectors:
-    """A `VectorIndex` over the dense vectors of a collection."""
+    """A `VectorIndex` over the dense vectors of a collection; `sentences`: whether its rows hold their
+    sentences' vectors (a collection made before they were stored does not)."""
 
-    def __init__(self, rows: MilvusPassages, dimension: int) -> None:
-        self.rows, self.dimension = rows, dimension
+    def __init__(self, rows: MilvusPassages, dimension: int, sentences: bool) -> None:
+        self.rows, self.dimension, self.has_sentences = rows, dimension, sentences
 
     def search(self, vector: np.ndarray, n: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         if n <= 0 or (allowed is not None and not allowed.any()):
@@ -205,6 +231,13 @@ class MilvusVectors:
             if i in rows:
                 out[at] = rows[i]["dense"]
         return out
+
+    def sentences(self, ids: list[int]) -> list[np.ndarray | None]:
+        if not self.has_sentences:
+            return [None] * len(ids)
+        rows = self.rows.get(ids, ["sentences"])
+        return [unpacked(rows[i]["sentences"], self.dimension, self.rows.collection) if i in rows else None
+                for i in ids]
 
 
 class MilvusWords:
@@ -256,21 +289,27 @@ class MilvusWords:
 class MilvusWriter:
     """Inserts an update's passages into a collection and keeps the term statistics in step."""
 
-    def __init__(self, client: MilvusClient, collection: str, stats: TermStats, prefix: int) -> None:
+    def __init__(self, client: MilvusClient, collection: str, stats: TermStats, prefix: int, sentences: bool) -> None:
         self.client, self.collection, self.stats, self.prefix = client, collection, stats, prefix
+        self.sentences = sentences
         self._rows: list[dict] = []
 
-    def add(self, passages: Sequence[StoredPassage], vectors: np.ndarray, title: str, date: str | None,
-            publisher: str | None) -> None:
-        """Add one article's passages with their vectors (sent in batches of `INSERT_ROWS`)."""
+    def add(self, passages: Sequence[StoredPassage], vectors: np.ndarray, sentences: tuple[np.ndarray, np.ndarray],
+            title: str, date: str | None, publisher: str | None) -> None:
+        """Add one article's passages with their vectors and their sentences' (sent in batches of
+        `INSERT_ROWS`; the sentences' only into a collection that has their field)."""
         day = _day(date)
         days = (day - datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)).days if day else -1
-        for p, vector in zip(passages, np.asarray(vectors, dtype=np.float32)):
+        counts, sentence_vectors = sentences
+        first = sentence_store.starts(counts)
+        for n, (p, vector) in enumerate(zip(passages, np.asarray(vectors, dtype=np.float32))):
             words = terms(p.text, self.prefix)
-            self._rows.append({"id": p.id, "article": p.source, "title": title[:1000], "day": days,
-                               "publisher": (publisher or "")[:256], "start": p.start, "end": p.end,
-                               "length": len(words), "text": p.text, "dense": vector.tolist(),
-                               "sparse": self.stats.add(words)})
+            row = {"id": p.id, "article": p.source, "title": title[:1000], "day": days,
+                   "publisher": (publisher or "")[:256], "start": p.start, "end": p.end,
+                   "length": len(words), "text": p.text, "dense": vector.tolist(), "sparse": self.stats.add(words)}
+            if self.sentences:
+                row["sentences"] = packed(sentence_vectors[first[n]:first[n + 1]])
+            self._rows.append(row)
         if len(self._rows) >= INSERT_ROWS:
             self.flush()
 
@@ -307,7 +346,8 @@ def open_version(folder: Path, manifest, live: np.ndarray) -> tuple[MilvusWords,
     if stats.passages != manifest.passages:
         raise IndexDamaged(f"the term statistics in {folder} count {stats.passages} passages, the manifest "
                            f"{manifest.passages}; run: rag index --rebuild")
-    return MilvusWords(rows, stats, manifest.fitted.prefix), MilvusVectors(rows, manifest.dimension)
+    return (MilvusWords(rows, stats, manifest.fitted.prefix),
+            MilvusVectors(rows, manifest.dimension, bool(backend.get("sentences"))))
 
 
 class MilvusUpdate:
@@ -327,7 +367,9 @@ class MilvusUpdate:
             self.collection = previous.backend["collection"]
             stats = TermStats.load(previous_folder / TERMS_FILE, previous.words.get(TERMS_FILE, ""))
             self.client.load_collection(self.collection)
-        self.writer = MilvusWriter(self.client, self.collection, stats, prefix)
+        if self.fresh:  # a collection made before sentence vectors were stored has no field for them
+            self.backend["sentences"] = True
+        self.writer = MilvusWriter(self.client, self.collection, stats, prefix, bool(self.backend.get("sentences")))
         if not self.fresh:  # what a killed update left: rows never committed, rows retired but not yet deleted
             self.writer.delete_from(previous.next_id)
             self.writer.delete([tuple(r) for r in previous.backend.get("retired", [])])

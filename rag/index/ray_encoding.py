@@ -20,6 +20,8 @@ import ray
 
 from rag.chunking import Chunk, chunk_text
 from rag.corpus import Article
+from rag.index import sentences
+from rag.index.sentences import Sentences
 from rag.models import shared_model
 
 BATCH = 64
@@ -39,7 +41,10 @@ class _Encoder:
         self.embedder = shared_model(model)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        batch["vector"] = self.embedder.encode_passages([str(t) for t in batch["text"]])
+        texts = [str(t) for t in batch["text"]]
+        batch["vector"] = self.embedder.encode_passages(texts)
+        each = sentences.per_passage(*sentences.encode(texts, self.embedder))
+        batch["sentences"] = np.array([v.tobytes() for v in each], dtype=object)  # a passage's, as bytes: ragged
         return batch
 
 
@@ -75,9 +80,9 @@ def connect(address: str, cpus: int | None = None) -> None:
 
 
 def encode(articles: list[Article], model: str, chunk_size: int, chunk_overlap: int, address: str = "auto",
-           actors: int | None = None) -> Iterator[tuple[Article, list[Chunk], np.ndarray]]:
-    """Each article with its chunks and their vectors, in the order given; `actors` encoders (default: one per
-    CPU of the cluster)."""
+           actors: int | None = None) -> Iterator[tuple[Article, list[Chunk], np.ndarray, Sentences]]:
+    """Each article with its chunks, their vectors and their sentences' (`rag.index.sentences.encode`), in the
+    order given; `actors` encoders (default: one per CPU of the cluster)."""
     connect(address)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # passage ids follow the articles' order, as without Ray
@@ -92,19 +97,22 @@ def encode(articles: list[Article], model: str, chunk_size: int, chunk_overlap: 
         compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=max(1, cpus // actors))  # Ray gives an actor
     # as many math threads as CPUs: one actor on a 2-CPU machine encodes with both, as one process does
     done = 0
-    pending: list[tuple[Chunk, np.ndarray]] = []
+    pending: list[tuple[Chunk, np.ndarray, np.ndarray]] = []
+    dimension = shared_model(model).dimension
     for batch in encoded.iter_batches(batch_size=BATCH, batch_format="numpy"):
-        for n, start, end, text, vector in zip(batch["article"], batch["start"], batch["end"], batch["text"],
-                                                batch["vector"]):
+        for n, start, end, text, vector, sentence_bytes in zip(batch["article"], batch["start"], batch["end"],
+                                                                batch["text"], batch["vector"], batch["sentences"]):
             while done < n:  # the previous article is complete (or had no passages)
-                yield _article(articles[done], pending)
+                yield _article(articles[done], pending, dimension)
                 done, pending = done + 1, []
-            pending.append((Chunk(articles[int(n)].source, int(start), int(end), str(text)), vector))
+            pending.append((Chunk(articles[int(n)].source, int(start), int(end), str(text)), vector,
+                            np.frombuffer(sentence_bytes, dtype=sentences.STORED).reshape(-1, dimension)))
     for article in articles[done:]:
-        yield _article(article, pending)
+        yield _article(article, pending, dimension)
         pending = []
 
 
-def _article(article: Article, pending: list[tuple[Chunk, np.ndarray]]) -> tuple[Article, list[Chunk], np.ndarray]:
-    vectors = np.stack([v for _, v in pending]) if pending else np.zeros((0, 0), dtype=np.float32)
-    return article, [c for c, _ in pending], vectors
+def _article(article: Article, pending: list[tuple[Chunk, np.ndarray, np.ndarray]], dimension: int
+             ) -> tuple[Article, list[Chunk], np.ndarray, Sentences]:
+    vectors = np.stack([v for _, v, _ in pending]) if pending else np.zeros((0, 0), dtype=np.float32)
+    return article, [c for c, _, _ in pending], vectors, sentences.joined([s for _, _, s in pending], dimension)

@@ -201,6 +201,7 @@ class Update:
         self.next_id = base.next_id
         self._ids: list[np.ndarray] = []
         self._vectors: list[np.ndarray] = []
+        self._sentences: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending = 0
         self._written: tuple[SegmentEntry, ...] = ()
         self._keys: dict[int, str] = {}
@@ -235,9 +236,11 @@ class Update:
             return self.added[mine.most_common(1)[0][0]].story
         return self.base.articles.story_for(keys, self.removed)
 
-    def add(self, source: str, entry: ArticleEntry, passages: list[tuple[int, int, str]], vectors: np.ndarray) -> None:
-        """Add an article (`entry` without its ids and story yet) with its passages (start, end, text) and their
-        vectors; its story is that of a near-duplicate already there, else a new one."""
+    def add(self, source: str, entry: ArticleEntry, passages: list[tuple[int, int, str]], vectors: np.ndarray,
+            sentences: tuple[np.ndarray, np.ndarray]) -> None:
+        """Add an article (`entry` without its ids and story yet) with its passages (start, end, text), their vectors
+        and their sentences' (each passage's sentence count and all their vectors: `rag.index.sentences.encode`);
+        its story is that of a near-duplicate already there, else a new one."""
         first = self.next_id
         ids = np.arange(first, first + len(passages), dtype=np.int64)
         stored = [StoredPassage(int(i), source, start, end, text) for i, (start, end, text) in zip(ids, passages)]
@@ -247,11 +250,12 @@ class Update:
         self._keys.update(dict.fromkeys(keys.tolist(), source))
         self.next_id = first + len(passages)
         if self.remote is not None:
-            self.remote.writer.add(stored, vectors, entry.title, entry.date, entry.publisher)
+            self.remote.writer.add(stored, vectors, sentences, entry.title, entry.date, entry.publisher)
             return
         self.words.add(stored, entry.title, entry.date, entry.publisher)
         self._ids.append(ids)
         self._vectors.append(np.asarray(vectors, dtype=np.float32).reshape(len(passages), self.base.dimension))
+        self._sentences.append(sentences)
         self._pending += len(passages)
         if self._pending >= SEGMENT_ROWS:
             self._write_segment()
@@ -261,9 +265,11 @@ class Update:
         ids = np.concatenate(self._ids) if self._ids else np.zeros(0, dtype=np.int64)
         if len(ids):
             name = f"s-{self.generation:08d}" + (f"-{len(self._written)}" if self._written else "")
+            sentences = (np.concatenate([c for c, _ in self._sentences]),
+                         np.concatenate([v for _, v in self._sentences]).reshape(-1, self.base.dimension))
             self._written += (vector_segments.write_segment(self.index / SEGMENTS, name, ids,
-                                                            np.concatenate(self._vectors)),)
-        self._ids, self._vectors, self._pending = [], [], 0
+                                                            np.concatenate(self._vectors), sentences),)
+        self._ids, self._vectors, self._sentences, self._pending = [], [], [], 0
 
     def _keep_words(self) -> None:
         """Add the passages the previous version keeps to a word index started afresh (`optimize`)."""

@@ -17,7 +17,7 @@ from rag import fitted
 from rag.chunking import Chunk, chunk_text
 from rag.corpus import Article, Corpus, FileStat, Skipped, load_corpus
 from rag.errors import IndexDamaged, IndexMissing, ModelMismatch, RagError
-from rag.index import store, stories
+from rag.index import sentences, store, stories
 from rag.index.manifest import Manifest
 from rag.index.table import ArticleEntry
 from rag.models import Embedder, shared_model
@@ -242,8 +242,9 @@ class _PassageBar:
 
 
 def _encoded(articles: list[Article], embedder: Embedder, settings, bar: _PassageBar | None
-             ) -> Iterator[tuple[Article, list[Chunk], np.ndarray]]:
-    """Each article with its chunks and their vectors, embedded in this process `BATCH` passages at a time."""
+             ) -> Iterator[tuple[Article, list[Chunk], np.ndarray, sentences.Sentences]]:
+    """Each article with its chunks, their vectors and their sentences' (`rag.index.sentences.encode`), embedded
+    in this process `BATCH` passages at a time."""
     batch: list[tuple] = []
     for n, article in enumerate(articles):
         chunks = chunk_text(article.source, article.text, settings.chunk_size, settings.chunk_overlap)
@@ -252,11 +253,13 @@ def _encoded(articles: list[Article], embedder: Embedder, settings, bar: _Passag
             bar.chunked(article, len(chunks))
         if sum(len(chunks) for _, chunks in batch) < BATCH and n + 1 < len(articles):
             continue
-        vectors = embedder.encode_passages([c.text for _, chunks in batch for c in chunks],
-                                           progress=None if bar is None else bar.update)
+        texts = [c.text for _, chunks in batch for c in chunks]
+        vectors = embedder.encode_passages(texts, progress=None if bar is None else bar.update)
+        each = sentences.per_passage(*sentences.encode(texts, embedder))
         at = 0
         for one, chunks in batch:
-            yield one, chunks, vectors[at:at + len(chunks)]
+            yield one, chunks, vectors[at:at + len(chunks)], sentences.joined(each[at:at + len(chunks)],
+                                                                              embedder.dimension)
             at += len(chunks)
         batch = []
 
@@ -264,7 +267,8 @@ def _encoded(articles: list[Article], embedder: Embedder, settings, bar: _Passag
 def _add(update: store.Update, articles: list[Article], seen: dict[str, FileStat], embedder: Embedder,
          progress: bool, ray: str | None = None, actors: int | None = None) -> store.Update:
     """Chunk, embed and add the articles, in this process or on Ray (`rag.index.ray_encoding`), with a progress
-    bar in passages (`_PassageBar`). On Ray the update commits every `CHECKPOINT`
+    bar in passages (`_PassageBar`), and the sentences of the passages with them (`rag.index.sentences`). On
+    Ray the update commits every `CHECKPOINT`
     passages, so that a build stopped or killed resumes where it was: the articles committed are unchanged
     the next time. Returns the update, still to commit."""
     settings = update.manifest.fitted
@@ -277,11 +281,11 @@ def _add(update: store.Update, articles: list[Article], seen: dict[str, FileStat
         encoded = ray_encoding.encode(articles, embedder.name, settings.chunk_size, settings.chunk_overlap, ray,
                                       actors)
     uncommitted = 0
-    for one, chunks, vectors in encoded:
+    for one, chunks, vectors, sentence_vectors in encoded:
         stat = seen[one.source]
         entry = ArticleEntry(one.digest, one.title, 0, 0, one.date, one.publisher, one.url, stat.size,
                              stat.mtime_ns, stat.text_hash, bands=stories.encode(stories.keys_of(one.text)))
-        update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors)
+        update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors, sentence_vectors)
         uncommitted += len(chunks)
         if bar is not None and ray is not None:  # Ray's workers chunk and embed: counted as their articles come
             bar.chunked(one, len(chunks))

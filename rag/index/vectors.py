@@ -1,10 +1,12 @@
 """Passage vectors: the `VectorIndex` interface retrieval uses, and its FAISS implementation in segments.
 
 Each update writes only its new passages' vectors as a new immutable segment (`<name>.faiss` with the
-vectors, `<name>.ids.npy` with their passage ids), read back with memory mapping. A removed article is a
-deletion: its ids stop being live (the manifest no longer lists them) and searches skip them. Segments merge
-by `rag.index.merging`'s policy, so a passage is rewritten about log(archive) times. A segment
-of `APPROXIMATE_FROM` vectors or more is searched with HNSW instead of exactly.
+vectors, `<name>.ids.npy` with their passage ids, `<name>.sentences.npy` with the vectors of their sentences
+and `<name>.sentence_counts.npy` with each passage's count: `rag.index.sentences`), read back with memory
+mapping. A removed article is a deletion: its ids stop being live (the manifest no longer lists them) and
+searches skip them. Segments merge by `rag.index.merging`'s policy, so a passage (and its sentences) is
+rewritten about log(archive) times. A segment of `APPROXIMATE_FROM` vectors or more is searched with HNSW
+instead of exactly.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 from rag.errors import IndexDamaged
 from rag.index import checksums, files
+from rag.index import sentences as sentence_store
 from rag.index.manifest import SegmentEntry
 
 APPROXIMATE_FROM = 100_000
@@ -56,6 +59,11 @@ class VectorIndex(Protocol):
         """The vectors of the given live passage ids, one row each."""
         ...
 
+    def sentences(self, ids: list[int]) -> list[np.ndarray | None]:
+        """The stored vectors of each given live passage's sentences (`rag.index.sentences`), None for a
+        passage whose sentence vectors were not stored."""
+        ...
+
 
 class Segment:
     """One segment file opened for search; `live` is the mask of its rows still live."""
@@ -76,6 +84,8 @@ class Segment:
         if len(self.ids) and int(self.ids[-1]) >= len(live):
             raise IndexDamaged(f"vector segment {folder / entry.name} holds passage ids the manifest never gave "
                                "out; run: rag index --rebuild")
+        self.counts, self.sentence_vectors = _sentences(folder, entry, self.index.d)
+        self.first_sentence = sentence_store.starts(self.counts)
         self.mask = live[np.asarray(self.ids)]
         self.live = int(self.mask.sum())
         self._params = self._search_parameters(self.mask, self.live)
@@ -113,9 +123,38 @@ class Segment:
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         return np.stack([self.index.reconstruct(int(r)) for r in rows])
 
-    def live_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """Ids and vectors of every live row (for a merge)."""
-        return np.asarray(self.ids)[self.mask], self.index.reconstruct_n(0, self.entry.rows)[self.mask]
+    def sentences(self, row: int) -> np.ndarray | None:
+        """The stored sentence vectors of a row, None when not stored."""
+        if self.counts[row] == sentence_store.UNKNOWN:
+            return None
+        return self.sentence_vectors[self.first_sentence[row]:self.first_sentence[row + 1]]
+
+    def live_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Ids, vectors, sentence counts and sentence vectors of every live row (for a merge)."""
+        sentences = np.repeat(self.mask, np.maximum(self.counts, 0))
+        return (np.asarray(self.ids)[self.mask], self.index.reconstruct_n(0, self.entry.rows)[self.mask],
+                self.counts[self.mask], np.asarray(self.sentence_vectors)[sentences])
+
+
+def _sentences(folder: Path, entry: SegmentEntry, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+    """A segment's sentence counts and sentence vectors, memory-mapped and checked; a segment written before
+    sentence vectors were stored (format 5) gives every row the count UNKNOWN."""
+    if entry.sentences is None or entry.sentence_counts is None:
+        return (np.full(entry.rows, sentence_store.UNKNOWN, dtype=np.int32),
+                np.zeros((0, dimension), dtype=sentence_store.STORED))
+    path, counts_path = folder / f"{entry.name}.sentences.npy", folder / f"{entry.name}.sentence_counts.npy"
+    checksums.verify(path, entry.sentences)
+    checksums.verify(counts_path, entry.sentence_counts)
+    try:
+        vectors, counts = np.load(path, mmap_mode="r"), np.load(counts_path, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise IndexDamaged(f"the sentence vectors of segment {folder / entry.name} cannot be read ({exc}); "
+                           "run: rag index --rebuild") from exc
+    if (len(counts) != entry.rows or vectors.ndim != 2 or vectors.shape[1] != dimension
+            or int(np.maximum(counts, 0).sum()) != len(vectors)):
+        raise IndexDamaged(f"the sentence vectors of segment {folder / entry.name} do not match its passages; "
+                           "run: rag index --rebuild")
+    return counts, vectors
 
 
 class FaissSegments:
@@ -153,11 +192,21 @@ class FaissSegments:
                 out[inside] = segment.vectors(rows[inside])
         return out
 
+    def sentences(self, ids: list[int]) -> list[np.ndarray | None]:
+        found: list[np.ndarray | None] = [None] * len(ids)
+        wanted = np.asarray(ids, dtype=np.int64)
+        for segment in self.segments:
+            inside, rows = segment.rows(wanted)
+            for at in np.flatnonzero(inside):
+                found[at] = segment.sentences(int(rows[at]))
+        return found
+
 
 def write_segment(folder: Path, name: str, ids: np.ndarray, vectors: np.ndarray,
-                  approximate_from: int | None = None) -> SegmentEntry:
-    """Write a segment of `vectors` (row i is passage `ids[i]`, ids ascending), flushed to disk; an HNSW graph
-    from `approximate_from` vectors (default `APPROXIMATE_FROM`)."""
+                  sentences: tuple[np.ndarray, np.ndarray], approximate_from: int | None = None) -> SegmentEntry:
+    """Write a segment of `vectors` (row i is passage `ids[i]`, ids ascending) and `sentences` (each row's
+    sentence count and all their vectors, row after row), flushed to disk; an HNSW graph from
+    `approximate_from` vectors (default `APPROXIMATE_FROM`)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     approximate = len(vectors) >= (APPROXIMATE_FROM if approximate_from is None else approximate_from)
     if approximate:
@@ -173,10 +222,19 @@ def write_segment(folder: Path, name: str, ids: np.ndarray, vectors: np.ndarray,
     folder.mkdir(parents=True, exist_ok=True)
     data = faiss.serialize_index(index)
     files.write_bytes(folder / f"{name}.faiss", data)
-    listing = io.BytesIO()
-    np.save(listing, np.asarray(ids, dtype=np.int64))
-    files.write_bytes(folder / f"{name}.ids.npy", listing.getbuffer())
-    return SegmentEntry(name, len(vectors), approximate, checksums.of_bytes(data), checksums.of_bytes(listing.getbuffer()))
+    counts, sentence_rows = sentences
+    sums = [_write_array(folder / f"{name}.{part}.npy", array) for part, array in (
+        ("ids", np.asarray(ids, dtype=np.int64)), ("sentences", sentence_store.stored(sentence_rows)),
+        ("sentence_counts", np.asarray(counts, dtype=np.int32)))]
+    return SegmentEntry(name, len(vectors), approximate, checksums.of_bytes(data), *sums)
+
+
+def _write_array(path: Path, array: np.ndarray) -> str:
+    """Write `array` as a `.npy` file, flushed to disk; returns its checksum."""
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    files.write_bytes(path, buffer.getbuffer())
+    return checksums.of_bytes(buffer.getbuffer())
 
 
 def merge(folder: Path, name: str, segments: list[SegmentEntry], live: np.ndarray, dimension: int) -> SegmentEntry | None:
@@ -187,4 +245,9 @@ def merge(folder: Path, name: str, segments: list[SegmentEntry], live: np.ndarra
         return None
     order = np.argsort(ids, kind="stable")
     vectors = np.concatenate([p[1] for p in parts]).reshape(len(ids), dimension)
-    return write_segment(folder, name, ids[order], vectors[order])
+    counts = np.concatenate([p[2] for p in parts])
+    rows = np.concatenate([p[3] for p in parts]).reshape(-1, dimension)
+    first = sentence_store.starts(counts)
+    ordered = [rows[first[i]:first[i + 1]] for i in order]
+    return write_segment(folder, name, ids[order], vectors[order],
+                         (counts[order], np.concatenate(ordered) if ordered else rows))

@@ -28,8 +28,10 @@ XQuAD's 149 passages in ~10.0 s at 4, 10.5 at 8, 11 at 16, 12.2 at 32 (sentence-
 class Embedder(Protocol):
     """Encodes questions and passages as float32 unit vectors of `dimension`; `name` is what an index records.
 
-    `encode_passages` is what an index stores (deterministic for the same texts); `encode_sentences` is
-    for a few sentences at question time (key quotes), by the quickest encoder that gives the same vectors.
+    `encode_passages` is what an index stores (deterministic for the same texts), for passages and, when they
+    are indexed, their sentences (`rag.index.sentences`, for key quotes); `encode_sentences` is for a few
+    sentences at question time (an index of format 5 stored none), by the quickest encoder that gives the same
+    vectors.
     """
 
     name: str

@@ -178,5 +178,5 @@ class E5Embedder(SentenceTransformerEmbedder):
         return self.engine.encode(texts, is_query=True)
 
     def encode_sentences(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors of a few sentences at question time, by the engine."""
+        """Unit vectors of a few sentences at question time (an index of format 5), by the engine."""
         return self.engine.encode(texts, is_query=False)

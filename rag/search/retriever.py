@@ -16,6 +16,7 @@ import numpy as np
 from rag import language
 from rag.errors import ModelMismatch
 from rag.fitted import Fitted
+from rag.index import sentences as sentence_store
 from rag.index.filters import Filter, admitted
 from rag.index.store import Stored
 from rag.index.words import StoredPassage
@@ -189,14 +190,17 @@ class Retriever:
         return self._sentences([StoredPassage(passage.id, passage.source, passage.start, passage.end, passage.text)])[0]
 
     def _sentences(self, passages: list[StoredPassage]) -> list[Sentences]:
-        """The sentences of passages, those not cached yet analysed together (the `SENTENCE_CACHE` latest kept)."""
+        """The sentences of passages, those not cached yet analysed together with the vectors the index stored
+        for them (the `SENTENCE_CACHE` latest kept)."""
         with self._analysed_lock:
             known = {p: self._analysed[p] for p in passages if p in self._analysed}
             for p in known:
                 self._analysed.move_to_end(p)
         missing = [p for p in dict.fromkeys(passages) if p not in known]
         if missing:
-            found = dict(zip(missing, analyse([(p.text, p.start) for p in missing], self.words.terms, self._encode)))
+            stored = self.stored.vectors.sentences([p.id for p in missing])
+            found = dict(zip(missing, analyse([(p.text, p.start) for p in missing], stored, self.words.terms,
+                                              self._encode)))
             known.update(found)
             with self._analysed_lock:
                 self._analysed.update(found)
@@ -205,5 +209,5 @@ class Retriever:
         return [known[p] for p in passages]
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        return (self.embedder.encode_sentences(texts) if texts
-                else np.zeros((0, self.embedder.dimension), dtype=np.float32))
+        """Sentence vectors an index of format 5 did not store, as it would have."""
+        return sentence_store.stored(self.embedder.encode_sentences(texts))

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from razdel import sentenize
 
+from rag.errors import IndexDamaged
+from rag.index.sentences import sentence_spans
 from rag.search import answer_type
 
 
@@ -22,28 +23,24 @@ class Sentences:
     kinds: list[frozenset[str]]
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Offsets of the sentences of `text`: razdel's sentences within each line, so that a heading or a
-    paragraph without a final full stop never runs into the next one (blank lines give no sentence)."""
-    spans, start = [], 0
-    for line in text.split("\n"):
-        spans += [(start + s.start, start + s.stop) for s in sentenize(line) if s.text.strip()]
-        start += len(line) + 1
-    return spans
-
-
-def analyse(passages: list[tuple[str, int]], terms, encode) -> list[Sentences]:
-    """The sentences of passages given as (text, article offset), with `terms(text)` applied to each sentence
-    and `encode(texts)` to all of them in one call (one model call per question, not one per passage)."""
+def analyse(passages: list[tuple[str, int]], stored: list[np.ndarray | None], terms, encode) -> list[Sentences]:
+    """The sentences of passages given as (text, article offset), with `terms(text)` applied to each sentence and
+    their vectors as the index stored them (`stored`, per passage: `rag.index.sentences`); only a passage
+    without stored vectors (None: an index of format 5) has its sentences given to `encode(texts)`, all of them
+    in one call."""
     spans = [sentence_spans(text) for text, _ in passages]
     texts = [[text[a:b] for a, b in s] for (text, _), s in zip(passages, spans)]
-    flat = [t for ts in texts for t in ts]
-    vectors = encode(flat)
-    out, at = [], 0
-    for (_, start), s, ts in zip(passages, spans, texts):
+    unknown = [t for ts, vectors in zip(texts, stored) if vectors is None for t in ts]
+    encoded, at = encode(unknown) if unknown else None, 0
+    out = []
+    for (_, start), s, ts, vectors in zip(passages, spans, texts, stored):
+        if vectors is None:
+            vectors, at = encoded[at:at + len(ts)], at + len(ts)
+        elif len(vectors) != len(ts):
+            raise IndexDamaged(f"the index stores {len(vectors)} sentence vectors for a passage of {len(ts)} "
+                               "sentences (split by another version?); run: rag index --rebuild")
         out.append(Sentences([(start + a, start + b) for a, b in s], [frozenset(terms(t)) for t in ts],
-                             vectors[at:at + len(ts)], [answer_type.held(t) for t in ts]))
-        at += len(ts)
+                             np.asarray(vectors, dtype=np.float32), [answer_type.held(t) for t in ts]))
     return out
 
 
