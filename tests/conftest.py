@@ -121,6 +121,17 @@ def word_index(corpus: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def word_model(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Make navec's word vectors the default model of new indexes ($RAG_MODEL, which `rag` processes the test
+    starts inherit): for tests about the index and the corpus, which hold for any model and build in a second
+    what e5 builds in several."""
+    from rag.models import navec
+
+    monkeypatch.setenv("RAG_MODEL", navec.NAME)
+    return navec.NAME
+
+
+@pytest.fixture
 def corpus_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The sizes of the corpus files read (decoded) while the test runs, in order."""
     from rag import corpus as corpus_module

@@ -12,6 +12,8 @@ from rag.corpus import load_corpus
 from rag.errors import RagError
 from tests.conftest import ARTICLE
 
+pytestmark = pytest.mark.usefixtures("word_model")  # any model does: navec builds in a second
+
 BODY = "Столица Республики Кортания — город Велград. Его основали рыбаки в 1312 году на берегу залива."
 
 

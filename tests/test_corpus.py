@@ -15,6 +15,8 @@ from rag.errors import RagError
 from rag.models import navec
 from tests.conftest import SEED
 
+pytestmark = pytest.mark.usefixtures("word_model")  # any model does: navec builds in a second
+
 
 def test_the_seed_is_dated_by_its_first_words_and_added_with_its_title_and_publisher(article: Path) -> None:
     archived = parse_article(SEED.name, SEED.read_text(encoding="utf-8"))

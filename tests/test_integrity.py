@@ -20,6 +20,8 @@ from rag.index.update import pending
 from rag.models import navec
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.usefixtures("word_model")  # any model does: navec builds in a second
+
 RAG = [sys.executable, "-c", "from rag.cli import main; main()"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
 
