@@ -1,4 +1,4 @@
-"""Shared fixtures: the first article as a corpus, its index, and a tiny transformer model.
+"""Shared fixtures: the first article as a corpus, its index, a tiny transformer model, and a news site.
 
 The first article is the seed in ../shared/seeds (`$RAG_SHARED` names another shared folder), added to a
 corpus of the tests' own as `make run` adds it; the tests that need it skip when it is absent. Every test
@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench import seed
+from bench.news_site import NewsSite
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("RAG_SHARED") or ROOT.parent / "shared")
@@ -98,6 +99,15 @@ def client(server: Server):
     from gradio_client import Client
 
     return Client(server.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[NewsSite]:
+    """A news site of our own on 127.0.0.1 (`bench.news_site`), one per test module; fetching from it needs
+    `RAG_FETCH_ALLOW_PRIVATE=1`."""
+    site = NewsSite.start()
+    yield site
+    site.stop()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ the code was left unwalked, so a new error path without a test fails here.
 from __future__ import annotations
 
 import ast
+import io
 import json
 import shutil
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench.news_site import NewsSite, article_html, login_html, rss, story
 from click.testing import CliRunner
 
 import rag
@@ -23,6 +25,7 @@ from rag import errors, feedback
 from rag.cli import cli
 from rag.corpus import load_corpus
 from rag.index import checksums, milvus, store
+from rag.ingest import feeds, pages
 from rag.models import e5, navec
 from tests.conftest import ROOT
 
@@ -109,7 +112,8 @@ def resign(index: Path, segment_file: str) -> None:
     forge(index, lambda m: m["segments"][0].update({key: checksums.of_file(index / "segments" / segment_file)}))
 
 
-def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: Path, walked: set[str]) -> None:
+def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: Path, walked: set[str],
+                                      site: NewsSite, monkeypatch: pytest.MonkeyPatch) -> None:
     good = tmp_path / "good"
     rag.build_index(corpus, good, model=navec.NAME)
     count = 0
@@ -215,6 +219,17 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
         np.save(sentences / "segments" / "s-00000001.sentence_counts.npy", forged_counts)
         resign(sentences, "s-00000001.sentence_counts.npy")
         damaged(sentences)
+    more = tmp_path / "corpus-and-one"  # an update adding an article reads the band keys to find its story
+    shutil.copytree(corpus, more)
+    (more / "copy.md").write_text("Порт Актау принял первый паром из Баку после ремонта причалов.", encoding="utf-8")
+    not_numpy, one_row = b"not numpy", io.BytesIO()
+    np.save(one_row, np.zeros(3, dtype=np.uint64))  # keys without the row each comes from
+    for data in [not_numpy, one_row.getvalue()]:
+        bands = index_copy()
+        (bands / "segments" / "a-00000001.bands.npy").write_bytes(data)
+        forge(bands, lambda m, data=data: m["tables"][0].update(bands_checksum=checksums.of_bytes(data)))
+        error = api_error(lambda bands=bands: rag.build_index(more, bands))  # `rag index` draws its bar first
+        assert "bands.npy" in str(error) and "run: rag index --rebuild" in str(error)
     dimension = index_copy()
     forge(dimension, lambda m: m.update(dimension=384))
     damaged(dimension)
@@ -275,6 +290,28 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     with open(good / "feedback.jsonl", "ab") as fh:
         fh.truncate(feedback.MAX_FILE_BYTES)  # sparse: as full as years of verdicts
     assert "is full" in str(api_error(lambda: rag.record_feedback(good, verdict, liked=False)))
+    # articles from the web: a saved page, and feeds served by a site of our own on 127.0.0.1
+    monkeypatch.setenv("RAG_FETCH_ALLOW_PRIVATE", "1")
+    saved = tmp_path / "saved.html"
+    saved.write_text(article_html(*story(1)), encoding="utf-8")
+    assert "a web page's come from the page" in one_line(["add", str(saved), "--title", "Т", *places])
+    assert "larger than 5 MiB" in str(api_error(lambda: rag.add_html(b" " * (pages.MAX_PAGE_BYTES + 1), corpus,
+                                                                     index=good)))
+    followed = ["--index", str(tmp_path / "followed")]
+    feed = site.route("/rss", rss([("Новость", site.url("/news/1"))]), content_type="application/rss+xml")
+    feeds.add_feed(feed, index=tmp_path / "followed")
+    assert "is already followed" in one_line(["feeds", "add", feed, *followed])
+    assert "not an RSS or Atom feed" in one_line(["feeds", "add", site.route("/login", login_html()), *followed])
+    broken = site.route("/sitemap.xml", "<urlset><url><loc>http://example.org/1", content_type="application/xml")
+    assert "is a broken sitemap" in one_line(["feeds", "add", broken, *followed])
+    assert "is followed" in one_line(["feeds", "remove", site.url("/other-rss"), *followed])
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / feeds.STATE).write_text(json.dumps({"feeds": [{"url": f"http://example.org/{n}"}
+                                                          for n in range(feeds.MAX_FEEDS)]}))
+    assert f"at most {feeds.MAX_FEEDS} feeds" in one_line(["feeds", "add", feed, "--index", str(full)])
+    (full / feeds.STATE).write_text('{"feeds": [')
+    assert "remove it and add the feeds again" in one_line(["feeds", "list", "--index", str(full)])
     # an index in Milvus (Milvus Lite in its folder): its term statistics, its collection, moving it
     remote = tmp_path / "remote"
     rag.build_index(corpus, remote, model=navec.NAME, backend="milvus")

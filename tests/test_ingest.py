@@ -18,13 +18,6 @@ from rag.models import navec
 
 
 @pytest.fixture(scope="module")
-def site():
-    site = NewsSite.start()
-    yield site
-    site.stop()
-
-
-@pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A corpus of one article of our own and its navec index, shared by the module's tests."""
     folder = tmp_path_factory.mktemp("web")
