@@ -35,16 +35,29 @@ def corpus(corpus: Path) -> Path:
 
 @pytest.fixture
 def embedded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Records every passage text the default model embeds, still embedding it for real."""
+    """Records every passage text the default model embeds, still embedding it for real (the sentences of the
+    passages, which `rag.index.sentences.encode` embeds beside them, are not recorded)."""
+    from rag.index import sentences
+
     seen: list[str] = []
     embedder = shared_model(None)
-    original = embedder.encode_passages
+    original, encode_sentences = embedder.encode_passages, sentences.encode
+    in_sentences = threading.local()
 
     def spy(texts: list[str], **kwargs):
-        seen.extend(texts)
+        if not getattr(in_sentences, "on", False):
+            seen.extend(texts)
         return original(texts, **kwargs)
 
+    def sentences_unseen(texts: list[str], model):
+        in_sentences.on = True
+        try:
+            return encode_sentences(texts, model)
+        finally:
+            in_sentences.on = False
+
     monkeypatch.setattr(embedder, "encode_passages", spy)
+    monkeypatch.setattr(sentences, "encode", sentences_unseen)
     return seen
 
 
