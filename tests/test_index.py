@@ -16,6 +16,8 @@ from rag.index.manifest import FORMAT
 from rag.models import shared_model
 from tests.conftest import ARTICLE
 
+pytestmark = pytest.mark.usefixtures("word_model")  # any model does: navec builds in a second
+
 SECOND = """---
 title: Новости степи
 date: 2026-04-01
