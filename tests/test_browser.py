@@ -109,7 +109,7 @@ def test_on_a_phone_the_reply_starts_in_view_and_the_articles_are_a_tap_away(pag
         phone.screenshot(path=str(SCREENSHOT.parent / "phone.png"))
         to_articles.click()
         phone.get_by_text("Добавить статью", exact=True).click()
-        phone.locator("#add-article").get_by_text("Файл .txt или .md", exact=False).wait_for()
+        phone.locator("#add-article").get_by_text("Файл .txt, .md", exact=False).wait_for()
         phone.wait_for_timeout(500)
         text = phone.locator("body").inner_text()  # an English browser: Gradio's words in Russian too
         assert "Перетащите файл сюда" in text and "Drop File Here" not in text and "Click to Upload" not in text
