@@ -71,6 +71,14 @@ def article_index(article_corpus: Path, tmp_path_factory: pytest.TempPathFactory
     return index
 
 
+def indexed_copy(article: Path, article_index: Path, folder: Path) -> tuple[Path, Path]:
+    """A corpus holding a copy of the first article and a copy of its index, in `folder`: a chat started over
+    them finds its article indexed (same text) instead of embedding it again."""
+    index = folder / "index"
+    shutil.copytree(article_index, index)
+    return copy_article(article, folder / "corpus"), index
+
+
 @dataclass
 class Server:
     """A running chat app: its URL, folders and Blocks."""
@@ -82,12 +90,11 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(article: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The chat app over its own copy of the first article, on a free port (one per test module)."""
+def server(article: Path, article_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The chat app over its own copy of the first article and its index, on a free port (one per test module)."""
     from ui.app import start
 
-    folder = tmp_path_factory.mktemp("chat")
-    corpus, index = copy_article(article, folder / "corpus"), folder / "index"
+    corpus, index = indexed_copy(article, article_index, tmp_path_factory.mktemp("chat"))
     app, url = start(index, corpus)
     yield Server(url, corpus, index, app)
     app.close()

@@ -132,6 +132,7 @@ def test_the_no_answer_threshold_declines_at_most_one_answerable_tuning_question
 
 # ---- XQuAD: several articles as one corpus -------------------------------------------------------------
 
+@pytest.mark.slow  # e5 over 3 articles; make test keeps the first article's targets, make bench all of XQuAD
 @pytest.mark.skipif(not XQUAD.is_file(), reason=f"no XQuAD file at {XQUAD}")
 def test_xquad_articles_become_a_corpus_whose_passages_hold_the_answers(tmp_path: Path) -> None:
     articles = xquad.load(XQUAD, articles=3)

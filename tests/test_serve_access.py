@@ -23,7 +23,7 @@ from gradio_client import Client
 
 import rag
 from rag.index import store
-from tests.conftest import ARTICLE, Server, copy_article
+from tests.conftest import ARTICLE, Server, indexed_copy
 from ui import app as ui_app
 from ui import format, limits
 
@@ -67,10 +67,7 @@ def call(url: str, endpoint: str, *data: object) -> list:
 @pytest.fixture
 def writable_server(article: Path, article_index: Path, tmp_path: Path) -> Iterator[Server]:
     """A chat one can add articles to, with a fresh rate limit: a copy of the indexed first article."""
-    import shutil
-
-    corpus, index = copy_article(article, tmp_path / "corpus"), tmp_path / "index"
-    shutil.copytree(article_index, index)
+    corpus, index = indexed_copy(article, article_index, tmp_path)
     app, url = ui_app.start(index, corpus)
     yield Server(url, corpus, index, app)
     app.close()
