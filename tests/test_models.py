@@ -271,6 +271,14 @@ def test_every_embedder_gives_unit_vectors_of_its_dimension_with_its_prompts(emb
     assert embedder.encode_passages([]).shape == (0, embedder.dimension)
 
 
+def test_a_model_loaded_up_front_encodes_without_loading_again(tiny_model: Path) -> None:
+    """`load` is what a build calls before its progress bar and a server before its first add."""
+    embedder = load_model(str(tiny_model))
+    embedder.load()
+    embedder._load = lambda: pytest.fail("the model was loaded again on first use")
+    assert embedder.encode_passages(["Казахстан развивает отношения"]).shape == (1, embedder.dimension)
+
+
 def test_encoding_reports_its_progress_as_it_goes(embedder: Embedder) -> None:
     """A build's progress bar moves while its passages are encoded, not once at the end."""
     texts = _texts()[:2 * PROGRESS_BATCH + 1]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from rag.articles import MAX_ADD_BYTES, add_article, list_articles
 from rag.corpus import source_name
 from rag.errors import RagError
 from rag.index import store
+from rag.index.update import load_encoder
 from rag.search.answer import NO_ARTICLES, Answer
 from rag.search.followup import MAX_HISTORY
 from rag.search.live import open_index
@@ -136,6 +138,8 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
     limit = RateLimit()
     reconcile(index, corpus)
     rag.answer(EXAMPLES[0], index=index)  # loads the model and the index once, before the first visitor
+    if not read_only:  # the passage encoder (torch: seconds), aside, so that the first add does not wait for it
+        threading.Thread(target=load_encoder, args=(index,), name="load-encoder", daemon=True).start()
 
     def replied(question: str, k: int, since: str | None, until: str | None, publisher: str | None,
                 history: list[str]) -> tuple[str, Answer | None]:

@@ -91,6 +91,12 @@ def _model_for(previous: Manifest | None, model: str | None) -> Embedder:
     return embedder
 
 
+def load_encoder(index: str | Path) -> None:
+    """Load the passage encoder that the next update of `index` will use (its model's; the default for a new
+    index) now, e.g. in a server, so that its first added article does not wait seconds for it."""
+    _model_for(_previous(Path(index), rebuild=False), None).load()
+
+
 def _backend(index: Path, previous: Manifest | None, backend: str | None, uri: str | None) -> dict:
     """Where a new index (or a rebuild) keeps its passages (`Manifest.backend`): where asked (a Milvus index
     without a URI gets `milvus.db` inside the index folder, run by Milvus Lite), else where the index kept
@@ -272,6 +278,8 @@ def _add(update: store.Update, articles: list[Article], seen: dict[str, FileStat
     passages, so that a build stopped or killed resumes where it was: the articles committed are unchanged
     the next time. Returns the update, still to commit."""
     settings = update.manifest.fitted
+    if progress and articles and ray is None:
+        embedder.load()  # a model built or loaded now is not counted in the bar's passages/s, nor drawn over it
     bar = _PassageBar(articles, settings.chunk_size - settings.chunk_overlap) if progress and articles else None
     if ray is None:
         encoded = _encoded(articles, embedder, settings, bar)

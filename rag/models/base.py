@@ -45,6 +45,11 @@ class Embedder(Protocol):
 
     def encode_sentences(self, texts: list[str]) -> np.ndarray: ...
 
+    def load(self) -> None:
+        """Load (or build) what encoding passages needs now rather than on first use: before a progress bar
+        starts counting passages, or in a server that will index the articles it is given."""
+        ...
+
 
 def built_once(target: Path, build: Callable[[Path], None], announce: Callable[[], None] | None = None) -> Path:
     """The model folder `target`, made by `build(folder)` on first use: written aside and renamed, so a
@@ -110,6 +115,10 @@ class SentenceTransformerEmbedder:
             if self._model is None:
                 self._model = self._load()
             return self._model
+
+    def load(self) -> None:
+        """Load the model now (see `Embedder.load`)."""
+        self.model
 
     @property
     def dimension(self) -> int:

@@ -73,6 +73,9 @@ class StaticEmbedder:
                 out[row] = self._table[encoding.ids].sum(axis=0)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
+    def load(self) -> None:
+        """Nothing to do: the vectors are mapped when the model is opened."""
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._query)
 
