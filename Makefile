@@ -4,8 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # --no-compile: bytecode is written on first import for the modules actually used, not for every installed
-# file (half of the install's CPU time on 2 cores).
+# file (half of the install's CPU time on 2 cores). Python must be let write it: an environment that sets
+# PYTHONDONTWRITEBYTECODE would make every process of the tests (and every rag command) compile torch,
+# transformers and gradio from source again (the kill and Ray tests took twice as long).
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile -c constraints.txt
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-all bench bench-scale tune eval browser clean
 
