@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rag
@@ -118,3 +119,15 @@ def test_removing_one_copy_leaves_the_other_alone_in_its_story(index: Path, tmp_
     write(corpus, ["vestnik_budget.md"])  # the other outlet's copy back: found by the index, not re-read
     rag.build_index(corpus, own, only=["vestnik_budget.md"])
     assert stories(own)["vestnik_budget.md"] == stories(own)["kurier_budget.md"]
+
+
+def test_a_story_is_every_copy_linked_by_shared_keys_whatever_the_order_they_came_in() -> None:
+    from rag.index.stories import groups
+
+    keys = {"a.md": [1, 2], "b.md": [2, 3], "c.md": [3, 4], "d.md": [9], "e.md": []}  # a~b~c: one story
+    def grouped(order: list[str]) -> dict:
+        return groups(order, [np.array(keys[s], dtype=np.uint64) for s in order])
+
+    expected = {s: ("a.md", "b.md", "c.md") for s in ("a.md", "b.md", "c.md")}
+    assert grouped(["a.md", "b.md", "c.md", "d.md", "e.md"]) == expected
+    assert grouped(["e.md", "c.md", "d.md", "a.md", "b.md"]) == expected  # c came before the copy linking it to a

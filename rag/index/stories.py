@@ -72,6 +72,32 @@ def decode(stored: str | None) -> np.ndarray:
     return np.frombuffer(bytes.fromhex(stored), dtype="<u8") if stored else np.zeros(0, dtype=np.uint64)
 
 
+def groups(sources: list[str], keys: list[np.ndarray]) -> dict[str, tuple[str, ...]]:
+    """The stories of articles (`sources`, with their band `keys`) that share a band key, directly or through
+    other copies: each article of a story told more than once, to all its articles (sorted). It follows from
+    the live articles alone, so an archive answers the same whatever the order its copies were added in."""
+    owner = np.repeat(np.arange(len(sources)), [len(k) for k in keys])
+    flat = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
+    order = np.argsort(flat, kind="stable")
+    flat, owner = flat[order], owner[order]
+    same = np.flatnonzero(flat[1:] == flat[:-1])
+    parent = list(range(len(sources)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in zip(owner[same].tolist(), owner[same + 1].tolist()):
+        parent[root(a)] = root(b)
+    members: dict[int, list[str]] = {}
+    for i, source in enumerate(sources):
+        members.setdefault(root(i), []).append(source)
+    return {source: group for group in (tuple(sorted(m)) for m in members.values() if len(m) > 1)
+            for source in group}
+
+
 def write_sidecar(path: Path, keys_per_row: list[str | None]) -> str:
     """Write a table file's band keys sorted, with the row each comes from (`(2, n)` uint64), flushed to disk;
     returns its checksum."""

@@ -17,6 +17,7 @@ from rag import language
 from rag.errors import ModelMismatch
 from rag.fitted import Fitted
 from rag.index import sentences as sentence_store
+from rag.index import stories
 from rag.index.filters import Filter, admitted
 from rag.index.store import Stored
 from rag.index.words import StoredPassage
@@ -107,13 +108,10 @@ class Retriever:
 
     @functools.cached_property
     def stories(self) -> dict[str, tuple[str, ...]]:
-        """The articles of every story more than one article tells, by each of their sources (read once per index
-        version)."""
-        told: dict[str, list[str]] = {}
-        for source, story in self.stored.manifest.articles.columns("source", "story"):
-            if story:
-                told.setdefault(story, []).append(source)
-        return {source: group for group in map(tuple, told.values()) if len(group) > 1 for source in group}
+        """The articles of every story more than one article tells, by each of their sources: the live articles
+        linked by shared band keys (`rag.index.stories.groups`; read once per index version)."""
+        rows = list(self.stored.manifest.articles.columns("source", "bands"))
+        return stories.groups([source for source, _ in rows], [stories.decode(bands) for _, bands in rows])
 
     def dense_weight(self, query: Query) -> float:
         """The dense score's share for this question: all of it when the question is in another language."""
