@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -228,8 +229,12 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
         bands = index_copy()
         (bands / "segments" / "a-00000001.bands.npy").write_bytes(data)
         forge(bands, lambda m, data=data: m["tables"][0].update(bands_checksum=checksums.of_bytes(data)))
-        error = api_error(lambda bands=bands: rag.build_index(more, bands))  # `rag index` draws its bar first
+        error = api_error(lambda bands=bands: rag.build_index(more, bands))
         assert "bands.npy" in str(error) and "run: rag index --rebuild" in str(error)
+    # `rag index` has drawn its progress bar when this fails: the bar is cleared, and the error is the line left
+    result = CliRunner().invoke(cli, ["index", "--corpus", str(more), "--index", str(bands)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert re.split(r"[\r\n]+", result.stderr.strip())[-1].startswith("Error: "), result.stderr[-300:]
     dimension = index_copy()
     forge(dimension, lambda m: m.update(dimension=384))
     damaged(dimension)

@@ -242,8 +242,10 @@ class _PassageBar:
         """Count `passages` more as embedded."""
         self.bar.update(passages)
 
-    def close(self) -> None:
-        """End the bar (its last line stays)."""
+    def close(self, failed: bool = False) -> None:
+        """End the bar: its last line stays, or, when the update `failed`, is cleared, so that the error is the
+        line left on the terminal instead of being appended to the bar's."""
+        self.bar.leave = not failed
         self.bar.close()
 
 
@@ -288,20 +290,25 @@ def _add(update: store.Update, articles: list[Article], seen: dict[str, FileStat
 
         encoded = ray_encoding.encode(articles, embedder.name, settings.chunk_size, settings.chunk_overlap, ray,
                                       actors)
-    uncommitted = 0
-    for one, chunks, vectors, sentence_vectors in encoded:
-        stat = seen[one.source]
-        entry = ArticleEntry(one.digest, one.title, 0, 0, one.date, one.publisher, one.url, stat.size,
-                             stat.mtime_ns, stat.text_hash, bands=stories.encode(stories.keys_of(one.text)))
-        update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors, sentence_vectors)
-        uncommitted += len(chunks)
-        if bar is not None and ray is not None:  # Ray's workers chunk and embed: counted as their articles come
-            bar.chunked(one, len(chunks))
-            bar.update(len(chunks))
-        if ray is not None and uncommitted >= CHECKPOINT:
-            update.commit()
-            update = store.Update(update.index, update.manifest, update.manifest)
-            uncommitted = 0
+    try:
+        uncommitted = 0
+        for one, chunks, vectors, sentence_vectors in encoded:
+            stat = seen[one.source]
+            entry = ArticleEntry(one.digest, one.title, 0, 0, one.date, one.publisher, one.url, stat.size,
+                                 stat.mtime_ns, stat.text_hash, bands=stories.encode(stories.keys_of(one.text)))
+            update.add(one.source, entry, [(c.start, c.end, c.text) for c in chunks], vectors, sentence_vectors)
+            uncommitted += len(chunks)
+            if bar is not None and ray is not None:  # Ray's workers chunk and embed: counted as their articles come
+                bar.chunked(one, len(chunks))
+                bar.update(len(chunks))
+            if ray is not None and uncommitted >= CHECKPOINT:
+                update.commit()
+                update = store.Update(update.index, update.manifest, update.manifest)
+                uncommitted = 0
+    except BaseException:
+        if bar is not None:
+            bar.close(failed=True)
+        raise
     if bar is not None:
         bar.close()
     return update
