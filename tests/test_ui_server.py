@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from rag.articles import ArticleInfo
 from rag.index import store
 from rag.search.answer import NO_ANSWER
 from rag.search.retriever import Passage
-from tests.conftest import Server
+from tests.conftest import Server, indexed_copy
 from ui import app as ui_app
 from ui import article_page, format
 
@@ -63,6 +64,21 @@ def test_a_chat_over_no_article_says_so_and_answers_from_the_first_one_added(tmp
         status = client.predict(None, "Столица Кортании", NEW_BODY, "", "", "", api_name="/add_article")[0]
         assert f"✓ Добавлена статья <code>{format.escape('stolitsa_kortanii.md')}</code>" in status
         assert "<mark>Столица Республики Кортания — город Велград." in client.predict(NEW_QUESTION, api_name="/ask")
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("read_only", [False, True], ids=["can-add", "read-only"])
+def test_a_chat_that_can_add_loads_the_passage_encoder_at_start(article: Path, article_index: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch, read_only: bool) -> None:
+    """So that its first add does not wait seconds for torch; a read-only chat never encodes a passage."""
+    from rag.models.base import SentenceTransformerEmbedder
+
+    loaded, load = threading.Event(), SentenceTransformerEmbedder.load
+    monkeypatch.setattr(SentenceTransformerEmbedder, "load", lambda model: (load(model), loaded.set())[0])
+    app, _ = ui_app.start(*reversed(indexed_copy(article, article_index, tmp_path)), read_only=read_only)
+    try:
+        assert loaded.wait(0.5 if read_only else 30) is not read_only
     finally:
         app.close()
 
