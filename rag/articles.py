@@ -11,7 +11,6 @@ removing an indexed one (the index updated incrementally), listing them, and rea
 
 from __future__ import annotations
 
-import datetime
 import os
 import re
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from rag import dates
 from rag.corpus import (
     ARTICLE_SUFFIXES,
     decode,
@@ -113,7 +113,7 @@ def _checked_date(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        return datetime.date.fromisoformat(value).isoformat()
+        return dates.parse(value).isoformat()
     except ValueError:
         raise RagError(f"дата «{value}» не в формате ГГГГ-ММ-ДД") from None
 

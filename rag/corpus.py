@@ -19,6 +19,7 @@ from typing import NamedTuple, Protocol
 import yaml
 from charset_normalizer import from_bytes
 
+from rag import dates
 from rag.errors import RagError
 from rag.settings import MAX_ARTICLE_BYTES
 
@@ -123,7 +124,7 @@ def parse_article(source: str, raw: str) -> Article:
     elif raw.startswith("---"):
         raise ValueError("broken front matter (no closing '---' line)")
     dated = _ARCHIVE_DATE.match(body)
-    if dated and "date" not in meta and _day(dated.group(1)) is not None:
+    if dated and "date" not in meta and dates.day(dated.group(1)) is not None:
         meta["date"] = dated.group(1)
         body = body[dated.end():]
     body = body.strip()
@@ -138,17 +139,9 @@ def parse_article(source: str, raw: str) -> Article:
     return Article(source, title, body, field("date"), field("publisher") or field("source"), field("url"))
 
 
-def _day(value: object) -> datetime.date | None:
-    """The day of an ISO date (or of a date-time's first ten characters), else None."""
-    try:
-        return datetime.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
 def future_date(value: str | None) -> str | None:
     """`value` when it is an ISO date after tomorrow (a typo or an embargo worth a word), else None."""
-    day = _day(value)
+    day = dates.day(value)
     return value if day is not None and day > datetime.date.today() + datetime.timedelta(days=1) else None
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag import dates
 from rag.errors import RagError
 from rag.index.manifest import Manifest
 from rag.index.table import passage_mask
@@ -40,7 +41,7 @@ class Filter:
             return False
         if self.since is None and self.until is None:
             return True
-        day = _day(date)
+        day = dates.day(date)
         return day is not None and (self.since is None or day >= self.since) and (self.until is None or day <= self.until)
 
     def describe(self) -> str:
@@ -57,13 +58,6 @@ class Filter:
         return ", ".join(parts)
 
 
-def _day(value: str | None) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat(value[:10]) if value else None
-    except ValueError:
-        return None
-
-
 def parse_date(value: str | datetime.date | None, name: str) -> datetime.date | None:
     """A filter bound from an ISO date (or a date); RagError with a Russian line for anything else."""
     if value is None or isinstance(value, datetime.date):
@@ -72,7 +66,7 @@ def parse_date(value: str | datetime.date | None, name: str) -> datetime.date | 
     if not text:
         return None
     try:
-        return datetime.date.fromisoformat(text[:10] if len(text) > 10 and text[10] == "T" else text)
+        return dates.parse(text)
     except ValueError:
         shown = text[:40]
         raise RagError(f"--{name} {shown!r} is not a date: use YYYY-MM-DD",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime
 import fcntl
 import hashlib
 import json
@@ -33,11 +32,12 @@ from pathlib import Path
 import numpy as np
 from pymilvus import DataType, MilvusClient, MilvusException
 
+from rag import dates
 from rag.errors import IndexBusy, IndexDamaged, RagError
 from rag.index import sentences as sentence_store
 from rag.index.bm25 import TermStats
 from rag.index.filters import Filter
-from rag.index.words import StoredPassage, _day
+from rag.index.words import StoredPassage
 from rag.text import terms
 
 MAX_TEXT = 65_535
@@ -161,12 +161,11 @@ def _expression(where: Filter | None) -> str | None:
     """A filter as a Milvus expression over the collection's `day` and `publisher` fields (None: no filter)."""
     if not where:
         return None
-    epoch = datetime.date(1970, 1, 1)
     parts = ["day >= 0"] if where.since or where.until else []  # an undated article is left out by any bound
     if where.since:
-        parts.append(f"day >= {(where.since - epoch).days}")
+        parts.append(f"day >= {dates.days_since_epoch(where.since)}")
     if where.until:
-        parts.append(f"day <= {(where.until - epoch).days}")
+        parts.append(f"day <= {dates.days_since_epoch(where.until)}")
     if where.publisher is not None:
         parts.append(f"publisher == {json.dumps(where.publisher[:256], ensure_ascii=False)}")
     return " and ".join(parts)
@@ -298,8 +297,8 @@ class MilvusWriter:
             title: str, date: str | None, publisher: str | None) -> None:
         """Add one article's passages with their vectors and their sentences' (sent in batches of
         `INSERT_ROWS`; the sentences' only into a collection that has their field)."""
-        day = _day(date)
-        days = (day - datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)).days if day else -1
+        day = dates.day(date)
+        days = -1 if day is None else dates.days_since_epoch(day)
         counts, sentence_vectors = sentences
         first = sentence_store.starts(counts)
         for n, (p, vector) in enumerate(zip(passages, np.asarray(vectors, dtype=np.float32))):

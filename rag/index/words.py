@@ -12,7 +12,6 @@ seen counts with the highest IDF, so a question about something absent scores lo
 
 from __future__ import annotations
 
-import datetime
 import math
 import shutil
 from collections.abc import Mapping, Sequence
@@ -23,6 +22,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import tantivy
 
+from rag import dates
 from rag.errors import IndexDamaged
 from rag.index import checksums
 from rag.index.filters import Filter
@@ -178,7 +178,7 @@ class WordsWriter:
 
     def add(self, passages: Sequence[StoredPassage], title: str, date: str | None, publisher: str | None) -> None:
         """Add one article's passages."""
-        day = _day(date)
+        day = dates.day(date)
         for p in passages:
             doc = tantivy.Document()
             doc.add_unsigned("id", p.id)
@@ -189,7 +189,7 @@ class WordsWriter:
             doc.add_text("terms", " ".join(terms(p.text, self.prefix)))
             doc.add_text("title", title)
             if day is not None:
-                doc.add_date("date", day)
+                doc.add_date("date", dates.midnight_utc(day))
             if publisher:
                 doc.add_text("publisher", publisher)
             self.writer.add_document(doc)
@@ -207,19 +207,11 @@ def _restrictions(where: Filter) -> list[tantivy.Query]:
     """The filter as queries that match without scoring: a date range, a publisher term."""
     found = []
     if where.since is not None or where.until is not None:
-        bound = [None if d is None else datetime.datetime(d.year, d.month, d.day, tzinfo=datetime.UTC)
-                 for d in (where.since, where.until)]
+        bound = [None if d is None else dates.midnight_utc(d) for d in (where.since, where.until)]
         found.append(tantivy.Query.range_query(SCHEMA, "date", tantivy.FieldType.Date, *bound))
     if where.publisher is not None:
         found.append(tantivy.Query.term_query(SCHEMA, "publisher", where.publisher))
     return [tantivy.Query.const_score_query(q, 0.0) for q in found]
-
-
-def _day(date: str | None) -> datetime.datetime | None:
-    try:
-        return datetime.datetime.strptime(date[:10], "%Y-%m-%d").replace(tzinfo=datetime.UTC) if date else None
-    except ValueError:
-        return None
 
 
 def copy_words(source: Path, target: Path) -> None:

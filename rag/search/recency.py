@@ -9,11 +9,11 @@ articles whose key quotes hold different numbers are two states of one fact: the
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rag import dates
 from rag.search.retriever import Passage
 
 MARGIN = 0.1
@@ -36,26 +36,19 @@ def asks_for_latest(question: str) -> bool:
     return bool(_LATEST.search(question))
 
 
-def _day(passage: Passage) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat(str(passage.date)[:10]) if passage.date else None
-    except ValueError:
-        return None
-
-
 def newest_first(passages: list[Passage], latest: bool, quote: Callable[[Passage], str | None]) -> Ordered:
     """`passages` (best first) with the newest answering article's passage first when the question asks for the
     latest (`latest`) or when answering passages of two articles quote different figures; `quote` gives a
     passage's key quote (None: it does not answer)."""
     if not passages:
         return Ordered(passages)
-    close = [p for p in passages if p.score >= passages[0].score - MARGIN and _day(p) is not None]
+    close = [p for p in passages if p.score >= passages[0].score - MARGIN and dates.day(p.date) is not None]
     if not latest and len({p.source for p in close}) < 2:
         return Ordered(passages)
     quoted = [(p, text) for p in close if (text := quote(p)) is not None]
     if not quoted:
         return Ordered(passages)
-    newest, text = max(quoted, key=lambda q: _day(q[0]))  # the first of the newest: the best scoring
+    newest, text = max(quoted, key=lambda q: dates.day(q[0].date))  # the first of the newest: the best scoring
     if not latest:
         figures = {frozenset(_FIGURE.findall(t)) for _, t in quoted}
         if len(figures - {frozenset()}) < 2:
