@@ -374,7 +374,7 @@ def status_command(index: Path | None, corpus: Path | None, as_json: bool) -> No
     click.echo(f"articles: {len(m.articles)}")
     click.echo(f"passages: {m.passages} (chunks of {m.fitted.chunk_size} characters, {m.fitted.chunk_overlap} overlap)")
     if m.remote:
-        click.echo(f"backend:  {m.backend['kind']} at {m.backend['uri']}, collection {m.backend['collection']}")
+        click.echo(f"backend:  {m.backend.kind} at {m.backend.uri}, collection {m.backend.collection}")
     else:
         approximate = sum(s.approximate for s in m.segments)
         click.echo(f"segments: {len(m.segments)} vector segment(s), {approximate} of them HNSW")

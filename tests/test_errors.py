@@ -335,9 +335,9 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     forge(collection, lambda m: m["backend"].update(collection="rag_gone"))
     damaged(collection)
     backend = store.read_manifest(remote)[1].backend  # last: this damages the collection the copies share
-    client = milvus.connect(backend["uri"])
-    rows = client.query(backend["collection"], filter="id >= 0", output_fields=["*"])
-    client.upsert(backend["collection"], [{**row, "sentences": "garbled!"} for row in rows])
+    client = milvus.connect(backend.uri)
+    rows = client.query(backend.collection, filter="id >= 0", output_fields=["*"])
+    client.upsert(backend.collection, [{**row, "sentences": "garbled!"} for row in rows])
     damaged(index_copy_of(remote, "garbled"))
 
     missed = raise_sites() - walked

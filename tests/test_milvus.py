@@ -43,8 +43,8 @@ def write_news(corpus: Path, count: int, seed: int) -> None:
 def rows(index: Path) -> int:
     """Rows in the index's collection (live or not)."""
     backend = store.read_manifest(index)[1].backend
-    client = milvus.connect(backend["uri"])
-    return len(client.query(backend["collection"], filter="id >= 0", output_fields=["id"]))
+    client = milvus.connect(backend.uri)
+    return len(client.query(backend.collection, filter="id >= 0", output_fields=["id"]))
 
 
 def test_milvus_and_local_indexes_give_the_same_top5(corpus: Path, tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_milvus_and_local_indexes_give_the_same_top5(corpus: Path, tmp_path: Pat
     local, remote = tmp_path / "local", tmp_path / "milvus"
     rag.build_index(corpus, local, model=navec.NAME)
     rag.build_index(corpus, remote, model=navec.NAME, backend="milvus", uri=str(tmp_path / "passages.db"))
-    assert store.read_manifest(remote)[1].backend["uri"] == str(tmp_path / "passages.db")
+    assert store.read_manifest(remote)[1].backend.uri == str(tmp_path / "passages.db")
     for question in EVAL + QUESTIONS:
         assert top5(remote, question) == top5(local, question), question
     assert rag.answer(EVAL[0], index=remote).to_json() == rag.answer(EVAL[0], index=local).to_json()
@@ -92,7 +92,7 @@ def test_rows_a_killed_update_left_are_never_seen_and_then_deleted(corpus: Path,
     manifest = store.read_manifest(index)[1]
     answer = rag.answer(QUESTIONS[-2], index=index).to_json()
     # what an update killed before its commit leaves: rows from the manifest's next id on
-    writer = milvus.MilvusWriter(milvus.connect(manifest.backend["uri"]), manifest.backend["collection"],
+    writer = milvus.MilvusWriter(milvus.connect(manifest.backend.uri), manifest.backend.collection,
                                  store.load(index).words.stats, manifest.fitted.prefix, sentences=True)
     leftover = StoredPassage(manifest.next_id, "ghost.md", 0, 60, "Казахстан дипломатические отношения государствами")
     writer.add([leftover], store.load(index).vectors.vectors(np.array([0])),
@@ -116,8 +116,8 @@ def test_an_update_cannot_move_the_passages_but_a_rebuild_can(corpus: Path, tmp_
     first = store.read_manifest(index)[1].backend
     rag.build_index(corpus, index, rebuild=True, model=navec.NAME)  # a rebuild stays where the index is
     second = store.read_manifest(index)[1].backend
-    assert second["uri"] == first["uri"] and second["collection"] != first["collection"]
-    assert milvus.connect(first["uri"]).list_collections() == [second["collection"]], "the old one dropped"
+    assert second.uri == first.uri and second.collection != first.collection
+    assert milvus.connect(first.uri).list_collections() == [second.collection], "the old one dropped"
 
 
 @pytest.mark.slow

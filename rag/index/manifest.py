@@ -15,7 +15,7 @@ import numpy as np
 
 from rag.errors import IndexDamaged
 from rag.fitted import Fitted
-from rag.index.table import ArticleEntry, Articles, TableEntry
+from rag.index.table import ArticleEntry, Articles, TableEntry, passage_mask
 
 FORMAT = 6
 """Version 6: the sentence vectors of each passage stored in its segment (`rag.index.sentences`). Version 5
@@ -41,6 +41,53 @@ class SegmentEntry:
     sentence_counts: str | None = None
 
 
+LOCAL = "local"
+MILVUS = "milvus"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a version's passages live (`rag.index.writers` picks the writer by `kind`): `LOCAL`, in the index
+    folder (tantivy, FAISS segments), or `MILVUS` (`rag.index.milvus`) at `uri` (never with a password) in
+    `collection`, where `retired` are the [first, end) passage id ranges this version's update retired (deleted
+    after its commit, and again by the next update should a crash come between) and `sentences` whether the
+    collection holds its passages' sentence vectors (one made before they were stored does not)."""
+
+    kind: str = LOCAL
+    uri: str = ""
+    collection: str | None = None
+    retired: tuple[tuple[int, int], ...] = ()
+    sentences: bool = False
+
+    @property
+    def remote(self) -> bool:
+        """Whether the passages live outside the index folder."""
+        return self.kind != LOCAL
+
+    def place(self) -> Backend:
+        """Where this backend is, without what one version put there: what a rebuild keeps."""
+        return Backend(self.kind, self.uri)
+
+    def to_json(self) -> dict:
+        """As `manifest.json` keeps it: nothing for a local index (as before there was a choice)."""
+        if not self.remote:
+            return {}
+        return {"kind": self.kind, "uri": self.uri, "collection": self.collection,
+                "retired": [list(r) for r in self.retired], "sentences": self.sentences}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Backend:
+        """The backend `to_json` (or an older version, which wrote only the keys it had) wrote; ValueError for
+        an unknown kind."""
+        if not data:
+            return cls()
+        if data.get("kind") != MILVUS:
+            raise ValueError(f"backend {data.get('kind')!r}")
+        collection = data.get("collection")
+        return cls(MILVUS, str(data["uri"]), None if collection is None else str(collection),
+                   tuple((int(a), int(b)) for a, b in data.get("retired", ())), bool(data.get("sentences")))
+
+
 @dataclass(frozen=True)
 class Manifest:
     """What one index version holds; `next_id` is the first passage id never given out."""
@@ -56,14 +103,12 @@ class Manifest:
     """The files of the version's word index and their checksums."""
     next_id: int = 0
     format: int = FORMAT
-    backend: dict = field(default_factory=dict)
-    """Where the passages live when not in this folder (`rag.index.milvus`): kind, URI (never a password),
-    collection, and the ranges of passage ids retired by this version's update; empty: here (tantivy, FAISS)."""
+    backend: Backend = field(default_factory=Backend)
 
     @property
     def remote(self) -> bool:
-        """Whether the passages live in Milvus rather than in the index folder."""
-        return bool(self.backend)
+        """Whether the passages live outside the index folder (in Milvus)."""
+        return self.backend.remote
 
     @property
     def passages(self) -> int:
@@ -82,7 +127,7 @@ class Manifest:
             "passages": self.passages, "next_id": self.next_id,
             "segments": [dict(s.__dict__) for s in self.segments], "words": self.words,
             "tables": [dict(t.__dict__) for t in self.articles.entries],
-        } | ({"backend": self.backend} if self.backend else {})
+        } | ({"backend": self.backend.to_json()} if self.remote else {})
         if listing:
             data["articles"] = {source: {k: v for k, v in a.__dict__.items() if k != "bands"}  # LSH keys: noise
                                 for source, a in self.articles.items()}
@@ -108,7 +153,7 @@ class Manifest:
                 built_at=str(data["built_at"]), corpus=str(data["corpus"]), next_id=int(data["next_id"]),
                 segments=tuple(SegmentEntry(**s) for s in data["segments"]),
                 words={str(name): str(checksum) for name, checksum in data["words"].items()}, articles=articles,
-                backend=dict(data.get("backend", {})),
+                backend=Backend.from_json(data.get("backend") or {}),
             )
             problems = manifest._problems()
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -133,3 +178,8 @@ class Manifest:
         if not self.remote and sum(s.rows for s in self.segments) < counts.sum():
             return "fewer vectors than passages"
         return None
+
+
+def live_ids(manifest: Manifest) -> np.ndarray:
+    """A mask over all passage ids ever given out: True for those of the listed articles."""
+    return passage_mask(manifest.next_id, *manifest.articles.spans())

@@ -26,7 +26,8 @@ import json
 import os
 import threading
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,11 @@ from rag.errors import IndexBusy, IndexDamaged, RagError
 from rag.index import sentences as sentence_store
 from rag.index.bm25 import TermStats
 from rag.index.filters import Filter
+from rag.index.manifest import Manifest
+from rag.index.sentences import Sentences
+from rag.index.table import ArticleEntry
 from rag.index.words import StoredPassage
+from rag.index.writers import Version
 from rag.text import terms
 
 MAX_TEXT = 65_535
@@ -336,62 +341,67 @@ class MilvusWriter:
         self.client.delete(self.collection, filter=f"id >= {first}")
 
 
-def open_version(folder: Path, manifest, live: np.ndarray) -> tuple[MilvusWords, MilvusVectors]:
+def open_version(folder: Path, manifest: Manifest, live: np.ndarray) -> tuple[MilvusWords, MilvusVectors]:
     """The words and vectors of the index version in `folder` (its manifest names the collection)."""
     backend = manifest.backend
     stats = TermStats.load(folder / TERMS_FILE, manifest.words.get(TERMS_FILE, ""))
-    retired = sum(end - first for first, end in backend.get("retired", []))
-    rows = MilvusPassages(connect(backend["uri"]), backend["collection"], manifest.next_id, live, retired)
+    retired = sum(end - first for first, end in backend.retired)
+    rows = MilvusPassages(connect(backend.uri), backend.collection, manifest.next_id, live, retired)
     if stats.passages != manifest.passages:
         raise IndexDamaged(f"the term statistics in {folder} count {stats.passages} passages, the manifest "
                            f"{manifest.passages}; run: rag index --rebuild")
     return (MilvusWords(rows, stats, manifest.fitted.prefix),
-            MilvusVectors(rows, manifest.dimension, bool(backend.get("sentences"))))
+            MilvusVectors(rows, manifest.dimension, backend.sentences))
 
 
-class MilvusUpdate:
-    """The Milvus side of an update (`rag.index.store.Update`): rows inserted before the commit, the retired
-    ones deleted after it; a new collection for a new index or a rebuild."""
+class MilvusIndexWriter:
+    """An `IndexWriter` (`rag.index.writers`) into a collection: rows inserted before the update's commit
+    point, the retired ones deleted after it; a new collection for a new index or a rebuild."""
 
-    def __init__(self, index: Path, generation: int, previous, previous_folder: Path | None, backend: dict,
-                 dimension: int, prefix: int) -> None:
-        self.backend = dict(backend)
-        self.client = connect(backend["uri"])
-        self.fresh = previous is None or previous.backend.get("collection") is None
-        if self.fresh:
-            self.collection = collection_name(index, generation)
-            create_collection(self.client, self.collection, dimension)
+    def __init__(self, version: Version) -> None:
+        previous, base = version.previous, version.base
+        self.folder = version.folder
+        self.client = connect(base.backend.uri)
+        self.fresh = previous is None or previous.backend.collection is None
+        if self.fresh:  # a new collection has a field for the sentence vectors (one made before they were stored has none)
+            self.backend = replace(base.backend, collection=collection_name(version.index, version.generation),
+                                   sentences=True)
+            create_collection(self.client, self.backend.collection, base.dimension)
             stats = TermStats.empty()
         else:
-            self.collection = previous.backend["collection"]
-            stats = TermStats.load(previous_folder / TERMS_FILE, previous.words.get(TERMS_FILE, ""))
-            self.client.load_collection(self.collection)
-        if self.fresh:  # a collection made before sentence vectors were stored has no field for them
-            self.backend["sentences"] = True
-        self.writer = MilvusWriter(self.client, self.collection, stats, prefix, bool(self.backend.get("sentences")))
+            self.backend = replace(base.backend, collection=previous.backend.collection)
+            stats = TermStats.load(version.previous_folder / TERMS_FILE, previous.words.get(TERMS_FILE, ""))
+            self.client.load_collection(self.backend.collection)
+        self.rows = MilvusWriter(self.client, self.backend.collection, stats, base.fitted.prefix,
+                                 self.backend.sentences)
         if not self.fresh:  # what a killed update left: rows never committed, rows retired but not yet deleted
-            self.writer.delete_from(previous.next_id)
-            self.writer.delete([tuple(r) for r in previous.backend.get("retired", [])])
-        self.token = collection_name(index, 0)[:-8]
+            self.rows.delete_from(previous.next_id)
+            self.rows.delete(previous.backend.retired)
+        self.token = collection_name(version.index, 0)[:-8]
         self.retired: list[tuple[int, int]] = []
 
-    def delete(self, ranges: list[tuple[int, int]]) -> None:
-        """Retire the passages with ids in these [first, end) ranges (removed or replaced articles)."""
-        self.writer.forget(ranges)
+    def add(self, article: ArticleEntry, passages: Sequence[StoredPassage], vectors: np.ndarray,
+            sentences: Sentences) -> None:
+        self.rows.add(passages, vectors, sentences, article.title, article.date, article.publisher)
+
+    def delete(self, articles: Mapping[str, ArticleEntry]) -> None:
+        """Retire the passages of these articles: out of the term statistics now, out of the collection once
+        the new version is live (readers of the old one still see them)."""
+        ranges = [(a.first, a.first + a.passages) for a in articles.values()]
+        self.rows.forget(ranges)
         self.retired += ranges
 
-    def commit(self, folder: Path) -> tuple[dict[str, str], dict]:
-        """Send the last rows and save the term statistics in the new version's `folder`; returns the
-        manifest's `words` (the statistics' checksum) and `backend`."""
-        self.writer.flush()
-        self.client.flush(self.collection)
-        words = {TERMS_FILE: self.writer.stats.save(folder / TERMS_FILE)}
-        return words, {**self.backend, "collection": self.collection, "retired": self.retired}
+    def commit(self, manifest: Manifest) -> Manifest:
+        """Send the last rows and save the term statistics in the new version's folder."""
+        self.rows.flush()
+        self.client.flush(self.backend.collection)
+        words = {TERMS_FILE: self.rows.stats.save(self.folder / TERMS_FILE)}
+        return manifest.evolve(words=words, backend=replace(self.backend, retired=tuple(self.retired)))
 
-    def after_commit(self) -> None:
+    def published(self) -> None:
         """Delete the retired rows; after a rebuild, drop the index's older collections."""
-        self.writer.delete(self.retired)
+        self.rows.delete(self.retired)
         if self.fresh:
             for name in self.client.list_collections():
-                if name.startswith(self.token) and name != self.collection:
+                if name.startswith(self.token) and name != self.backend.collection:
                     self.client.drop_collection(name)

@@ -9,8 +9,9 @@
                          immutable, shared by versions
       v-<generation>/    manifest.json (`rag.index.manifest`) and words/ (tantivy, `rag.index.words`)
 
-An update builds the next version in a hidden folder: it hard-links the live version's tantivy files
-(immutable once written) and commits its changes there, writes the new vector segments, then the manifest
+An update builds the next version in a hidden folder: its writer (`rag.index.writers`) hard-links the live
+version's tantivy files (immutable once written) and commits its changes there and writes the new vector
+segments (or, for an index in Milvus, inserts rows no reader looks at yet), the update then the manifest
 naming the segments and the checksum of every file, renames the folder into place and only then replaces
 CURRENT. Everything before that last step is invisible to readers; a process killed at any moment leaves
 CURRENT naming a whole version, and the next update removes what the killed one left. The cost of an
@@ -37,27 +38,18 @@ from filelock import FileLock, Timeout
 
 from rag.errors import IndexBusy, IndexDamaged, IndexMissing, RagError
 from rag.index import checksums, files, merging, stories
-from rag.index import vectors as vector_segments
-from rag.index.manifest import Manifest, SegmentEntry
-from rag.index.table import ArticleEntry, Articles, passage_mask
+from rag.index.manifest import Manifest, live_ids
+from rag.index.sentences import Sentences
+from rag.index.table import ArticleEntry, Articles
 from rag.index.vectors import FaissSegments, VectorIndex
-from rag.index.words import (
-    LexicalIndex,
-    StoredPassage,
-    TantivyWords,
-    WordsWriter,
-    copy_words,
-)
+from rag.index.words import LexicalIndex, StoredPassage, TantivyWords
+from rag.index.writers import SEGMENTS, WORDS, IndexWriter, Version, open_writer
 from rag.settings import lock_timeout
 
 POINTER = "CURRENT"
 LOCK = ".lock"
 OWNER = ".lock.owner"
 """Who holds the writer lock (pid, command, since when), for the message of an update that waits for it."""
-SEGMENTS = "segments"
-WORDS = "words"
-SEGMENT_ROWS = 200_000
-"""An update writes its new vectors in segments of at most this many: a big build never holds more in memory."""
 KEEP_VERSIONS = 2
 """The live version and the one before it stay on disk, so a reader that just resolved the old pointer can
 still open it."""
@@ -140,11 +132,6 @@ def read_manifest(index: str | Path) -> tuple[str, Manifest]:
     return version, manifest
 
 
-def live_ids(manifest: Manifest) -> np.ndarray:
-    """A mask over all passage ids ever given out: True for those of the listed articles."""
-    return passage_mask(manifest.next_id, *manifest.articles.spans())
-
-
 def load(index: str | Path) -> Stored:
     """The live version of the index, opened (memory-mapped) and checked for consistency."""
     index = Path(index)
@@ -166,13 +153,15 @@ def load(index: str | Path) -> Stored:
 class Update:
     """The next version of an index, being made: articles deleted and added, then `commit` makes it live.
 
-    Use only with `writing()` held. Passage ids are given out in the order articles are added.
+    It keeps the article table and the commit point; the passages go to the backend's `IndexWriter`
+    (`rag.index.writers`). Use only with `writing()` held. Passage ids are given out in the order articles are
+    added.
     """
 
     def __init__(self, index: Path, previous: Manifest | None, base: Manifest, optimize: bool = False) -> None:
         """The next version after `previous` (None: a new index), whose manifest starts as `base`. With
-        `optimize` the commit merges all vector segments into one and rewrites the word index without its
-        deleted passages, so that its statistics, and hence its scores, are those of a fresh build."""
+        `optimize` the commit merges what the backend can merge: all vector segments into one, the word index
+        without its deleted passages, the article table's files."""
         self.index = index
         index.mkdir(parents=True, exist_ok=True)
         self.generation = _generation(index) + 1
@@ -182,28 +171,15 @@ class Update:
         self.tmp.mkdir(parents=True)
         (index / SEGMENTS).mkdir(exist_ok=True)
         self.previous = (current_version(index), previous) if previous is not None else None
-        self.previous_words = None if previous is None else index / self.previous[0] / WORDS
         self.optimize = optimize
-        self.remote = None
-        if base.remote:  # the passages live in Milvus: no words or vector segments in this folder
-            from rag.index import milvus
-
-            self.remote = milvus.MilvusUpdate(index, self.generation, previous,
-                                              previous and index / self.previous[0], base.backend,
-                                              base.dimension, base.fitted.prefix)
-        elif self.previous_words is not None and not optimize:
-            copy_words(self.previous_words, self.tmp / WORDS)
-        self.words = None if base.remote else WordsWriter(self.tmp / WORDS, base.fitted.prefix)
+        self.writer: IndexWriter = open_writer(Version(index, self.tmp, self.generation, base, previous,
+                                                       None if previous is None else index / self.previous[0],
+                                                       optimize))
         self.base = base
         # filled in place (a copy per added article would be quadratic), from what the base has not written yet
         self.added: dict[str, ArticleEntry] = dict(base.articles.added)
         self.removed: set[str] = set(base.articles.removed)
         self.next_id = base.next_id
-        self._ids: list[np.ndarray] = []
-        self._vectors: list[np.ndarray] = []
-        self._sentences: list[tuple[np.ndarray, np.ndarray]] = []
-        self._pending = 0
-        self._written: tuple[SegmentEntry, ...] = ()
         self._keys: dict[int, str] = {}
         """The band keys of the articles this update added, to the source of each (`story_for`)."""
 
@@ -214,11 +190,8 @@ class Update:
 
     def delete(self, sources: list[str]) -> None:
         """Remove these articles (their passages stop being live)."""
-        if self.remote is not None:
-            articles = self.manifest.articles
-            self.remote.delete([(a.first, a.first + a.passages) for s in sources if (a := articles.get(s))])
-        else:
-            self.words.delete(sources)
+        articles = self.manifest.articles
+        self.writer.delete({source: entry for source in sources if (entry := articles.get(source))})
         for source in sources:
             self.added.pop(source, None)
             self.removed.add(source)
@@ -237,84 +210,28 @@ class Update:
         return self.base.articles.story_for(keys, self.removed)
 
     def add(self, source: str, entry: ArticleEntry, passages: list[tuple[int, int, str]], vectors: np.ndarray,
-            sentences: tuple[np.ndarray, np.ndarray]) -> None:
+            sentences: Sentences) -> None:
         """Add an article (`entry` without its ids and story yet) with its passages (start, end, text), their vectors
         and their sentences' (each passage's sentence count and all their vectors: `rag.index.sentences.encode`);
         its story is that of a near-duplicate already there, else a new one."""
         first = self.next_id
-        ids = np.arange(first, first + len(passages), dtype=np.int64)
-        stored = [StoredPassage(int(i), source, start, end, text) for i, (start, end, text) in zip(ids, passages)]
+        stored = [StoredPassage(first + n, source, start, end, text) for n, (start, end, text) in enumerate(passages)]
         keys = stories.decode(entry.bands)
         story = self.story_for(keys) or entry.text_hash[:16] or source
-        self.added[source] = replace(entry, first=first, passages=len(passages), story=story)
+        self.added[source] = entry = replace(entry, first=first, passages=len(passages), story=story)
         self._keys.update(dict.fromkeys(keys.tolist(), source))
         self.next_id = first + len(passages)
-        if self.remote is not None:
-            self.remote.writer.add(stored, vectors, sentences, entry.title, entry.date, entry.publisher)
-            return
-        self.words.add(stored, entry.title, entry.date, entry.publisher)
-        self._ids.append(ids)
-        self._vectors.append(np.asarray(vectors, dtype=np.float32).reshape(len(passages), self.base.dimension))
-        self._sentences.append(sentences)
-        self._pending += len(passages)
-        if self._pending >= SEGMENT_ROWS:
-            self._write_segment()
-
-    def _write_segment(self) -> None:
-        """Write the vectors added since the last segment as a new segment."""
-        ids = np.concatenate(self._ids) if self._ids else np.zeros(0, dtype=np.int64)
-        if len(ids):
-            name = f"s-{self.generation:08d}" + (f"-{len(self._written)}" if self._written else "")
-            sentences = (np.concatenate([c for c, _ in self._sentences]),
-                         np.concatenate([v for _, v in self._sentences]).reshape(-1, self.base.dimension))
-            self._written += (vector_segments.write_segment(self.index / SEGMENTS, name, ids,
-                                                            np.concatenate(self._vectors), sentences),)
-        self._ids, self._vectors, self._sentences, self._pending = [], [], [], 0
-
-    def _keep_words(self) -> None:
-        """Add the passages the previous version keeps to a word index started afresh (`optimize`)."""
-        previous = self.previous[1]
-        old = TantivyWords(self.previous_words, previous.fitted.prefix, previous.words)
-        firsts = dict(previous.articles.columns("source", "first"))
-        for source, entry in self.manifest.articles.items():
-            if firsts.get(source) == entry.first:
-                stored = old.passages(entry.ids)
-                self.words.add([stored[i] for i in entry.ids], entry.title, entry.date, entry.publisher)
+        self.writer.add(entry, stored, vectors, sentences)
 
     def commit(self) -> str:
-        """Write the new vectors as a segment, merge segments as the policy (or `optimize`) says, and make the
-        new version live; returns its name."""
-        if self.remote is not None:
-            words, backend = self.remote.commit(self.tmp)
-            manifest = self.manifest
-            self.base = manifest.evolve(words=words, backend=backend, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                        articles=self._write_articles(manifest.articles))
-            self._publish()
-            self.remote.after_commit()
-            return self.version
-        folder = self.index / SEGMENTS
-        if self.optimize and self.previous is not None:
-            self._keep_words()
-        self._write_segment()
-        manifest = self.manifest
-        segments = manifest.segments + self._written
-        live = live_ids(manifest)
-        counts = {s.name: int(live[np.load(folder / f"{s.name}.ids.npy", mmap_mode="r")].sum()) for s in segments}
-        for round_ in range(len(segments)):
-            chosen = merging.to_merge(segments, counts, self.optimize and round_ == 0)
-            if not chosen:
-                break
-            merged = vector_segments.merge(folder, f"s-{self.generation:08d}-m{round_}", chosen, live,
-                                           manifest.dimension)
-            segments = tuple(s for s in segments if s not in chosen) + ((merged,) if merged else ())
-            if merged:
-                counts[merged.name] = merged.rows  # a merge keeps only live vectors
-        articles = self._write_articles(manifest.articles)
-        files.fsync_dir(folder)
-        words = self.words.commit(self.base.words, self.previous_words)  # files written afresh are hashed
-        self.base = manifest.evolve(segments=segments, words=words, articles=articles,
+        """Have the writer make its passages durable, write the article table (merged as the policy, or
+        `optimize`, says) and make the new version live; returns its name."""
+        manifest = self.writer.commit(self.manifest)
+        self.base = manifest.evolve(articles=self._write_articles(manifest.articles),
                                     built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        files.fsync_dir(self.index / SEGMENTS)
         self._publish()
+        self.writer.published()
         return self.version
 
     def _publish(self) -> None:

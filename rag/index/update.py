@@ -18,7 +18,7 @@ from rag.chunking import Chunk, chunk_text
 from rag.corpus import Article, Corpus, FileStat, Skipped, load_corpus
 from rag.errors import IndexDamaged, IndexMissing, ModelMismatch, RagError
 from rag.index import sentences, store, stories
-from rag.index.manifest import Manifest
+from rag.index.manifest import LOCAL, MILVUS, Backend, Manifest
 from rag.index.table import ArticleEntry
 from rag.models import Embedder, shared_model
 
@@ -97,7 +97,7 @@ def load_encoder(index: str | Path) -> None:
     _model_for(_previous(Path(index), rebuild=False), None).load()
 
 
-def _backend(index: Path, previous: Manifest | None, backend: str | None, uri: str | None) -> dict:
+def _backend(index: Path, previous: Manifest | None, backend: str | None, uri: str | None) -> Backend:
     """Where a new index (or a rebuild) keeps its passages (`Manifest.backend`): where asked (a Milvus index
     without a URI gets `milvus.db` inside the index folder, run by Milvus Lite), else where the index kept
     them before. An update of an existing index cannot move them: that takes --rebuild."""
@@ -105,17 +105,17 @@ def _backend(index: Path, previous: Manifest | None, backend: str | None, uri: s
         try:
             before = previous or store.read_manifest(index)[1]  # a rebuild keeps the index's place
         except RagError:
-            return {}
-        return {key: before.backend[key] for key in ("kind", "uri") if key in before.backend}
-    if backend not in (None, "local", "milvus"):
+            return Backend()
+        return before.backend.place()
+    if backend not in (None, LOCAL, MILVUS):
         raise RagError(f"unknown backend {backend!r}: local or milvus")
-    wanted = {}
-    if backend == "milvus" or backend is None:
+    wanted = Backend()
+    if backend == MILVUS or backend is None:
         from rag.index.milvus import public_uri
 
-        wanted = {"kind": "milvus", "uri": public_uri(uri or str(index / "milvus.db"))}
-    if previous is not None and wanted.get("uri") != previous.backend.get("uri"):
-        where = previous.backend.get("uri", "the index folder")
+        wanted = Backend(MILVUS, public_uri(uri or str(index / "milvus.db")))
+    if previous is not None and wanted.uri != previous.backend.uri:
+        where = previous.backend.uri or "the index folder"
         raise RagError(f"the index keeps its passages in {where}; to move them, run: rag index --rebuild "
                        f"--backend {backend or 'milvus'}" + (f" --uri {uri}" if uri else ""))
     return wanted
