@@ -11,7 +11,7 @@
 
 An update builds the next version in a hidden folder: its writer (`rag.index.writers`) hard-links the live
 version's tantivy files (immutable once written) and commits its changes there and writes the new vector
-segments (or, for an index in Milvus, inserts rows no reader looks at yet), the update then the manifest
+segments (or, for an index in Milvus, inserts rows no reader looks at yet); the update then writes the manifest
 naming the segments and the checksum of every file, renames the folder into place and only then replaces
 CURRENT. Everything before that last step is invisible to readers; a process killed at any moment leaves
 CURRENT naming a whole version, and the next update removes what the killed one left. The cost of an
@@ -190,11 +190,17 @@ class Update:
 
     def delete(self, sources: list[str]) -> None:
         """Remove these articles (their passages stop being live)."""
-        articles = self.manifest.articles
-        self.writer.delete({source: entry for source in sources if (entry := articles.get(source))})
+        self.writer.delete({source: entry for source in sources if (entry := self._listed(source))})
         for source in sources:
             self.added.pop(source, None)
             self.removed.add(source)
+
+    def _listed(self, source: str) -> ArticleEntry | None:
+        """The article as the version being made lists it, None when it does not (the base's table: its row map
+        built once, not the whole archive's again for the manifest as it stands)."""
+        if source in self.added:
+            return self.added[source]
+        return None if source in self.removed else self.base.articles.get(source)
 
     def restat(self, source: str, size: int, mtime_ns: int) -> None:
         """Record a new size and modification time for an article whose file changed but whose text did not."""
