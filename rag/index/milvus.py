@@ -363,7 +363,7 @@ class MilvusIndexWriter:
         self.folder = version.folder
         self.client = connect(base.backend.uri)
         self.fresh = previous is None or previous.backend.collection is None
-        if self.fresh:  # a new collection has a field for the sentence vectors (one made before they were stored has none)
+        if self.fresh:  # a new collection has the sentence vectors field (older ones may lack it)
             self.backend = replace(base.backend, collection=collection_name(version.index, version.generation),
                                    sentences=True)
             create_collection(self.client, self.backend.collection, base.dimension)
