@@ -197,8 +197,7 @@ def fit_rerank(settings: Fitted, tuning: dict[str, tuple[Retriever, list[Questio
         values = []
         for name in ranked:
             retriever, questions = tuning[name]
-            retriever.fitted = candidate
-            values.append(mrr(search_ranks(retriever, questions)))
+            values.append(mrr(search_ranks(retriever.with_fitted(candidate), questions)))
         if np.mean(values) > objective + 1e-9:
             best, objective = candidate, float(np.mean(values))
     return best
@@ -210,7 +209,7 @@ def fit_thresholds(settings: Fitted, tuning: dict[str, tuple[Retriever, list[Que
     language and for the rest."""
     passages, sentences = {}, {}
     for name, (retriever, questions) in tuning.items():
-        retriever.fitted = settings
+        retriever = retriever.with_fitted(settings)
         tops, closest, same_language = [], [], []
         for q in questions:
             query = retriever.query(q.question)
@@ -270,7 +269,7 @@ def fit_answers(settings: Fitted, retrievers: dict[str, tuple[Retriever, list[Qu
     best, goodness = settings, None
     searched = {}
     for name, (retriever, questions) in retrievers.items():
-        retriever.fitted = settings
+        retriever = retriever.with_fitted(settings)
         queries = [retriever.query(q.question) for q in questions]
         searched[name] = [(query, retriever.search(query, 5)) for query in queries]
     for quote_weight, margin, (types, type_margin) in itertools.product(QUOTE_DENSE_WEIGHTS, QUOTE_MARGINS,
@@ -279,8 +278,7 @@ def fit_answers(settings: Fitted, retrievers: dict[str, tuple[Retriever, list[Qu
                             type_margin=type_margin)
         total = [0, 0]
         for name, (retriever, questions) in retrievers.items():
-            retriever.fitted = candidate
-            right, wrong = answer_all(retriever, questions, searched[name]).goodness
+            right, wrong = answer_all(retriever.with_fitted(candidate), questions, searched[name]).goodness
             total = [total[0] + right, total[1] + wrong]
         if goodness is None or tuple(total) > goodness:
             best, goodness = candidate, tuple(total)
@@ -297,7 +295,7 @@ def fit_no_answer_rule(settings: Fitted, tuning: dict[str, tuple[Retriever, list
 
     rows, unanswerable = [], []
     for retriever, questions in tuning.values():
-        retriever.fitted = settings
+        retriever = retriever.with_fitted(settings)
         for q in questions:
             query = retriever.query(q.question)
             top = retriever.search(query, 1)[0]
@@ -418,8 +416,8 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], se
         for half, index in (("tuning", 0), ("held out", 1)):
             echo(f"\n{half}:")
             for name, (folder, tune_q, held_q) in data.items():
-                by_folder[folder].fitted = fitted
-                outcomes = answer_all(by_folder[folder], (tune_q, held_q)[index])
-                echo(f"{report(name, by_folder[folder], (tune_q, held_q)[index])}; {outcomes.summary()}")
+                final = by_folder[folder].with_fitted(fitted)
+                outcomes = answer_all(final, (tune_q, held_q)[index])
+                echo(f"{report(name, final, (tune_q, held_q)[index])}; {outcomes.summary()}")
     return fitted
 

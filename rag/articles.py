@@ -1,5 +1,6 @@
 """The corpus's articles one at a time: adding one (checked, safely named, written atomically), replacing or
-removing an indexed one (the index updated incrementally), listing them, and reading one whole.
+removing an indexed one (the index updated incrementally); listing them and reading one whole are
+`rag.index.listing`'s, here too for callers of this module.
 
     path = add_article("corpus", title="Новость", text="Текст статьи…")
     rag.build_index("corpus", "index")          # embeds only the new article
@@ -15,7 +16,6 @@ import os
 import re
 import tempfile
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -31,9 +31,16 @@ from rag.corpus import (
 )
 from rag.errors import RagError
 from rag.index import store
-from rag.index.manifest import ArticleEntry, Manifest
+from rag.index.listing import (  # noqa: F401  (listing and reading are offered here too)
+    ArticleInfo,
+    ArticleText,
+    article_text,
+    corpus_file,
+    indexed,
+    list_articles,
+)
+from rag.index.manifest import Manifest
 from rag.index.update import BuildReport, build_index
-from rag.search.live import open_index
 
 MAX_ADD_BYTES = 1024 * 1024
 """Largest article accepted by `add_article` (1 MiB): a news article is a few KiB."""
@@ -52,18 +59,6 @@ _TRANSLIT = str.maketrans({
 """Russian and Kazakh letters to Latin, for file names (the hard and soft signs are dropped)."""
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _SPACES = re.compile(r"\s+")
-
-
-@dataclass(frozen=True)
-class ArticleInfo:
-    """An indexed article as the live index lists it: where it is, its title, date, publisher and passages."""
-
-    source: str
-    title: str
-    date: str | None
-    publisher: str | None
-    url: str | None
-    chunks: int
 
 
 def slug(name: str) -> str:
@@ -221,30 +216,13 @@ def add_article(
     return _written(folder, suffix, content, lambda tmp: _unique_link(tmp, folder, stem, suffix))
 
 
-def _indexed(manifest: Manifest, source: str) -> ArticleEntry:
-    """The entry of an article the manifest lists; RagError (in Russian too) for any other name."""
-    entry = manifest.articles.get(source) if isinstance(source, str) else None
-    if entry is None:
-        shown = str(source)[:200]
-        raise RagError(f"the index holds no article {shown!r}", russian=f"в индексе нет статьи «{shown}»")
-    return entry
-
-
-def _corpus_file(corpus: Path, source: str) -> Path:
-    """The file of an indexed article in `corpus`; never a path outside it."""
-    path = corpus / source
-    if not path.resolve().is_relative_to(corpus.resolve()):
-        raise RagError(f"{source!r} lies outside the corpus folder", russian=f"«{source}» — не статья корпуса")
-    return path
-
-
 def remove_article(corpus: str | Path, source: str, *, index: str | Path) -> BuildReport:
     """Delete the indexed article `source` (its name in the index, e.g. `rag status` lists) from `corpus` and
     from the index, incrementally: its passages are deleted, nothing else is re-embedded, and no other file
     of the corpus is looked at (`build_index(only=...)`)."""
     corpus = Path(corpus)
-    _indexed(store.read_manifest(index)[1], source)
-    _corpus_file(corpus, source).unlink(missing_ok=True)  # already gone: the index is brought in line
+    indexed(store.read_manifest(index)[1], source)
+    corpus_file(corpus, source).unlink(missing_ok=True)  # already gone: the index is brought in line
     return build_index(corpus, index, only=[source])
 
 
@@ -263,55 +241,13 @@ def rewrite_article(corpus: str | Path, source: str, *, index: str | Path, text:
     """`replace_article` without the index update: the corpus file of `source` rewritten, checked the same
     way; returns it. For callers that index several changed articles at once (`rag feeds update`)."""
     corpus = Path(corpus)
-    entry = _indexed(store.read_manifest(index)[1], source)
+    entry = indexed(store.read_manifest(index)[1], source)
     _suffix(filename)
-    path = _corpus_file(corpus, source)
+    path = corpus_file(corpus, source)
     raw = _raw_text(text, data)
     kept = {"title": entry.title, "date": entry.date, "source": entry.publisher, "url": entry.url}
     _, content = _prepared(corpus, raw, "", {}, _manifest(index), replacing=source, kept=kept, fetched_at=fetched_at)
     return _written(path.parent, path.suffix, content, lambda tmp: os.replace(tmp, path) or path)
-
-
-@dataclass(frozen=True)
-class ArticleText:
-    """An indexed article whole, as passages' offsets refer to it: `text[p.start:p.end] == p.text`."""
-
-    source: str
-    title: str
-    date: str | None
-    publisher: str | None
-    url: str | None
-    text: str
-    current: bool
-    """False when the corpus file changed since it was indexed: the text is then put together from the
-    indexed passages (offsets still right, the blank between passages shown as spaces)."""
-
-
-def article_text(source: str, index: str | Path) -> ArticleText:
-    """The whole text of the indexed article `source`, for showing a quote in its context (RagError for any
-    name the live index does not list). Read from the corpus file when it still holds the indexed text,
-    else rebuilt from the index's own passages."""
-    retriever = open_index(index)
-    entry = _indexed(retriever.stored.manifest, source)
-    text = _corpus_text(Path(retriever.stored.manifest.corpus), source, entry.text_hash)
-    current = text is not None
-    if text is None:
-        passages = sorted(retriever.words.passages(list(entry.ids)).values(), key=lambda p: p.start)
-        chars = [" "] * max((p.end for p in passages), default=0)
-        for p in passages:
-            chars[p.start:p.end] = p.text
-        text = "".join(chars)
-    return ArticleText(source, entry.title, entry.date, entry.publisher, entry.url, text, current)
-
-
-def _corpus_text(corpus: Path, source: str, digest: str) -> str | None:
-    """The article's text from its corpus file when it is still the one indexed (`digest`), else None."""
-    try:
-        path = _corpus_file(corpus, source)
-        article = parse_article(source, decode(path.read_bytes())[0])
-    except (OSError, ValueError, RagError):
-        return None
-    return article.text if text_hash(article.text) == digest else None
 
 
 def _manifest(index: str | Path | None) -> Manifest | None:
@@ -322,8 +258,3 @@ def _manifest(index: str | Path | None) -> Manifest | None:
         return None
 
 
-def list_articles(index: str | Path) -> list[ArticleInfo]:
-    """The articles of the index version now answering questions, in corpus order (by file name)."""
-    manifest = open_index(index).stored.manifest
-    return sorted((ArticleInfo(source, a.title, a.date, a.publisher, a.url, a.passages)
-                   for source, a in manifest.articles.items()), key=lambda a: a.source)

@@ -117,12 +117,17 @@ def site() -> Iterator[NewsSite]:
     site.stop()
 
 
+TINY_CORPUS = ROOT / "tests" / "data" / "tiny_corpus.txt"
+"""Russian text written for the tests (no article's), which the tiny model's tokenizer is trained on."""
+
+
 @pytest.fixture(scope="session")
-def tiny_model(article: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small random BERT sentence-transformers model with prompts, built offline from the article."""
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small random BERT sentence-transformers model with prompts, built offline from `TINY_CORPUS`: it needs
+    nothing from ../shared."""
     from tests.tiny_model import build_tiny_model
 
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-bert"), [article.read_text(encoding="utf-8")])
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-bert"), [TINY_CORPUS.read_text(encoding="utf-8")])
 
 
 @pytest.fixture

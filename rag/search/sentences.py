@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +45,37 @@ def analyse(passages: list[tuple[str, int]], stored: list[np.ndarray | None], te
         out.append(Sentences([(start + a, start + b) for a, b in s], [frozenset(terms(t)) for t in ts],
                              np.asarray(vectors, dtype=np.float32), [answer_type.held(t) for t in ts]))
     return out
+
+
+class SentenceCache:
+    """The analysed sentences of the `size` passages read latest, thread-safe: analysing reads the stored vectors
+    and splits the text, the same whatever the retrieval settings, so the retrievers of one index version share
+    one cache (`Retriever.with_fitted`)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[Hashable, Sentences] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def get(self, passages: list[Hashable], analyse: Callable[[list], list[Sentences]]) -> list[Sentences]:
+        """The sentences of `passages`, in order: those cached, the rest given to `analyse` in one call (outside the
+        lock, so readers of cached passages never wait for it) and kept, the least recently read dropped."""
+        with self._lock:
+            known = {p: self._kept[p] for p in passages if p in self._kept}
+            for p in known:
+                self._kept.move_to_end(p)
+        missing = [p for p in dict.fromkeys(passages) if p not in known]
+        if missing:
+            found = dict(zip(missing, analyse(missing)))
+            known.update(found)
+            with self._lock:
+                self._kept.update(found)
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+        return [known[p] for p in passages]
 
 
 _PAIRS = {"«": "»", "“": "”"}
