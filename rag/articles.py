@@ -75,27 +75,33 @@ def _suffix(filename: str | None) -> str:
     suffix = Path(filename.replace("\\", "/")).suffix.lower()
     if suffix not in ARTICLE_SUFFIXES:
         allowed = ", ".join(ARTICLE_SUFFIXES)
-        raise RagError(f"файл «{Path(filename).name}» не принят: можно загрузить только {allowed}")
+        shown = Path(filename).name
+        raise RagError(f"{shown!r} is not accepted: only {allowed} files can be added",
+                       russian=f"файл «{shown}» не принят: можно загрузить только {allowed}")
     return suffix
 
 
 def _raw_text(text: str | None, data: bytes | None) -> str:
     """The article's text from pasted `text` or uploaded `data`, checked for size and binary content."""
     if text is None and data is None:
-        raise RagError("вставьте текст статьи или загрузите файл")
+        raise RagError("no article given: pass its text or a file", russian="вставьте текст статьи или загрузите файл")
     if text is not None and data is not None:
-        raise RagError("нужен либо текст статьи, либо файл, не оба сразу")
+        raise RagError("both a text and a file given: pass one of them",
+                       russian="нужен либо текст статьи, либо файл, не оба сразу")
     size = len(data) if data is not None else len(text.encode("utf-8"))
     if size > MAX_ADD_BYTES:
-        raise RagError(f"статья слишком большая ({size // 1024} КиБ; предел {MAX_ADD_BYTES // 1024} КиБ)")
+        raise RagError(f"the article is too large ({size // 1024} KiB; the limit is {MAX_ADD_BYTES // 1024} KiB)",
+                       russian=f"статья слишком большая ({size // 1024} КиБ; предел {MAX_ADD_BYTES // 1024} КиБ)")
     if data is None:
         if "\x00" in text:
-            raise RagError("текст содержит нулевые байты: это не статья")
+            raise RagError("the text contains NUL bytes: it is not an article",
+                           russian="текст содержит нулевые байты: это не статья")
         return text
     try:
         return decode(data)[0]
     except ValueError as exc:
-        raise RagError(f"файл не читается как текст: {exc}") from None
+        raise RagError(f"the file cannot be read as text: {exc}",
+                       russian=f"файл не читается как текст: {exc}") from None
 
 
 def _one_line(value: str | None, limit: int = MAX_TITLE) -> str | None:
@@ -110,12 +116,13 @@ def _checked_date(value: str | None) -> str | None:
     try:
         return dates.parse(value).isoformat()
     except ValueError:
-        raise RagError(f"дата «{value}» не в формате ГГГГ-ММ-ДД") from None
+        raise RagError(f"date {value!r} is not YYYY-MM-DD", russian=f"дата «{value}» не в формате ГГГГ-ММ-ДД") from None
 
 
 def _checked_url(value: str | None) -> str | None:
     if value is not None and not re.match(r"https?://[^\s/]+", value, re.I):
-        raise RagError(f"ссылка «{value}» должна начинаться с http:// или https://")
+        raise RagError(f"link {value!r} must start with http:// or https://",
+                       russian=f"ссылка «{value}» должна начинаться с http:// или https://")
     return value
 
 
@@ -128,7 +135,8 @@ def _unique_link(tmp: Path, folder: Path, stem: str, suffix: str) -> Path:
             return target
         except FileExistsError:
             continue
-    raise RagError(f"в {folder} слишком много файлов с именем {stem}{suffix}")
+    raise RagError(f"{folder} holds too many files named {stem}{suffix}",
+                   russian=f"в {folder} слишком много файлов с именем {stem}{suffix}")
 
 
 def _prepared(corpus: Path, raw: str, name: str, meta: dict, manifest: Manifest | None,
@@ -142,19 +150,22 @@ def _prepared(corpus: Path, raw: str, name: str, meta: dict, manifest: Manifest 
     try:
         parsed = parse_article(name, raw)
     except ValueError as exc:
-        raise RagError(f"статья не принята: {exc}") from None
+        raise RagError(f"the article is not accepted: {exc}", russian=f"статья не принята: {exc}") from None
     found = {"title": _one_line(parsed.title), "date": parsed.date, "source": parsed.publisher, "url": parsed.url}
     meta = {key: meta.get(key) or found[key] or (kept or {}).get(key) for key in found}
     if future_date(meta["date"]):
-        raise RagError(f"дата статьи «{meta['date']}» ещё не наступила: проверьте её")
+        raise RagError(f"the article's date {meta['date']} is in the future: check it",
+                       russian=f"дата статьи «{meta['date']}» ещё не наступила: проверьте её")
     corpus.mkdir(parents=True, exist_ok=True)
     digest = text_hash(parsed.text)
     scan = load_corpus(corpus, manifest.articles.stats() if manifest else {})  # indexed files known by their stat
     existing = next((source for source, seen in scan.seen.items() if seen.text_hash == digest), None)
     if existing is not None and existing == replacing:
-        raise RagError(f"новый текст статьи {existing} совпадает с прежним: заменять нечего")
+        raise RagError(f"the new text of {existing} is the same as the old: nothing to replace",
+                       russian=f"новый текст статьи {existing} совпадает с прежним: заменять нечего")
     if existing is not None:
-        raise RagError(f"такая статья уже есть в корпусе: {existing}")
+        raise RagError(f"the corpus already holds this article: {existing}",
+                       russian=f"такая статья уже есть в корпусе: {existing}")
     fields = {k: v for k, v in meta.items() if v} | ({"fetched_at": fetched_at} if fetched_at else {})
     front = yaml.safe_dump(fields, allow_unicode=True, sort_keys=False, width=10_000)
     return meta, f"---\n{front}---\n{parsed.text}\n".encode("utf-8")
@@ -208,7 +219,7 @@ def add_article(
     suffix = _suffix(filename)
     name = None if filename is None else Path(filename.replace("\\", "/")).name
     if name is None and not _one_line(title):
-        raise RagError("укажите заголовок статьи")
+        raise RagError("the article needs a title", russian="укажите заголовок статьи")
     raw = _raw_text(text, data)
     meta, content = _prepared(folder, raw, name or f"pasted{suffix}", _given(title, date, source, url),
                               _manifest(index), fetched_at=fetched_at)

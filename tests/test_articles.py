@@ -59,24 +59,26 @@ def test_same_name_gets_a_new_file_instead_of_replacing(corpus: Path) -> None:
     assert BODY + " Второй" not in first.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"data": b"text", "filename": "article.pdf"}, "только .txt, .md"),
-    ({"data": b"text", "filename": "article"}, "только .txt, .md"),
-    ({"data": b"\x00\x01binary", "filename": "a.txt"}, "не читается как текст"),
-    ({"data": b"x" * (MAX_ADD_BYTES + 1), "filename": "a.txt"}, "слишком большая"),
-    ({"text": "   \n  "}, "empty article"),
-    ({"text": "---\ntitle: [broken\n---\nbody"}, "broken front matter"),
-    ({"text": BODY, "title": "  "}, "укажите заголовок"),
-    ({"text": BODY, "data": b"x", "filename": "a.txt"}, "не оба сразу"),
-    ({}, "вставьте текст статьи или загрузите файл"),
-    ({"text": BODY, "date": "4 марта"}, "ГГГГ-ММ-ДД"),
-    ({"text": BODY, "url": "javascript:alert(1)"}, "http://"),
+@pytest.mark.parametrize("kwargs, message, russian", [
+    ({"data": b"text", "filename": "article.pdf"}, "only .txt, .md", "только .txt, .md"),
+    ({"data": b"text", "filename": "article"}, "only .txt, .md", "только .txt, .md"),
+    ({"data": b"\x00\x01binary", "filename": "a.txt"}, "cannot be read as text", "не читается как текст"),
+    ({"data": b"x" * (MAX_ADD_BYTES + 1), "filename": "a.txt"}, "too large", "слишком большая"),
+    ({"text": "   \n  "}, "empty article", "статья не принята"),
+    ({"text": "---\ntitle: [broken\n---\nbody"}, "broken front matter", "статья не принята"),
+    ({"text": BODY, "title": "  "}, "needs a title", "укажите заголовок"),
+    ({"text": BODY, "data": b"x", "filename": "a.txt"}, "pass one of them", "не оба сразу"),
+    ({}, "pass its text or a file", "вставьте текст статьи или загрузите файл"),
+    ({"text": BODY, "date": "4 марта"}, "YYYY-MM-DD", "ГГГГ-ММ-ДД"),
+    ({"text": BODY, "url": "javascript:alert(1)"}, "http://", "http://"),
 ])
-def test_bad_article_is_refused_with_a_reason_and_nothing_is_written(corpus: Path, kwargs: dict,
-                                                                     message: str) -> None:
+def test_bad_article_is_refused_with_a_reason_and_nothing_is_written(corpus: Path, kwargs: dict, message: str,
+                                                                     russian: str) -> None:
+    """The reason in English (the command line's) with a Russian line for the chat."""
     before = files(corpus)
-    with pytest.raises(RagError, match=message):
+    with pytest.raises(RagError, match=message) as caught:
         add_article(corpus, **{"title": "Заголовок", **kwargs})
+    assert russian in caught.value.russian
     assert files(corpus) == before
 
 
@@ -102,10 +104,10 @@ def test_with_its_index_an_add_reads_only_the_files_changed_since(corpus: Path, 
                                                                     corpus_reads: list[int]) -> None:
     indexed = load_corpus(corpus).articles[0].text
     corpus_reads.clear()
-    with pytest.raises(RagError, match=f"такая статья уже есть в корпусе: {ARTICLE}"):
+    with pytest.raises(RagError, match=f"the corpus already holds this article: {ARTICLE}"):
         add_article(corpus, title="Копия", text=indexed, index=word_index)
     assert corpus_reads == []  # the indexed article was known by its size, time and text hash
     first = add_article(corpus, title="Велград", text=BODY, index=word_index)
-    with pytest.raises(RagError, match=f"такая статья уже есть в корпусе: {first.name}"):
+    with pytest.raises(RagError, match=f"the corpus already holds this article: {first.name}"):
         add_article(corpus, title="Велград снова", text=BODY, index=word_index)
     assert corpus_reads == [first.stat().st_size]  # the new, not yet indexed file is read

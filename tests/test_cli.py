@@ -131,12 +131,12 @@ def test_make_run_adds_the_seed_from_shared_with_rag_add_and_it_answers(article:
 
 @pytest.mark.parametrize("name, content, options, message", [
     ("nope.txt", None, [], "No such file or directory: "),
-    ("report.pdf", "Текст отчёта.", [], "файл «report.pdf» не принят: можно загрузить только .txt, .md"),
-    ("empty.md", "  \n", [], "статья не принята: empty article"),
-    ("copy.txt", "Текст первой статьи.", [], "такая статья уже есть в корпусе: first.md"),
+    ("report.pdf", "Текст отчёта.", [], "'report.pdf' is not accepted: only .txt, .md files can be added"),
+    ("empty.md", "  \n", [], "the article is not accepted: empty article"),
+    ("copy.txt", "Текст первой статьи.", [], "the corpus already holds this article: first.md"),
     ("big.txt", "а" * (MAX_ADD_BYTES // 2 + 1), [], "big.txt is too large (1024 KiB; an article is at most 1024 KiB)"),
-    ("dated.md", "Текст второй статьи.", ["--date", "2026-02-30"], "дата «2026-02-30» не в формате ГГГГ-ММ-ДД"),
-    ("linked.md", "Текст второй статьи.", ["--url", "ftp://example.org"], "должна начинаться с http:// или https://"),
+    ("dated.md", "Текст второй статьи.", ["--date", "2026-02-30"], "date '2026-02-30' is not YYYY-MM-DD"),
+    ("linked.md", "Текст второй статьи.", ["--url", "ftp://example.org"], "must start with http:// or https://"),
 ], ids=["missing", "not-an-article", "empty", "duplicate", "too-large", "bad-date", "bad-url"])
 def test_rag_add_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path: Path, name: str, content: str | None,
                                                                   options: list[str], message: str) -> None:

@@ -284,7 +284,7 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     indexed = load_corpus(corpus).articles[0]
     same = tmp_path / "same.md"
     same.write_text(indexed.text, encoding="utf-8")
-    assert "совпадает с прежним" in one_line(["replace", indexed.source, str(same), *places])
+    assert "is the same as the old: nothing to replace" in one_line(["replace", indexed.source, str(same), *places])
     large = tmp_path / "large.md"
     large.write_bytes(b"x" * (2**20 + 1))
     assert "large.md is too large (1024 KiB" in one_line(["add", str(large), *places])

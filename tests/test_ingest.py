@@ -58,7 +58,7 @@ def test_same_link_again_replaces_a_changed_text_and_refuses_the_same(site: News
     title, paragraphs = story(2)
     url = site.route("/news/2", article_html(title, paragraphs))
     first = rag.add_url(url, corpus, index=index)
-    with pytest.raises(RagError, match="совпадает с прежним"):
+    with pytest.raises(RagError, match="is the same as the old"):
         rag.add_url(url, corpus, index=index)
     site.route("/news/2", article_html(title, [*paragraphs, "Дополнение: мост через реку Велу откроют в июне."]))
     again = rag.add_url(url, corpus, index=index)

@@ -72,9 +72,9 @@ def test_replacing_keeps_the_name_and_metadata_and_swaps_the_passages(corpus: Pa
     assert rag.article_text("kortania.md", two).text == MOVED
     found = " ".join(p.text for p in rag.retrieve("столица Кортании", k=10, index=two))
     assert "Новоград" in found and "Велград" not in found
-    with pytest.raises(rag.RagError, match="совпадает с прежним"):
+    with pytest.raises(rag.RagError, match="is the same as the old"):
         rag.replace_article(corpus, "kortania.md", index=two, text=MOVED)
-    with pytest.raises(rag.RagError, match="такая статья уже есть в корпусе"):
+    with pytest.raises(rag.RagError, match="the corpus already holds this article"):
         rag.replace_article(corpus, "kortania.md", index=two, data=article.read_bytes(), filename="copy.md")
 
 
