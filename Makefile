@@ -31,7 +31,7 @@ FIRST_ARTICLE = find "$(CORPUS)" -mindepth 1 -name '.*' -prune -o ! -type d \( -
 run: $(STAMP)
 	@if [ -z "$$($(FIRST_ARTICLE))" ]; then \
 	  if [ -f "$(SEED)" ]; then \
-	    $(VENV)/bin/rag add "$(SEED)" --name 000_kazakhstan_foreign_policy.md --title "$(SEED_TITLE)" --source Zakon.kz; \
+	    $(VENV)/bin/rag add "$(SEED)" --name 000_kazakhstan_foreign_policy.md --title "$(SEED_TITLE)" --publisher Zakon.kz; \
 	  else echo "$(CORPUS)/ holds no article and there is no $(SEED): add articles in the chat or with rag add FILE"; fi; fi
 	$(VENV)/bin/rag serve $(if $(PORT),--port $(PORT))  # updates index/ from corpus/, then prints the chat's address
 

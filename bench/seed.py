@@ -2,7 +2,7 @@
 text, never copied into the project). The article question sets (corpus/eval/) are about it.
 
 `make run` adds it to an empty corpus with `rag add` and the title, name and publisher below; the benchmarks,
-tuning and tests add it the same way (`rag.add_article`) to a corpus of their own, and skip it when absent.
+tuning and tests add it the same way (`rag.save_article`) to a corpus of their own, and skip it when absent.
 """
 
 from __future__ import annotations
@@ -25,6 +25,6 @@ def missing(seed: Path) -> str | None:
 def add_to(corpus: Path, seed: Path = PATH) -> Path:
     """Add the seed article at `seed` to the corpus folder `corpus` (created) as `make run` does: its title and
     publisher given, its date its own; returns its file there."""
-    from rag.articles import add_article
+    from rag.articles import save_article
 
-    return add_article(corpus, title=TITLE, source=PUBLISHER, data=seed.read_bytes(), filename=NAME)
+    return save_article(corpus, title=TITLE, publisher=PUBLISHER, data=seed.read_bytes(), filename=NAME)

@@ -10,7 +10,9 @@
 """
 
 from rag.search.answer import Answer, answer, retrieve
-from rag.articles import ArticleInfo, ArticleText, add_article, article_text, list_articles, remove_article, replace_article
+from rag.articles import (
+    Added, ArticleInfo, ArticleText, add_article, article_text, list_articles, remove_article, replace_article, save_article,
+)
 from rag.feedback import record_feedback
 from rag.errors import IndexBusy, IndexDamaged, IndexMissing, ModelMismatch, ModelUnavailable, RagError
 from rag.index.update import BuildReport, build_index
@@ -20,10 +22,10 @@ from rag.search.summary import Summary
 __all__ = [
     "Added", "Answer", "ArticleInfo", "ArticleText", "BuildReport", "IndexBusy", "IndexDamaged", "IndexMissing", "ModelMismatch",
     "ModelUnavailable", "Passage", "RagError", "Summary", "add_article", "add_html", "add_url", "answer", "article_text", "build_index",
-    "list_articles", "record_feedback", "remove_article", "replace_article", "retrieve",
+    "list_articles", "record_feedback", "remove_article", "replace_article", "retrieve", "save_article",
 ]
 
-_WEB = ("Added", "add_html", "add_url")
+_WEB = ("add_html", "add_url")
 """From `rag.ingest.pages`, imported on first use: its HTTP and extraction libraries cost a one-off
 `rag ask` 0.2 s."""
 

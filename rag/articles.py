@@ -1,9 +1,10 @@
 """The corpus's articles one at a time: adding one (checked, safely named, written atomically), replacing or
-removing an indexed one (the index updated incrementally); listing them and reading one whole are
-`rag.index.listing`'s, here too for callers of this module.
+removing an indexed one. One rule: `add_article`, `replace_article` and `remove_article` update the index
+incrementally (only that article's passages are embedded or deleted); `save_article` and `rewrite_article`
+only write the corpus file, for callers that index several articles at once. Listing the articles and reading
+one whole are `rag.index.listing`'s, here too for callers of this module.
 
-    path = add_article("corpus", title="Новость", text="Текст статьи…")
-    rag.build_index("corpus", "index")          # embeds only the new article
+    path = add_article("corpus", title="Новость", text="Текст статьи…", index="index").path   # and indexed
     replace_article("corpus", path.name, index="index", text="Новый текст…")
     article_text(path.name, "index").text       # what the passages' offsets point into
     remove_article("corpus", path.name, index="index")
@@ -16,6 +17,8 @@ import os
 import re
 import tempfile
 import unicodedata
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -27,6 +30,7 @@ from rag.corpus import (
     future_date,
     load_corpus,
     parse_article,
+    source_name,
     text_hash,
 )
 from rag.errors import RagError
@@ -151,7 +155,7 @@ def _prepared(corpus: Path, raw: str, name: str, meta: dict, manifest: Manifest 
         parsed = parse_article(name, raw)
     except ValueError as exc:
         raise RagError(f"the article is not accepted: {exc}", russian=f"статья не принята: {exc}") from None
-    found = {"title": _one_line(parsed.title), "date": parsed.date, "source": parsed.publisher, "url": parsed.url}
+    found = {"title": _one_line(parsed.title), "date": parsed.date, "publisher": parsed.publisher, "url": parsed.url}
     meta = {key: meta.get(key) or found[key] or (kept or {}).get(key) for key in found}
     if future_date(meta["date"]):
         raise RagError(f"the article's date {meta['date']} is in the future: check it",
@@ -186,13 +190,32 @@ def _written(folder: Path, suffix: str, content: bytes, place) -> Path:
         tmp.unlink(missing_ok=True)
 
 
-def _given(title: str | None, date: str | None, source: str | None, url: str | None) -> dict:
+def _given(title: str | None, date: str | None, publisher: str | None, url: str | None) -> dict:
     """Metadata typed in (checked and made single lines); missing ones None."""
-    return {"title": _one_line(title), "date": _checked_date(_one_line(date)), "source": _one_line(source),
+    return {"title": _one_line(title), "date": _checked_date(_one_line(date)), "publisher": _one_line(publisher),
             "url": _checked_url(_one_line(url, 2000))}
 
 
-def add_article(
+def _publisher(publisher: str | None, source: str | None) -> str | None:
+    """The publisher given as `publisher=`, or as `source=`: its old name, accepted with a warning until 0.2 (a
+    source names an article's file everywhere else)."""
+    if source is not None:
+        warnings.warn("add_article(source=...) is deprecated and goes in 0.2: give the publisher as publisher=...",
+                      DeprecationWarning, stacklevel=3)
+    return publisher if publisher is not None else source
+
+
+@dataclass(frozen=True)
+class Added:
+    """An article saved into the corpus: its file, whether it replaced the one at the same link (an article from
+    the web, `rag.add_url`), and the index update (None when the caller indexes later)."""
+
+    path: Path
+    replaced: bool = False
+    report: BuildReport | None = None
+
+
+def save_article(
     corpus: str | Path,
     *,
     title: str,
@@ -200,20 +223,22 @@ def add_article(
     data: bytes | None = None,
     filename: str | None = None,
     date: str | None = None,
-    source: str | None = None,
+    publisher: str | None = None,
     url: str | None = None,
     index: str | Path | None = None,
     fetched_at: str | None = None,
+    source: str | None = None,
 ) -> Path:
-    """Save a pasted (`text`) or uploaded (`data`, `filename`) article into `corpus`; returns the new file.
+    """Save a pasted (`text`) or uploaded (`data`, `filename`) article into `corpus`, not indexed yet (see
+    `add_article`); returns the new file.
 
     The article is checked as the indexer reads it (suffix, size, encoding, front matter, empty body,
     duplicate body); a rejected one raises RagError with the reason and writes nothing. Front matter of
-    an uploaded file is kept, `title`/`date`/`source`/`url` given here take precedence (`fetched_at`: when
-    a web page was fetched, see `rag.add_url`). The file name is
-    a slug of the upload's name (or the title), always directly inside `corpus`, never replacing a file.
-    Index it with `rag.build_index(corpus, index)`; given that `index`, the duplicate check reads only the
-    corpus files changed since it was built (an archive is not read whole for one article).
+    an uploaded file is kept, `title`/`date`/`publisher`/`url` given here take precedence (`fetched_at`: when
+    a web page was fetched, see `rag.add_url`; `source`: the publisher's old name, deprecated). The file name
+    is a slug of the upload's name (or the title), always directly inside `corpus`, never replacing a file.
+    Given the `index`, the duplicate check reads only the corpus files changed since it was built (an
+    archive is not read whole for one article).
     """
     folder = Path(corpus)
     suffix = _suffix(filename)
@@ -221,10 +246,24 @@ def add_article(
     if name is None and not _one_line(title):
         raise RagError("the article needs a title", russian="укажите заголовок статьи")
     raw = _raw_text(text, data)
-    meta, content = _prepared(folder, raw, name or f"pasted{suffix}", _given(title, date, source, url),
-                              _manifest(index), fetched_at=fetched_at)
+    given = _given(title, date, _publisher(publisher, source), url)
+    meta, content = _prepared(folder, raw, name or f"pasted{suffix}", given, _manifest(index), fetched_at=fetched_at)
     stem = slug(Path(name).stem if name else meta["title"])
     return _written(folder, suffix, content, lambda tmp: _unique_link(tmp, folder, stem, suffix))
+
+
+def add_article(corpus: str | Path, *, title: str, index: str | Path | None = None, **article) -> Added | Path:
+    """Save an article into `corpus` as `save_article` does (same arguments, checks and naming) and index it
+    alone, as `replace_article` and `remove_article` update the index; returns its file and the index update.
+
+    Without `index` it only saves and returns the file's path, as it did until 0.2 (deprecated: call
+    `save_article`)."""
+    if index is None:
+        warnings.warn("add_article without index= is deprecated and goes in 0.2: it will index what it adds; "
+                      "call save_article to only save", DeprecationWarning, stacklevel=2)
+        return save_article(corpus, title=title, **article)
+    path = save_article(corpus, title=title, index=index, **article)
+    return Added(path, False, build_index(corpus, index, only=[source_name(Path(corpus), path)]))
 
 
 def remove_article(corpus: str | Path, source: str, *, index: str | Path) -> BuildReport:
@@ -256,7 +295,7 @@ def rewrite_article(corpus: str | Path, source: str, *, index: str | Path, text:
     _suffix(filename)
     path = corpus_file(corpus, source)
     raw = _raw_text(text, data)
-    kept = {"title": entry.title, "date": entry.date, "source": entry.publisher, "url": entry.url}
+    kept = {"title": entry.title, "date": entry.date, "publisher": entry.publisher, "url": entry.url}
     _, content = _prepared(corpus, raw, "", {}, _manifest(index), replacing=source, kept=kept, fetched_at=fetched_at)
     return _written(path.parent, path.suffix, content, lambda tmp: os.replace(tmp, path) or path)
 

@@ -213,6 +213,18 @@ def _read_article(file: Path, limit: int | None = None) -> bytes:
         return fh.read(limit + 1)
 
 
+def _deprecated(old: str, new: str):
+    """A click callback for the hidden option `old`, the old name of `new`: it still works for this release, and
+    says so on standard error."""
+
+    def warn(ctx: click.Context, param: click.Parameter, value):
+        if value is not None:
+            click.echo(f"warning: {old} is deprecated and goes in 0.2: use {new}", err=True)
+        return value
+
+    return warn
+
+
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 """What a link starts with (http:, https:, and file:, javascript:, ... which are refused): not a file's name."""
 
@@ -222,7 +234,8 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 @click.option("--title", default=None, help="Its title (default: its front matter's, else its file name).")
 @click.option("--date", default=None, metavar="YYYY-MM-DD", help="Its date (default: its front matter's, or "
               "a leading `date YYYY-MM-DD`).")
-@click.option("--source", default=None, help="Its publisher, e.g. Zakon.kz.")
+@click.option("--publisher", default=None, help="Its publisher, e.g. Zakon.kz.")
+@click.option("--source", "old_publisher", default=None, hidden=True, callback=_deprecated("--source", "--publisher"))
 @click.option("--url", default=None, help="Its link (http:// or https://).")
 @click.option("--name", default=None, help="Its file name in the corpus folder (default: FILE's name; "
               "made safe, and never replacing a file).")
@@ -230,8 +243,9 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
               help="For a link: how long the fetch may take (default: $RAG_FETCH_TIMEOUT or 20).")
 @corpus_option
 @index_option
-def add_command(file: str, title: str | None, date: str | None, source: str | None, url: str | None,
-                name: str | None, timeout: float | None, corpus: Path | None, index: Path | None) -> None:
+def add_command(file: str, title: str | None, date: str | None, publisher: str | None, old_publisher: str | None,
+                url: str | None, name: str | None, timeout: float | None, corpus: Path | None,
+                index: Path | None) -> None:
     """Save the article FILE (.txt or .md, up to 1 MiB) into the corpus folder and index it alone, as the
     chat's add does: checked first (suffix, size, encoding, empty text, a duplicate of an article already
     there), so a refused file writes nothing.
@@ -240,15 +254,14 @@ def add_command(file: str, title: str | None, date: str | None, source: str | No
     its article text, title, date, publisher and link are extracted from the page; the article already
     indexed under the same link is replaced when its text changed."""
     from rag.articles import add_article
-    from rag.corpus import source_name
-    from rag.index.update import build_index
     from rag.ingest import pages
 
     corpus, index = corpus or default_corpus(), index or default_index()
+    publisher = publisher or old_publisher
     web = bool(_SCHEME.match(file)) and not Path(file).exists()
     if web or pages.is_html(file):
-        if any((title, date, source, url, name)):
-            raise RagError("--title, --date, --source, --url and --name are for .txt/.md files: a web page's "
+        if any((title, date, publisher, url, name)):
+            raise RagError("--title, --date, --publisher, --url and --name are for .txt/.md files: a web page's "
                            "come from the page")
         if web:
             added = pages.add_url(file, corpus, index=index, timeout=timeout)
@@ -258,10 +271,10 @@ def add_command(file: str, title: str | None, date: str | None, source: str | No
         click.echo(f"{'replaced' if added.replaced else 'added'} {added.path}")
         click.echo(added.report.summary())
         return
-    path = add_article(corpus, title=title or "", data=_read_article(Path(file)), filename=name or Path(file).name,
-                       date=date, source=source, url=url, index=index)
-    click.echo(f"added {path}")
-    click.echo(build_index(corpus, index, only=[source_name(corpus, path)], progress=True).summary())
+    added = add_article(corpus, title=title or "", data=_read_article(Path(file)), filename=name or Path(file).name,
+                        date=date, publisher=publisher, url=url, index=index)
+    click.echo(f"added {added.path}")
+    click.echo(added.report.summary())
 
 
 @cli.command("replace")

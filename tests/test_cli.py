@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from rag.articles import MAX_ADD_BYTES
 from rag.cli import EXIT_SKIPPED, cli
+from rag.corpus import load_corpus
 from rag.models import navec
 from tests.conftest import ARTICLE, ROOT, SEED
 
@@ -127,6 +128,20 @@ def test_make_run_adds_the_seed_from_shared_with_rag_add_and_it_answers(article:
     asked = run_cli(cli, ["ask", "В скольких странах казахстанцы могут бывать без визы?", "--index", str(index)])
     assert "более 80-ти стран" in asked.output
     assert f"(2026-03-04, Zakon.kz), {ARTICLE}, символы " in asked.output
+
+
+def test_rag_add_still_takes_the_publisher_as_source_for_one_release_and_warns(tmp_path: Path) -> None:
+    """`--source` was the publisher's flag until `--publisher` (a source is a file everywhere else)."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    file = tmp_path / "news.md"
+    file.write_text("Текст новой статьи о порте.", encoding="utf-8")
+    run_cli = CliRunner().invoke
+    assert run_cli(cli, ["index", "--corpus", str(corpus), "--index", str(index), "--model", navec.NAME]).exit_code == 0
+    added = run_cli(cli, ["add", str(file), "--source", "Вестник", "--corpus", str(corpus), "--index", str(index)])
+    assert added.exit_code == 0, added.output
+    assert added.stderr.startswith("warning: --source is deprecated and goes in 0.2: use --publisher\n")
+    assert load_corpus(corpus).articles[0].publisher == "Вестник"
 
 
 @pytest.mark.parametrize("name, content, options, message", [

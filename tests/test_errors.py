@@ -271,8 +271,8 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
                    {"data": b"\x00\x01", "filename": "a.txt"}, {"text": body, "date": "4 марта"},
                    {"text": body, "date": "2099-01-01"}, {"text": body, "url": "ftp://x"}, {"text": body, "title": " "},
                    {"text": "   "}]:
-        api_error(lambda kwargs=kwargs: rag.add_article(corpus, **{"title": "Т", **kwargs}))
-    api_error(lambda: rag.add_article(corpus, title="Т", text=load_corpus(corpus).articles[0].text))
+        api_error(lambda kwargs=kwargs: rag.add_article(corpus, index=good, **{"title": "Т", **kwargs}))
+    api_error(lambda: rag.add_article(corpus, title="Т", text=load_corpus(corpus).articles[0].text, index=good))
 
     # filters, managing articles, readers' verdicts
     for args, says in [(["--since", "4 марта"], "is not a date"), (["--since", "2026-02-01", "--until", "2026-01-01"],

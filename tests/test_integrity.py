@@ -102,7 +102,7 @@ def test_a_killed_updater_leaves_no_stale_lock(corpus: Path, word_index: Path) -
 
 def test_an_article_saved_but_never_indexed_is_reported_then_indexed(corpus: Path, word_index: Path) -> None:
     # the chat saved the article, then its process was killed before the update ran
-    path = rag.add_article(corpus, title="Порт Актау", text="В Актау построят новый контейнерный терминал.")
+    path = rag.save_article(corpus, title="Порт Актау", text="В Актау построят новый контейнерный терминал.")
     code, out, _ = finish(rag_process("status", "--index", str(word_index)))
     assert code == 0 and "1 article(s) not in the index yet: run: rag index" in out and f"new: {path.name}" in out
     status = json.loads(finish(rag_process("status", "--index", str(word_index), "--json"))[1])
@@ -146,4 +146,4 @@ def test_binary_files_under_a_text_name_and_future_dates_get_a_word(corpus: Path
     assert {s.source: s.reason for s in report.skipped} == {"photo.md": "binary file (control characters throughout)"}
     assert {n.source: n.reason for n in report.notes} == {"future.md": "its date 2099-01-01 is in the future"}
     with pytest.raises(rag.RagError, match="is in the future"):
-        rag.add_article(corpus, title="Будущее", text="Другая заметка.", date="2099-01-01")
+        rag.save_article(corpus, title="Будущее", text="Другая заметка.", date="2099-01-01")

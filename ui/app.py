@@ -25,7 +25,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 import rag
-from rag.articles import MAX_ADD_BYTES, add_article, list_articles
+from rag.articles import MAX_ADD_BYTES, list_articles, save_article
 from rag.corpus import source_name
 from rag.errors import RagError
 from rag.index import store
@@ -196,8 +196,8 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
                 upload = take_upload(file, upload_cache)  # the article is in memory now; no copy is kept
             else:
                 upload = {"text": text if text.strip() else None}
-            path = add_article(corpus, title=title, date=date or None, source=source or None, url=url or None,
-                               index=index, **upload)
+            path = save_article(corpus, title=title, date=date or None, publisher=source or None, url=url or None,
+                                index=index, **upload)
         except (RagError, OSError) as exc:
             limit.refund(client)  # nothing was added: a refusal does not count toward the limit
             return format.problem(f"Статья не добавлена: {format.failure(exc)}"), *[gr.skip()] * 7

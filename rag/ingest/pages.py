@@ -1,5 +1,5 @@
 """A web page into the corpus: fetched by link (`add_url`) or read from a saved file (`add_html`), its article
-extracted and saved through `rag.add_article`, so checks, duplicates and limits are a pasted article's.
+extracted and saved through `rag.save_article`, so checks, duplicates and limits are a pasted article's.
 
 The same article under its canonical link (after redirects, normalised by courlan) is not added twice: when
 the index already holds that link, the article is rewritten if its text changed and refused if it did not.
@@ -10,16 +10,15 @@ the index already holds that link, the article is rewritten if its text changed 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from rag.articles import add_article, rewrite_article
+from rag.articles import Added, rewrite_article, save_article
 from rag.corpus import source_name
 from rag.errors import RagError
 from rag.index import store
-from rag.index.update import BuildReport, build_index
+from rag.index.update import build_index
 from rag.ingest.extract import Extracted, article, canonical
 from rag.ingest.fetch import MAX_PAGE_BYTES, decode_html, fetch
 
@@ -28,16 +27,6 @@ HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
 MAX_TITLE_FROM_TEXT = 120
 """A page without a title is named by its first line, cut to this many characters."""
-
-
-@dataclass(frozen=True)
-class Added:
-    """An article saved from the web: its corpus file, whether it replaced the one at the same link, and the
-    index update (None when the caller indexes later)."""
-
-    path: Path
-    replaced: bool
-    report: BuildReport | None = None
 
 
 def is_html(filename: str) -> bool:
@@ -66,14 +55,14 @@ def save(found: Extracted, corpus: str | Path, *, index: str | Path | None, fetc
     with the same canonical link rewritten when the text changed (RagError when it did not)."""
     corpus = Path(corpus)
     title = found.title or found.text.split("\n", 1)[0][:MAX_TITLE_FROM_TEXT]
-    meta = {"title": title, "date": found.date, "source": found.publisher, "url": found.url}
+    meta = {"title": title, "date": found.date, "publisher": found.publisher, "url": found.url}
     if (source := found.url and _indexed_at(Path(index) if index else None, found.url)) is not None:
         front = yaml.safe_dump({k: v for k, v in meta.items() if v}, allow_unicode=True, sort_keys=False,
                                width=10_000)
         path = rewrite_article(corpus, source, index=index, text=f"---\n{front}---\n{found.text}\n",
                                fetched_at=fetched_at)
         return Added(path, True)
-    path = add_article(corpus, text=found.text, index=index, fetched_at=fetched_at, **meta)
+    path = save_article(corpus, text=found.text, index=index, fetched_at=fetched_at, **meta)
     return Added(path, False)
 
 
