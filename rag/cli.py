@@ -118,7 +118,7 @@ def index_command(corpus: Path | None, index: Path | None, model: str | None, re
 def _format_summary(summary) -> list[str]:
     """A summary for the terminal: the article, then its central sentences with their offsets."""
     where = ", ".join(x for x in (summary.date, summary.publisher) if x)
-    lines = [f"Кратко: {summary.article}{f' ({where})' if where else ''}, {summary.source}"]
+    lines = [f"Кратко: {summary.title}{f' ({where})' if where else ''}, {summary.source}"]
     for n, sentence in enumerate(summary.sentences, 1):
         lines.append(f"{n}. «{sentence.text}» — символы {sentence.start}–{sentence.end}")
     return lines
@@ -135,12 +135,12 @@ def _format(reply) -> str:
         top = reply.passages[0]
         lines.append(f"«{reply.answer}»")
         where = ", ".join(x for x in (top.date, top.publisher) if x)
-        lines.append(f"— {top.article}{f' ({where})' if where else ''}, {top.source}, "
+        lines.append(f"— {top.title}{f' ({where})' if where else ''}, {top.source}, "
                      f"символы {reply.quote_start}–{reply.quote_end}")
     if reply.passages:
         lines.append("\nИсточники:" if reply.answer is not None else "\nБлижайшие отрывки:")
         for n, p in enumerate(reply.passages, 1):
-            lines.append(f"{n}. [{p.score:.3f}] {p.article} — {p.source}:{p.start}-{p.end}")
+            lines.append(f"{n}. [{p.score:.3f}] {p.title} — {p.source}:{p.start}-{p.end}")
             lines.append("   " + p.text.replace("\n", "\n   "))
     return "\n".join(lines)
 

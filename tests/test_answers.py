@@ -125,3 +125,15 @@ def test_an_index_without_articles_says_there_is_nothing_to_ask_about_yet(tmp_pa
     assert reply.answer is None and reply.passages == []
     assert reply.notice == "В индексе пока нет статей: спрашивать не о чем."
     assert rag.retrieve("Какая столица у Кортании?", index=tmp_path / "index") == []
+
+
+def test_the_title_keeps_its_old_name_article_for_one_release_and_warns() -> None:
+    """A passage's and a summary's title was `article` until 0.2: the attribute warns, the JSON has both keys."""
+    passage = rag.Passage("Столица Кортании", "kortania.md", "Велград", 0, 7, 0.5)
+    summary = rag.Summary("Столица Кортании", "kortania.md", None, None, None, [])
+    for record in (passage, summary):
+        with pytest.warns(DeprecationWarning, match=r"\.article is deprecated and goes in 0\.2: use \.title"):
+            assert record.article == "Столица Кортании"
+    reply = rag.Answer("?", "Велград", [passage], 0, 7, summary=summary).to_json()
+    assert reply["passages"][0]["article"] == reply["passages"][0]["title"] == "Столица Кортании"
+    assert reply["summary"]["article"] == reply["summary"]["title"] == "Столица Кортании"

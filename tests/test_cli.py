@@ -30,8 +30,9 @@ def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def check_passage(passage: dict, article_text: str) -> None:
-    assert set(passage) == {"article", "source", "text", "start", "end", "score", "date", "publisher", "url",
-                            "same_story"}
+    assert set(passage) == {"title", "source", "text", "start", "end", "score", "date", "publisher", "url",
+                            "same_story", "article"}
+    assert passage["article"] == passage["title"]  # the title's old key, kept until 0.2
     assert article_text[passage["start"]:passage["end"]] == passage["text"]
     assert isinstance(passage["score"], float)
 

@@ -41,7 +41,7 @@ def test_the_summary_is_the_lead_and_the_central_sentences_verbatim_in_order(art
                                                                              lead: str, question: str) -> None:
     reply = rag.answer(question, index=article_index)
     summary = reply.summary
-    assert summary.article.startswith("Внешняя политика Казахстана") and summary.date == "2026-03-04"
+    assert summary.title.startswith("Внешняя политика Казахстана") and summary.date == "2026-03-04"
     assert 3 <= len(summary.sentences) <= 5 and summary.sentences[0].text == lead
     starts = [s.start for s in summary.sentences]
     assert starts == sorted(starts)
@@ -58,12 +58,12 @@ def test_with_several_articles_the_summary_says_which_and_why(corpus: Path, tmp_
     index = tmp_path / "index"
     rag.build_index(corpus, index, model=navec.NAME)  # which article is chosen does not depend on the model
     named = rag.answer("О чём статья про Велград?", index=index).summary
-    assert named.article == "Столица Кортании" and "о которой вопрос" in named.chosen
+    assert named.title == "Столица Кортании" and "о которой вопрос" in named.chosen
     after = rag.answer("Кратко перескажи", index=index,
                        history=["Со сколькими государствами у Казахстана дипломатические отношения?"]).summary
     assert after.source == ARTICLE and "предыдущий вопрос" in after.chosen
     latest = rag.answer("О чём статья?", index=index)
-    assert latest.summary.article == "Столица Кортании" and "самую свежую" in latest.notice
+    assert latest.summary.title == "Столица Кортании" and "самую свежую" in latest.notice
 
 
 def test_the_command_line_shows_the_summary(article_index: Path, lead: str) -> None:

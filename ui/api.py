@@ -69,7 +69,8 @@ class AskRequest(BaseModel):
 
 Passage = create_model("Passage", __doc__="A passage: `text` is [start, end) of the article `source`.",
                        **{name: (kind, ...) for name, kind in get_type_hints(retriever.Passage).items()
-                          if name in PASSAGE_JSON})
+                          if name in PASSAGE_JSON},
+                       article=(str, Field(description="Deprecated, goes in 0.2: `title` under its old key.")))
 """A passage as `rag ask --json` gives it, for the docs: the library's `Passage`, its JSON fields only."""
 
 
@@ -81,7 +82,7 @@ class AskReply(BaseModel):
     answer: str | None = Field(description="The key quote, verbatim from the first passage; null: no answer.")
     passages: list[Passage]
     understood: str | None = Field(None, description="The follow-up as searched.")
-    summary: dict | None = Field(None, description="The article's summary: article, date, sentences.")
+    summary: dict | None = Field(None, description="The article's summary: title, date, sentences.")
 
 
 class Problem(BaseModel):

@@ -106,7 +106,7 @@ def source_line(passage: Passage, start: int | None = None, end: int | None = No
     """Where the quote [start, end) comes from: title (opening the article at the quote), date, publisher and
     link when known, the file, and the other outlets that published the story."""
     title = article_link(passage.source, passage.start if start is None else start,
-                         passage.end if end is None else end, f"«{escape(passage.article)}»")
+                         passage.end if end is None else end, f"«{escape(passage.title)}»")
     parts = [title, date(passage.date), escape(passage.publisher or ""),
              link(passage.url, "ссылка"), f"<code>{escape(passage.source)}</code>"]
     return f"<p><b>Источник:</b> {' · '.join(p for p in parts if p)}{also(passage)}</p>"
@@ -129,7 +129,7 @@ def passages(found: Sequence[Passage], summary: str) -> str:
     """Passages with their scores and dates (each opening its article at it) and the other outlets of their
     story, in a collapsed <details> block titled `summary`."""
     items = "".join(
-        f"<li><b>{p.score:.3f}</b> · {article_link(p.source, p.start, p.end, '«' + escape(p.article) + '»')} · "
+        f"<li><b>{p.score:.3f}</b> · {article_link(p.source, p.start, p.end, '«' + escape(p.title) + '»')} · "
         f"{date(p.date) + ' · ' if p.date else ''}<code>{escape(p.source)}</code>, символы {p.start}–{p.end}"
         f"{also(p)}<br>{escape(p.text)}</li>"
         for p in found
@@ -139,7 +139,7 @@ def passages(found: Sequence[Passage], summary: str) -> str:
 
 def summary(found: Summary) -> str:
     """An article's summary: its title, date and publisher, then its central sentences quoted with offsets."""
-    about = [f"«{escape(found.article)}»", date(found.date), escape(found.publisher or ""), link(found.url, "ссылка"),
+    about = [f"«{escape(found.title)}»", date(found.date), escape(found.publisher or ""), link(found.url, "ссылка"),
              f"<code>{escape(found.source)}</code>"]
     items = "".join(f"<li><blockquote>{escape(s.text)}</blockquote><small>символы {s.start}–{s.end}</small></li>"
                     for s in found.sentences)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from rag import language
+from rag.deprecated import old_json_keys
 from rag.errors import RagError
 from rag.index.filters import Filter, make_filter
 from rag.search import answer_type, followup, no_answer, recency
@@ -46,8 +47,9 @@ NOTHING_ADMITTED = "Под эти условия не подходит ни од
 NO_ARTICLES = "В индексе пока нет статей: спрашивать не о чем."
 """The notice for a question while the index holds no article (a fresh install with nothing added yet)."""
 
-PASSAGE_JSON = ("article", "source", "text", "start", "end", "score", "date", "publisher", "url", "same_story")
-"""A passage's fields in `Answer.to_json` (`rag ask --json`, the JSON API)."""
+PASSAGE_JSON = ("title", "source", "text", "start", "end", "score", "date", "publisher", "url", "same_story")
+"""A passage's fields in `Answer.to_json` (`rag ask --json`, the JSON API); "article", the title's old key, too
+until 0.2 (`rag.deprecated`)."""
 
 _POINTS_BACK = re.compile(r"(Об этом|Это|Этим|Этого|В их числе|Среди них)\b")
 """How a sentence that cannot stand without the one before it opens ("Об этом заявил…", "В их числе…"):
@@ -77,14 +79,14 @@ class Answer:
     summary: Summary | None = None
 
     def to_json(self) -> dict:
-        """The `rag ask --json` object: question, answer and passages (article, source, text, start, end,
+        """The `rag ask --json` object: question, answer and passages (title, source, text, start, end,
         score, date, publisher, url, and same_story: the other outlets' copies of its story); "understood" only
         for a completed follow-up, "summary" only for an article's summary."""
         reply = {
             "question": self.question,
             "answer": self.answer,
-            "passages": [{k: list(v) if k == "same_story" else v for k, v in asdict(p).items() if k in PASSAGE_JSON}
-                         for p in self.passages],
+            "passages": [{**{k: list(v) if k == "same_story" else v for k, v in asdict(p).items() if k in PASSAGE_JSON},
+                          **old_json_keys(p)} for p in self.passages],
         }
         if self.understood is not None:
             reply["understood"] = self.understood

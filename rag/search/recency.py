@@ -55,4 +55,4 @@ def newest_first(passages: list[Passage], latest: bool, quote: Callable[[Passage
             return Ordered(passages)
     order = [newest] + [p for p in passages if p is not newest]
     why = "самая свежая из статей, что отвечают на вопрос" if latest else "статьи называют разные цифры, новее эта"
-    return Ordered(order, f"Сначала — {why}: «{newest.article}» от {newest.date}.")
+    return Ordered(order, f"Сначала — {why}: «{newest.title}» от {newest.date}.")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag import language
+from rag.deprecated import renamed
 from rag.errors import ModelMismatch
 from rag.fitted import Fitted
 from rag.index import sentences as sentence_store
@@ -47,7 +48,7 @@ class Passage:
     """A retrieved passage: `text == article_text[start:end]` of the article at `source`; `id` names it in
     its index."""
 
-    article: str
+    title: str
     source: str
     text: str
     start: int
@@ -59,6 +60,8 @@ class Passage:
     id: int = -1
     same_story: tuple[Copy, ...] = ()
     """The other articles telling the same story (republished by other outlets), which answers show once."""
+    article = renamed("article", "title")
+    """The title's old name."""
 
 
 FIXED_BY_INDEX = ("chunk_size", "chunk_overlap", "prefix")

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.deprecated import old_json_keys, renamed
+
 from rag.index.manifest import ArticleEntry
 from rag.search.retriever import Passage, Retriever
 from rag.search.sentences import balanced
@@ -60,19 +62,22 @@ class Summary:
     """An article's summary: its metadata, the central sentences in article order, and why this article
     (`chosen`, a Russian line; `shortened` when only the beginning of a long article was read)."""
 
-    article: str
+    title: str
     source: str
     date: str | None
     publisher: str | None
     url: str | None
     sentences: list[Sentence]
     chosen: str | None = None
+    article = renamed("article", "title")
+    """The title's old name."""
 
     def to_json(self) -> dict:
-        """The summary as `rag ask --json` gives it."""
-        return {"article": self.article, "source": self.source, "date": self.date, "publisher": self.publisher,
+        """The summary as `rag ask --json` gives it ("article": the title's old key, until 0.2)."""
+        return {"title": self.title, "source": self.source, "date": self.date, "publisher": self.publisher,
                 "url": self.url, "chosen": self.chosen,
-                "sentences": [{"text": s.text, "start": s.start, "end": s.end} for s in self.sentences]}
+                "sentences": [{"text": s.text, "start": s.start, "end": s.end} for s in self.sentences],
+                **old_json_keys(self)}
 
 
 def asks_for_summary(question: str) -> bool:
