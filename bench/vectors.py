@@ -20,7 +20,7 @@ import numpy as np
 
 from bench.quality import machine
 from bench.report import write_section
-from rag.index import vectors as segments
+from rag.index import vectors as vector_segments
 
 WORDS_PER_PASSAGE = 80
 QUERIES = 200
@@ -64,8 +64,8 @@ def measure(size: int, data: np.ndarray, queries: np.ndarray) -> dict:
     flat.add(vectors)
     _, exact = flat.search(queries, 10)
     row = {"size": size, "exact_ms": _per_query_ms(lambda q: flat.search(q, 10), queries)}
-    hnsw = faiss.IndexHNSWFlat(vectors.shape[1], segments.HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
-    hnsw.hnsw.efConstruction = segments.HNSW_BUILD_DEPTH
+    hnsw = faiss.IndexHNSWFlat(vectors.shape[1], vector_segments.HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = vector_segments.HNSW_BUILD_DEPTH
     started = time.perf_counter()
     hnsw.add(vectors)
     row["build_s"] = time.perf_counter() - started
@@ -103,8 +103,9 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(measure(size, data, queries))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
     text = (f"Vector segments, word-vector passages (300 dimensions), {QUERIES} queries, one thread, on {machine()}. "
-            f"HNSW M={segments.HNSW_LINKS}, efConstruction={segments.HNSW_BUILD_DEPTH}. The index switches to HNSW "
-            f"at {segments.APPROXIMATE_FROM:,} vectors and searches it with ef={segments.HNSW_SEARCH_DEPTH}.\n\n"
+            f"HNSW M={vector_segments.HNSW_LINKS}, efConstruction={vector_segments.HNSW_BUILD_DEPTH}. The index "
+            f"switches to HNSW at {vector_segments.APPROXIMATE_FROM:,} vectors and searches it with "
+            f"ef={vector_segments.HNSW_SEARCH_DEPTH}.\n\n"
             + table(rows) + "\n\nProduced by `python -m bench.vectors --sizes " + args.sizes + "`.")
     print("\n" + text)
     if args.out:

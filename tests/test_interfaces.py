@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rag.index import milvus
-from rag.index import vectors as segments
+from rag.index import vectors as vector_segments
 from rag.index.bm25 import TermStats
 from rag.index.filters import Filter
 from rag.index.manifest import SegmentEntry
@@ -42,8 +42,8 @@ def faiss_segments(folder: Path, ids: np.ndarray, vectors: np.ndarray, deleted: 
     """Vectors in FAISS segments: the rows split over three segments, as three updates would write them."""
     entries: list[SegmentEntry] = []
     for n, part in enumerate(np.array_split(np.arange(len(ids)), 3)):
-        entries.append(segments.write_segment(folder, f"s-{n}", ids[part], vectors[part], packed_sentences(ids[part]),
-                                              approximate_from))
+        entries.append(vector_segments.write_segment(folder, f"s-{n}", ids[part], vectors[part],
+                                                     packed_sentences(ids[part]), approximate_from))
     live = np.zeros(int(ids.max()) + 1, dtype=bool)
     live[ids] = True
     live[list(deleted)] = False
