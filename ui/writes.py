@@ -33,7 +33,8 @@ class Writes:
     refused unread are removed from Gradio's `upload_cache`."""
 
     def __init__(self, index: Path, upload_cache: str | Path, limit: RateLimit | None = None) -> None:
-        self.index, self.upload_cache, self.limit = index, upload_cache, limit or RateLimit()
+        self.index, self.upload_cache = index, upload_cache
+        self.limit = RateLimit() if limit is None else limit  # (an empty RateLimit is falsy: it has a length)
 
     def change(self, request: gr.Request | None, refused: str, work: Callable[[], Outputs],
                shown: Callable[[str], Outputs], *, upload: str | None = None, refund: bool = False) -> Outputs:
