@@ -37,7 +37,7 @@ WALKED_ELSEWHERE = {
     "ui/managing.py": "raised and caught inside the article panel's replace, shown as a line there: "
                       "tests/test_serve_access.py",
     "ui/limits.py:take_upload": "the same, for an upload gone from Gradio's cache before it was read",
-    "rag/articles.py:_corpus_file": "a listed article whose folder became a link out of the corpus: tests/test_manage.py",
+    "rag/index/listing.py:corpus_file": "a listed article whose folder became a link out of the corpus: tests/test_manage.py",
     "rag/feedback.py:_append": "a short write (a full disk): tests/test_feedback.py runs it under a file size limit",
     "rag/index/milvus.py:connect": "a Milvus Lite database another process holds, a server out of reach: "
                                    "tests/test_milvus.py",
