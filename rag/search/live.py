@@ -56,6 +56,7 @@ def _reload(key: Path) -> Retriever:
     try:
         stored = store.load(key)
         retriever = Retriever(stored, shared_model(stored.manifest.model))
+        retriever.warm_up()
     except Exception as exc:
         if cached is None:
             raise
