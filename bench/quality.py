@@ -47,6 +47,8 @@ BUILDS = 3
 """Index builds per system (fresh each time); the median is reported and the last one answers."""
 WARMUP = ["Что произошло?", "Кто это сказал?", "Когда это было?", "Сколько это стоит?"]
 """Asked before timing, so that first-call costs (lazy imports, allocations) are not counted."""
+FRESH_QUESTIONS = 21
+"""Questions a fresh process asks after opening rag's index: the first is timed against the median of the rest."""
 
 
 # ---- worker: one system on one corpus, in its own process ------------------------------------------
@@ -163,10 +165,38 @@ def run_worker(system: str, corpus: Path, questions_file: Path) -> dict:
             ranks.append(first_hit(passages, q.answers) if q.answerable else None)
             quotes.append(contains(quote, q.answers))
             declined.append(no_answer)
-    peak = _status_kib("VmHWM")
+        peak = _status_kib("VmHWM")
+        fresh = _in_fresh_process(Path(work) / "index", questions_file) if system == "rag" else None
     return {"system": system, "model_seconds": model_seconds, "build_seconds": build, "builds": builds,
             "latencies": latencies, "ranks": ranks, "quotes": quotes, "declined": declined,
-            "memory_mib": (peak - baseline) / 1024 if peak and baseline else None}
+            "memory_mib": (peak - baseline) / 1024 if peak and baseline else None, "fresh": fresh}
+
+
+def _in_fresh_process(index: Path, questions_file: Path) -> dict:
+    """`first_question` over `index` in a new process (`--fresh INDEX`)."""
+    out = questions_file.with_name("fresh.json")
+    subprocess.run([sys.executable, "-m", "bench.quality", "--fresh", str(index), "--questions-file",
+                    str(questions_file), "--result", str(out)], check=True)
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def first_question(index: Path, questions_file: Path) -> dict:
+    """In a process that has not opened an index yet: how long opening `index` takes (the model loaded with it),
+    and the latency of the first question asked then against the median of the next ones."""
+    import rag
+    from rag.search.live import open_index
+
+    questions = [q["question"] for q in json.loads(questions_file.read_text(encoding="utf-8"))][:FRESH_QUESTIONS]
+    started = time.perf_counter()
+    open_index(index)
+    opened = time.perf_counter() - started
+    latencies = []
+    for question in questions:
+        started = time.perf_counter()
+        rag.answer(question, k=K, index=index)
+        latencies.append(time.perf_counter() - started)
+    return {"open_seconds": opened, "first_ms": latencies[0] * 1000,
+            "warm_ms": statistics.median(latencies[1:]) * 1000}
 
 
 # ---- parent: every system on every data set, then the report -----------------------------------------
@@ -374,6 +404,10 @@ def write_report(out: Path, sets: dict[str, list[Result]], command: str, n_xq_tu
         loads = ", ".join(f"{r.system} {r.raw['model_seconds']:.1f} s" for r in results)
         lines += [f"## {name} ({len(results[0].questions)} questions)", "", *table(results), "",
                   f"Model loading, not counted in the build: {loads}.", ""]
+        if fresh := _pick(results, "rag").raw.get("fresh"):
+            lines += [f"First question in a fresh process, after opening the index ({fresh['open_seconds']:.1f} s, "
+                      f"the model loaded with it): {fresh['first_ms']:.1f} ms against {fresh['warm_ms']:.1f} ms "
+                      f"for the next {FRESH_QUESTIONS - 1} (median): {fresh['first_ms'] / fresh['warm_ms']:.2f}×.", ""]
     if overlap is not None and "XQuAD-ru dev" in sets:
         lines += ["## XQuAD-ru dev by the words a question shares with its paragraph", "",
                   "XQuAD's questions were written reading the paragraph, and many copy its words; people who ask "
@@ -415,7 +449,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--questions-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--fresh", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.fresh:
+        args.result.write_text(json.dumps(first_question(args.fresh, args.questions_file)), encoding="utf-8")
+        return
     if args.worker:
         result = run_worker(args.worker, args.corpus, args.questions_file)
         args.result.write_text(json.dumps(result), encoding="utf-8")

@@ -91,6 +91,16 @@ def test_the_loaded_index_is_cached(article_index: Path) -> None:
     assert open_index(article_index) is open_index(article_index)
 
 
+def test_opening_an_index_pays_for_its_first_search(article: Path, article_index: Path, tmp_path: Path) -> None:
+    """The first question of a process waits no longer than later ones (`Retriever.warm_up`): opening the index
+    has already searched once, so the passages it found have their sentences analysed before any question."""
+    from rag.search.live import open_index
+    from tests.conftest import indexed_copy
+
+    _, index = indexed_copy(article, article_index, tmp_path)
+    assert open_index(index)._analysed, "no search ran when the index was opened"
+
+
 @pytest.mark.parametrize("question", [
     "Сколько составили глобальные военные расходы в прошлом году?",  # the sentence opens Tokayev's quotation
     "К чему привело соперничество между ведущими державами?",  # this one closes it

@@ -172,6 +172,17 @@ def test_a_benchmark_worker_measures_quality_time_and_memory(tmp_path: Path) -> 
     assert result["memory_mib"] is None or result["memory_mib"] >= 0
 
 
+def test_the_benchmark_times_the_first_question_after_opening_an_index(word_index: Path, tmp_path: Path) -> None:
+    """`bench.quality --fresh`'s measure: opening, the first question, and the median of the next ones."""
+    from bench.quality import FRESH_QUESTIONS, first_question
+
+    questions = tmp_path / "questions.json"
+    questions.write_text(json.dumps([q.__dict__ for q in load_questions(QUESTIONS)][:FRESH_QUESTIONS + 5]),
+                         encoding="utf-8")
+    measured = first_question(word_index, questions)
+    assert set(measured) == {"open_seconds", "first_ms", "warm_ms"} and min(measured.values()) > 0
+
+
 def test_rag_bench_tune_fits_a_model_and_records_what_new_indexes_take(tmp_path: Path, monkeypatch, article_corpus: Path) -> None:
     """On the article's questions alone (XQuAD left out to stay quick): every setting fitted, then recorded."""
     from bench.cli import cli

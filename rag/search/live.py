@@ -33,7 +33,7 @@ def open_index(index: str | Path) -> Retriever:
         if (kept := _kept(key, stored)) is not None:
             return kept
         cached = _open.get(key)
-        retriever, fresh = live.last_good(lambda: Retriever(stored, shared_model(stored.manifest.model)), cached)
+        retriever, fresh = live.last_good(lambda: _opened(stored), cached)
         if fresh:
             _open[key] = retriever
         else:
@@ -45,3 +45,10 @@ def _kept(key: Path, stored: Stored) -> Retriever | None:
     """The cached retriever when it answers for `stored`, or `stored` is the version its model failed for."""
     cached = _open.get(key)
     return cached if cached is not None and (cached.stored is stored or _failed.get(key) is stored) else None
+
+
+def _opened(stored: Stored) -> Retriever:
+    """A retriever for `stored` that has searched once, so that its first question pays only for itself."""
+    retriever = Retriever(stored, shared_model(stored.manifest.model))
+    retriever.warm_up()
+    return retriever

@@ -28,6 +28,8 @@ from rag.search.sentences import SentenceCache, Sentences, analyse
 SENTENCE_CACHE = 4096
 """Passages whose sentences (spans, terms, vectors) are kept for key quotes and re-scoring."""
 FILTER_CACHE = 32
+WARM_UP = "Что произошло?"
+"""What `Retriever.warm_up` searches for."""
 """Filters whose passage masks are kept (a mask is one byte per passage id)."""
 
 
@@ -144,6 +146,13 @@ class Retriever:
         if sentence:
             return f.sentence_below if query.same_language else f.sentence_below_cross
         return f.no_answer_below if query.same_language else f.no_answer_below_cross
+
+    def warm_up(self) -> None:
+        """Search once (for `WARM_UP`), so that what the first search of a process pays (the question encoder's
+        load and first run, the first FAISS and tantivy searches, the story groups, lazy imports, thread pools)
+        is paid when the index is opened, not by its first question: 3× a warm one before (docs/benchmarks.md)."""
+        if len(self.stored.manifest.articles):
+            self.search(WARM_UP, k=1)
 
     def search(self, question: str | Query, k: int = 3) -> list[Passage]:
         """The `k` best passages for a question, best first.
