@@ -26,12 +26,12 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {
 
 
 @pytest.fixture(scope="module")
-def news(article: Path, article_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def news(seed_article: Path, seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The chat over the seed article (Zakon.kz, 2026) and a short one of another publisher (2025)."""
     from ui.app import start
 
     folder = tmp_path_factory.mktemp("news")
-    corpus, index = indexed_copy(article, article_index, folder)
+    corpus, index = indexed_copy(seed_article, seed_index, folder)
     (corpus / "herald.md").write_text(HERALD, encoding="utf-8")
     app, url = start(index, corpus)
     yield Server(url, corpus, index, app)
