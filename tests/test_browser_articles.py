@@ -13,9 +13,7 @@ from playwright.sync_api import expect, sync_playwright
 
 import rag
 from tests.conftest import ROOT, Server, indexed_copy
-from tests.test_browser import ARGS, CHROMIUM, TIMEOUT, ask
-from tests.test_filters import HERALD
-from tests.test_ui_server import QUESTION
+from tests.helpers import ARGS, CHROMIUM, HERALD, QUESTION, TIMEOUT, ask
 
 ARTIFACTS = ROOT / "test-artifacts"
 HERALD_TITLE = "Визы и дипломатия"

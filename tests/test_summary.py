@@ -14,7 +14,7 @@ from rag.cli import cli
 from rag.models import navec
 from rag.search.summary import asks_for_summary
 from tests.conftest import ARTICLE
-from tests.test_ui_server import NEW_BODY
+from tests.helpers import NEW_BODY
 
 
 @pytest.fixture(scope="module")

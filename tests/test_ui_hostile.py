@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import rag
 from tests.conftest import ROOT
 from tests.conftest import Server
-from tests.test_ui_server import HOSTILE
+from tests.helpers import HOSTILE
 from ui import format
 
 ALLOWED_TAGS = {"p", "b", "em", "strong", "blockquote", "mark", "details", "summary", "ol", "ul", "li", "a", "br",

@@ -17,14 +17,10 @@ from rag.index import store
 from rag.search.answer import NO_ANSWER
 from rag.search.retriever import Passage
 from tests.conftest import Server, indexed_copy
+from tests.helpers import HOSTILE, NEW_BODY, NEW_QUESTION, QUESTION
 from ui import app as ui_app
 from ui import article_page, format
 
-QUESTION = "Со сколькими государствами у Казахстана дипломатические отношения?"
-NEW_BODY = "Столица Республики Кортания — город Велград. Его основали рыбаки в 1312 году на берегу залива."
-NEW_QUESTION = "Как называется столица Кортании?"
-
-HOSTILE = "<script>window.__pwned=1</script><img src=x onerror=alert(1)> **жирный** [ссылка](javascript:1) $$x$$"
 
 
 def test_ask_endpoint_replies_with_the_highlighted_quote_and_its_source(server: Server, client: Client) -> None:
