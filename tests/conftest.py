@@ -124,9 +124,27 @@ class Server:
 @pytest.fixture(scope="module")
 def server(seed_article: Path, seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The chat app over its own copy of the seed article and its index, on a free port (one per test module)."""
+    corpus, index = indexed_copy(seed_article, seed_index, tmp_path_factory.mktemp("chat"))
+    yield from serve(corpus, index)
+
+
+@pytest.fixture(scope="module")
+def word_server(article: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The chat app over its own copy of the first article indexed with navec's word vectors (built in a second),
+    on a free port (one per test module): for the chat's tests that hold whatever the article and model."""
+    import rag
+    from rag.models import navec
+
+    folder = tmp_path_factory.mktemp("chat")
+    corpus, index = copy_article(article, folder / "corpus"), folder / "index"
+    rag.build_index(corpus, index, model=navec.NAME)
+    yield from serve(corpus, index)
+
+
+def serve(corpus: Path, index: Path) -> Iterator[Server]:
+    """Start the chat app over `corpus` and `index` on a free port, yield it, and close it."""
     from ui.app import start
 
-    corpus, index = indexed_copy(seed_article, seed_index, tmp_path_factory.mktemp("chat"))
     app, url = start(index, corpus)
     yield Server(url, corpus, index, app)
     app.close()
