@@ -65,8 +65,10 @@ def ask(page, question: str) -> None:
     replies.nth(before).wait_for()
 
 
-# What the chat tests ask: the seed article answers QUESTION, the article NEW_BODY NEW_QUESTION.
+# What the chat tests ask: the seed article answers QUESTION, the tests' own first article OWN_QUESTION (in a
+# sentence naming «Озёрстрой»), the article NEW_BODY NEW_QUESTION.
 QUESTION = "Со сколькими государствами у Казахстана дипломатические отношения?"
+OWN_QUESTION = "Кто был генеральным подрядчиком ветропарка?"
 NEW_BODY = "Столица Республики Кортания — город Велград. Его основали рыбаки в 1312 году на берегу залива."
 NEW_QUESTION = "Как называется столица Кортании?"
 

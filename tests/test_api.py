@@ -15,11 +15,11 @@ from click.testing import CliRunner
 from rag.cli import cli
 from rag.settings import MAX_K, MAX_QUESTION
 from tests.conftest import Server
+from tests.helpers import OWN_QUESTION as QUESTION
 from ui import api
 from ui import app as ui_app
 from ui.limits import ASK_LIMIT, MAX_REQUEST_BYTES
 
-QUESTION = "Кто был генеральным подрядчиком ветропарка?"
 USER, PASSWORD = "editor", "Velgrad-1312-secret"
 
 

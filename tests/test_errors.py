@@ -38,7 +38,7 @@ WALKED_ELSEWHERE = {
     "ui/app.py": "raised and caught inside the chat's handlers, shown as a line there: tests/test_ui_*.py",
     "ui/manage.py": "the same, for the article panel's replace and remove: tests/test_ui_server.py",
     "ui/limits.py:take_upload": "the same, for an upload gone from Gradio's cache before it was read",
-    "rag/articles.py:_corpus_file": "a listed article whose folder became a link out of the corpus: tests/test_manage.py",
+    "rag/index/listing.py:corpus_file": "a listed article whose folder became a link out of the corpus: tests/test_manage.py",
     "rag/feedback.py:_append": "a short write (a full disk): tests/test_feedback.py runs it under a file size limit",
     "rag/index/milvus.py:connect": "a Milvus Lite database another process holds, a server out of reach: "
                                    "tests/test_milvus.py",
@@ -197,7 +197,8 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     forge(rows, lambda m: m["segments"][0].update(rows=m["segments"][0]["rows"] + 5))
     damaged(rows)
     ids = index_copy()
-    np.save(ids / "segments" / "s-00000001.ids.npy", np.arange(9, dtype=np.int64) + 100)
+    rows_given = len(np.load(good / "segments" / "s-00000001.ids.npy"))  # as many ids as the manifest says, too high
+    np.save(ids / "segments" / "s-00000001.ids.npy", np.arange(rows_given, dtype=np.int64) + 100)
     resign(ids, "s-00000001.ids.npy")
     damaged(ids)
     sentences = index_copy()

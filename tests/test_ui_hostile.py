@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import rag
 from tests.conftest import ROOT
 from tests.conftest import Server
-from tests.helpers import HOSTILE
+from tests.helpers import HOSTILE, OWN_QUESTION
 from ui import format
 
 ALLOWED_TAGS = {"p", "b", "em", "strong", "blockquote", "mark", "details", "summary", "ol", "ul", "li", "a", "br",
@@ -109,4 +109,4 @@ def test_a_request_body_over_the_limit_is_refused(server: Server, client: Client
     big = "б" * MAX_REQUEST_BYTES
     response = httpx.post(f"{server.url.rstrip('/')}/gradio_api/call/ask", json={"data": [big]}, timeout=30)
     assert response.status_code == 413
-    assert "«Озёрстрой»" in client.predict("Кто был генеральным подрядчиком ветропарка?", api_name="/ask")
+    assert "«Озёрстрой»" in client.predict(OWN_QUESTION, api_name="/ask")
