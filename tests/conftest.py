@@ -95,6 +95,12 @@ def seed_corpus(seed_article: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def lead(seed_text: str) -> str:
+    """The seed article's first sentence."""
+    return seed_text.split("\n")[0].split(". ")[0] + "."
+
+
+@pytest.fixture(scope="session")
 def seed_index(seed_article: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seed article indexed with the default (offline, here) model; tests must not modify it."""
     import rag
@@ -148,6 +154,27 @@ def serve(corpus: Path, index: Path) -> Iterator[Server]:
     app, url = start(index, corpus)
     yield Server(url, corpus, index, app)
     app.close()
+
+
+@pytest.fixture(scope="module")
+def page(server: Server):
+    """The chat's page (over the module's `server`) in Chromium; alerts are recorded in `page.dialogs` (and
+    dismissed), and `expect` waits as long as a reply may take."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.helpers import ARGS, CHROMIUM, TIMEOUT
+
+    expect.set_options(timeout=TIMEOUT)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(locale="ru-RU", viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(TIMEOUT)
+        page.dialogs = []
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(server.url)
+        page.locator("#articles").get_by_text("Внешняя политика Казахстана").wait_for()
+        yield page
+        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 import rag
 from tests.conftest import ROOT, Server
-from tests.helpers import ARGS, CHROMIUM, HOSTILE, NEW_BODY, NEW_QUESTION, QUESTION, TIMEOUT, ask
+from tests.helpers import CHROMIUM, HOSTILE, NEW_BODY, NEW_QUESTION, QUESTION, TIMEOUT, ask
 
 SCREENSHOT = ROOT / "test-artifacts" / "chat.png"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: run `make browser`")
 expect.set_options(timeout=TIMEOUT)
-
-
-@pytest.fixture(scope="module")
-def page(server: Server):
-    """The app's page in Chromium; alerts are recorded in `page.dialogs` (and dismissed)."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(locale="ru-RU", viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(TIMEOUT)
-        page.dialogs = []
-        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-        page.goto(server.url)
-        page.locator("#articles").get_by_text("Внешняя политика Казахстана").wait_for()
-        yield page
-        browser.close()
 
 
 def test_example_question_is_answered_with_the_highlighted_quote(page, server: Server) -> None:

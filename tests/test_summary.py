@@ -17,12 +17,6 @@ from tests.conftest import ARTICLE
 from tests.helpers import NEW_BODY
 
 
-@pytest.fixture(scope="module")
-def lead(seed_text: str) -> str:
-    """The article's first sentence."""
-    return seed_text.split("\n")[0].split(". ")[0] + "."
-
-
 @pytest.mark.parametrize("question", ["О чём статья?", "О чем эта статья?", "Кратко перескажи",
                                       "Перескажи статью в двух словах", "Какие главные тезисы?",
                                       "Какие основные мысли статьи?", "What is the article about?"])
