@@ -41,10 +41,10 @@ def test_what_a_sentence_can_answer(sentence: str, kinds: set[str]) -> None:
     assert held(sentence) == kinds
 
 
-def test_a_count_the_article_does_not_give_is_declined(article_index: Path) -> None:
+def test_a_count_the_article_does_not_give_is_declined(seed_index: Path) -> None:
     # the Golan passage is found, but it dates the mission and counts no peacekeepers
-    counted = rag.answer("Сколько казахстанских миротворцев служит на Голанских высотах?", index=article_index)
+    counted = rag.answer("Сколько казахстанских миротворцев служит на Голанских высотах?", index=seed_index)
     assert counted.answer is None and any("Голанских" in p.text for p in counted.passages)
     dated = rag.answer("С какого года ООН разрешает Казахстану размещать контингент на Голанских высотах?",
-                       index=article_index)
+                       index=seed_index)
     assert dated.answer is not None and "2024 году" in dated.answer

@@ -8,7 +8,7 @@ import pytest
 
 import rag
 from rag.index import store
-from tests.conftest import ARTICLE
+from tests.conftest import SEED_ARTICLE
 
 ANSWERED = [
     ("Со сколькими государствами у Казахстана дипломатические отношения?", "186 государствами"),
@@ -27,17 +27,17 @@ UNANSWERED = [
 
 
 @pytest.mark.parametrize("question, words", ANSWERED, ids=["relations", "military", "peacekeepers", "organisations", "tokyo", "golan", "visa-free"])
-def test_answers_quote_the_article(article_index: Path, article_text: str, question: str, words: str) -> None:
-    reply = rag.answer(question, index=article_index)
+def test_answers_quote_the_article(seed_index: Path, seed_text: str, question: str, words: str) -> None:
+    reply = rag.answer(question, index=seed_index)
     assert reply.answer is not None and words in reply.answer
     top = reply.passages[0]
-    assert article_text[reply.quote_start:reply.quote_end] == reply.answer
+    assert seed_text[reply.quote_start:reply.quote_end] == reply.answer
     assert top.start <= reply.quote_start < reply.quote_end <= top.end
 
 
 @pytest.mark.parametrize("question", UNANSWERED, ids=["cooking", "football"])
-def test_no_answer_is_said_plainly(article_index: Path, question: str) -> None:
-    reply = rag.answer(question, index=article_index)
+def test_no_answer_is_said_plainly(seed_index: Path, question: str) -> None:
+    reply = rag.answer(question, index=seed_index)
     assert reply.answer is None
     assert reply.notice == "В статьях нет ответа на этот вопрос."
 
@@ -54,50 +54,50 @@ CROSS_LINGUAL = [
 
 @pytest.mark.parametrize("question, words, notice", CROSS_LINGUAL, ids=["english", "english-count", "kazakh"])
 def test_a_question_in_another_language_gets_the_russian_quote_and_is_told_so(
-        article_index: Path, article_text: str, question: str, words: str, notice: str) -> None:
-    reply = rag.answer(question, index=article_index)
+        seed_index: Path, seed_text: str, question: str, words: str, notice: str) -> None:
+    reply = rag.answer(question, index=seed_index)
     assert reply.answer is not None and words in reply.answer
-    assert article_text[reply.quote_start:reply.quote_end] == reply.answer
+    assert seed_text[reply.quote_start:reply.quote_end] == reply.answer
     assert reply.notice == notice
 
 
-def test_no_answer_is_said_in_the_language_of_the_question(article_index: Path) -> None:
-    reply = rag.answer("Who won the 2022 football World Cup?", index=article_index)
+def test_no_answer_is_said_in_the_language_of_the_question(seed_index: Path) -> None:
+    reply = rag.answer("Who won the 2022 football World Cup?", index=seed_index)
     assert reply.answer is None and reply.notice == "The articles do not answer this question."
 
 
-def test_passages_are_exact_slices_best_first(article_index: Path, article_text: str) -> None:
-    passages = rag.retrieve("многовекторность внешней политики", k=5, index=article_index)
+def test_passages_are_exact_slices_best_first(seed_index: Path, seed_text: str) -> None:
+    passages = rag.retrieve("многовекторность внешней политики", k=5, index=seed_index)
     assert len(passages) == 5
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
     for p in passages:
-        assert article_text[p.start:p.end] == p.text
-        assert len(p.text) <= store.read_manifest(article_index)[1].fitted.chunk_size
-        assert p.source == ARTICLE and p.date == "2026-03-04" and p.publisher == "Zakon.kz"
+        assert seed_text[p.start:p.end] == p.text
+        assert len(p.text) <= store.read_manifest(seed_index)[1].fitted.chunk_size
+        assert p.source == SEED_ARTICLE and p.date == "2026-03-04" and p.publisher == "Zakon.kz"
 
 
-def test_empty_and_overlong_questions_get_notices(article_index: Path) -> None:
-    empty = rag.answer("  ?!  ", index=article_index)
+def test_empty_and_overlong_questions_get_notices(seed_index: Path) -> None:
+    empty = rag.answer("  ?!  ", index=seed_index)
     assert empty.answer is None and empty.passages == [] and "пуст" in empty.notice
-    long = rag.answer("Сколько составили глобальные военные расходы? " * 500, index=article_index)
+    long = rag.answer("Сколько составили глобальные военные расходы? " * 500, index=seed_index)
     assert long.notice.startswith("Вопрос слишком длинный (22999 символов, можно до 1000): искали по первым 994, "
                                   "до слов «…расходы? Сколько составили глобальные».")
     assert long.answer is not None and "2,7 трлн" in long.answer
 
 
-def test_the_loaded_index_is_cached(article_index: Path) -> None:
+def test_the_loaded_index_is_cached(seed_index: Path) -> None:
     from rag.search.live import open_index
 
-    assert open_index(article_index) is open_index(article_index)
+    assert open_index(seed_index) is open_index(seed_index)
 
 
-def test_opening_an_index_pays_for_its_first_search(article: Path, article_index: Path, tmp_path: Path) -> None:
+def test_opening_an_index_pays_for_its_first_search(seed_article: Path, seed_index: Path, tmp_path: Path) -> None:
     """The first question of a process waits no longer than later ones (`Retriever.warm_up`): opening the index
     has already searched once, so the passages it found have their sentences analysed before any question."""
     from rag.search.live import open_index
     from tests.conftest import indexed_copy
 
-    _, index = indexed_copy(article, article_index, tmp_path)
+    _, index = indexed_copy(seed_article, seed_index, tmp_path)
     assert len(open_index(index).sentence_cache), "no search ran when the index was opened"
 
 
@@ -106,9 +106,9 @@ def test_opening_an_index_pays_for_its_first_search(article: Path, article_index
     "К чему привело соперничество между ведущими державами?",  # this one closes it
     "Почему Совет Безопасности ООН не может решать крупные конфликты?",  # …closes it, then names him
 ], ids=["opens", "closes", "closes-then-names"])
-def test_key_quotes_have_balanced_quotation_marks(article_index: Path, article_text: str, question: str) -> None:
-    reply = rag.answer(question, index=article_index)
-    assert reply.answer is not None and article_text[reply.quote_start:reply.quote_end] == reply.answer
+def test_key_quotes_have_balanced_quotation_marks(seed_index: Path, seed_text: str, question: str) -> None:
+    reply = rag.answer(question, index=seed_index)
+    assert reply.answer is not None and seed_text[reply.quote_start:reply.quote_end] == reply.answer
     assert reply.answer.count('"') % 2 == 0, "a mark opened is closed (the quote may hold the whole quotation)"
     assert reply.answer == reply.answer.strip()
 

@@ -36,8 +36,8 @@ def check(reply: rag.Answer, question: str) -> None:
 
 
 @pytest.mark.parametrize("name", ODD)
-def test_odd_questions(article_index: Path, name: str) -> None:
-    reply = rag.answer(ODD[name], index=article_index)
+def test_odd_questions(seed_index: Path, name: str) -> None:
+    reply = rag.answer(ODD[name], index=seed_index)
     check(reply, ODD[name])
     if name in ("empty", "spaces", "punctuation"):
         assert reply.passages == [] and "пуст" in reply.notice
@@ -48,5 +48,5 @@ def test_odd_questions(article_index: Path, name: str) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(question=st.text(max_size=300) | st.text(alphabet="абвгдеёжзийклмнопрстуфхцчшщъыьэюя ?.,\x00<>&*_#`", max_size=300))
-def test_any_text_gets_a_reply(article_index: Path, question: str) -> None:
-    check(rag.answer(question, index=article_index), question)
+def test_any_text_gets_a_reply(seed_index: Path, question: str) -> None:
+    check(rag.answer(question, index=seed_index), question)

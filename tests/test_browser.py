@@ -2,48 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 import rag
 from tests.conftest import ROOT, Server
-from tests.test_ui_server import HOSTILE, NEW_BODY, NEW_QUESTION, QUESTION
+from tests.helpers import CHROMIUM, HOSTILE, NEW_BODY, NEW_QUESTION, QUESTION, TIMEOUT, ask
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 SCREENSHOT = ROOT / "test-artifacts" / "chat.png"
-TIMEOUT = 30_000
-"""Milliseconds to wait for a reply or an index update to show."""
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: run `make browser`")
 expect.set_options(timeout=TIMEOUT)
-
-
-@pytest.fixture(scope="module")
-def page(server: Server):
-    """The app's page in Chromium; alerts are recorded in `page.dialogs` (and dismissed)."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(locale="ru-RU", viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(TIMEOUT)
-        page.dialogs = []
-        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-        page.goto(server.url)
-        page.locator("#articles").get_by_text("Внешняя политика Казахстана").wait_for()
-        yield page
-        browser.close()
-
-
-def ask(page, question: str) -> None:
-    """Type `question` into the chat box, send it and wait until the reply to it is shown."""
-    replies = page.locator("#chat .message-row.bot-row")
-    before = replies.count()
-    page.locator("#question textarea").fill(question)
-    page.locator("#question textarea").press("Enter")
-    replies.nth(before).wait_for()
 
 
 def test_example_question_is_answered_with_the_highlighted_quote(page, server: Server) -> None:

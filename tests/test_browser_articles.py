@@ -13,9 +13,7 @@ from playwright.sync_api import expect, sync_playwright
 
 import rag
 from tests.conftest import ROOT, Server, indexed_copy
-from tests.test_browser import ARGS, CHROMIUM, TIMEOUT, ask
-from tests.test_filters import HERALD
-from tests.test_ui_server import QUESTION
+from tests.helpers import ARGS, CHROMIUM, HERALD, QUESTION, TIMEOUT, ask
 
 ARTIFACTS = ROOT / "test-artifacts"
 HERALD_TITLE = "Визы и дипломатия"
@@ -26,12 +24,12 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {
 
 
 @pytest.fixture(scope="module")
-def news(article: Path, article_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def news(seed_article: Path, seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The chat over the seed article (Zakon.kz, 2026) and a short one of another publisher (2025)."""
     from ui.app import start
 
     folder = tmp_path_factory.mktemp("news")
-    corpus, index = indexed_copy(article, article_index, folder)
+    corpus, index = indexed_copy(seed_article, seed_index, folder)
     (corpus / "herald.md").write_text(HERALD, encoding="utf-8")
     app, url = start(index, corpus)
     yield Server(url, corpus, index, app)

@@ -9,15 +9,9 @@ from playwright.sync_api import expect
 
 from rag.search.answer import clean_question
 from rag.settings import MAX_QUESTION
-from tests import test_browser, test_summary
 from tests.conftest import ROOT
-from tests.test_browser import CHROMIUM, ask
+from tests.helpers import CHROMIUM, ask
 from ui.format import ECHO_CHARS
-
-page = test_browser.page
-"""The page fixture of the browser tests, over this module's own server."""
-lead = test_summary.lead
-"""The article's first sentence (a fixture)."""
 
 ARTIFACTS = ROOT / "test-artifacts"
 

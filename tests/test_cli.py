@@ -4,11 +4,9 @@ one clear line for every mistake."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,28 +16,23 @@ from rag.articles import MAX_ADD_BYTES
 from rag.cli import EXIT_SKIPPED, cli
 from rag.corpus import load_corpus
 from rag.models import navec
-from tests.conftest import ARTICLE, ROOT, SEED
-
-RAG = [sys.executable, "-c", "from rag.cli import main; main()"]
-
-
-def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    """The real command in a fresh process, offline."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", **kwargs.pop("env", {})}
-    return subprocess.run([*RAG, *args], capture_output=True, text=True, env=env, timeout=300, **kwargs)
+from tests.conftest import ROOT, SEED, SEED_ARTICLE
+from tests.helpers import run
 
 
-def check_passage(passage: dict, article_text: str) -> None:
+
+
+def check_passage(passage: dict, seed_text: str) -> None:
     assert set(passage) == {"title", "source", "text", "start", "end", "score", "date", "publisher", "url",
                             "same_story", "article"}
     assert passage["article"] == passage["title"]  # the title's old key, kept until 0.2
-    assert article_text[passage["start"]:passage["end"]] == passage["text"]
+    assert seed_text[passage["start"]:passage["end"]] == passage["text"]
     assert isinstance(passage["score"], float)
 
 
-def test_batch_json_answers_one_line_per_question(article_index: Path, article_text: str) -> None:
+def test_batch_json_answers_one_line_per_question(seed_index: Path, seed_text: str) -> None:
     questions = "Сколько составили глобальные военные расходы?\n\nКак приготовить плов?\n"
-    result = run("ask", "--json", "--index", str(article_index), "-k", "4", input=questions)
+    result = run("ask", "--json", "--index", str(seed_index), "-k", "4", input=questions)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 2
@@ -47,9 +40,9 @@ def test_batch_json_answers_one_line_per_question(article_index: Path, article_t
     assert set(answered) == {"question", "answer", "passages"}
     assert answered["question"] == "Сколько составили глобальные военные расходы?"
     assert "2,7 трлн долларов" in answered["answer"] and answered["answer"] in answered["passages"][0]["text"]
-    assert len(answered["passages"]) == 4 and answered["passages"][0]["source"] == ARTICLE
+    assert len(answered["passages"]) == 4 and answered["passages"][0]["source"] == SEED_ARTICLE
     for passage in answered["passages"]:
-        check_passage(passage, article_text)
+        check_passage(passage, seed_text)
     scores = [p["score"] for p in answered["passages"]]
     assert scores == sorted(scores, reverse=True)
     assert declined["answer"] is None and declined["passages"]
@@ -64,25 +57,25 @@ def test_asking_never_builds_an_index_and_says_how_to(corpus: Path, tmp_path: Pa
     assert run("status", "--index", str(index)).stderr == result.stderr
 
 
-def test_human_output_quotes_then_lists_sources_and_status_describes_the_index(article_index: Path) -> None:
+def test_human_output_quotes_then_lists_sources_and_status_describes_the_index(seed_index: Path) -> None:
     runner = CliRunner()
-    asked = runner.invoke(cli, ["ask", "--index", str(article_index), "-k", "2",
+    asked = runner.invoke(cli, ["ask", "--index", str(seed_index), "-k", "2",
                                 "Сколько составили глобальные военные расходы в прошлом году?"])
     assert asked.exit_code == 0
     lines = asked.output.splitlines()
     quote, source, _, heading = lines[:4]
     assert quote.startswith("«") and "2,7 трлн долларов" in quote and quote.endswith("»")
     assert source.startswith("— Внешняя политика Казахстана") and "(2026-03-04, Zakon.kz)" in source
-    assert f"{ARTICLE}, символы " in source
+    assert f"{SEED_ARTICLE}, символы " in source
     assert heading == "Источники:"
     assert [line[:4] for line in lines if line[:1].isdigit()] == ["1. [", "2. ["]
     assert quote[1:-1] in "\n".join(lines[4:]).replace("\n   ", "\n")  # the quote stands in the first passage
-    declined = runner.invoke(cli, ["ask", "--index", str(article_index), "Как приготовить плов?"])
+    declined = runner.invoke(cli, ["ask", "--index", str(seed_index), "Как приготовить плов?"])
     assert declined.output.startswith("В статьях нет ответа на этот вопрос.\n\nБлижайшие отрывки:")
-    status = runner.invoke(cli, ["status", "--index", str(article_index)])
+    status = runner.invoke(cli, ["status", "--index", str(seed_index)])
     assert status.exit_code == 0
     assert "articles: 1" in status.output and "multilingual-e5-small-q4 (384 dimensions)" in status.output
-    assert ARTICLE in status.output and "2026-03-04" in status.output
+    assert SEED_ARTICLE in status.output and "2026-03-04" in status.output
 
 
 def test_index_exits_3_when_files_were_skipped(corpus: Path, tmp_path: Path) -> None:
@@ -110,7 +103,7 @@ def test_mistakes_get_one_clear_line(args: list[str], message: str) -> None:
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_make_run_adds_the_seed_from_shared_with_rag_add_and_it_answers(article: Path, tmp_path: Path) -> None:
+def test_make_run_adds_the_seed_from_shared_with_rag_add_and_it_answers(seed_article: Path, tmp_path: Path) -> None:
     """On a fresh clone the corpus holds no article, so `make run` first adds the seed from ../shared with its
     `rag add` line: the very file the tests' corpora hold, dated by the seed's first line."""
     corpus, index = tmp_path / "corpus", tmp_path / "index"
@@ -124,11 +117,11 @@ def test_make_run_adds_the_seed_from_shared_with_rag_add_and_it_answers(article:
     assert run_cli(cli, ["index", "--corpus", str(corpus), "--index", str(index), "--model", navec.NAME]).exit_code == 0
     added = run_cli(cli, [*args, "--corpus", str(corpus), "--index", str(index)])
     assert added.exit_code == 0, added.output
-    assert f"added {corpus / ARTICLE}\n" in added.output and "indexed 1 new" in added.output
-    assert (corpus / ARTICLE).read_bytes() == article.read_bytes()
+    assert f"added {corpus / SEED_ARTICLE}\n" in added.output and "indexed 1 new" in added.output
+    assert (corpus / SEED_ARTICLE).read_bytes() == seed_article.read_bytes()
     asked = run_cli(cli, ["ask", "В скольких странах казахстанцы могут бывать без визы?", "--index", str(index)])
     assert "более 80-ти стран" in asked.output
-    assert f"(2026-03-04, Zakon.kz), {ARTICLE}, символы " in asked.output
+    assert f"(2026-03-04, Zakon.kz), {SEED_ARTICLE}, символы " in asked.output
 
 
 def test_rag_add_still_takes_the_publisher_as_source_for_one_release_and_warns(tmp_path: Path) -> None:

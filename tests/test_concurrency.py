@@ -19,14 +19,14 @@ QUESTIONS = [json.loads(line)["question"]
 
 @pytest.mark.parametrize("threads, each", [pytest.param(32, 20, marks=pytest.mark.slow, id="32-threads"),
                                            pytest.param(8, 4, id="8-threads")])
-def test_threads_asking_at_once_get_the_sequential_answers(article_index: Path, threads: int, each: int) -> None:
+def test_threads_asking_at_once_get_the_sequential_answers(seed_index: Path, threads: int, each: int) -> None:
     """32 threads of 20 questions each in `make test-all`; 8 of 4 in `make test`, which still interleaves
     every question's steps across threads."""
     asked = {n: [QUESTIONS[(n * 7 + i) % len(QUESTIONS)] for i in range(each)] for n in range(threads)}
-    expected = {q: rag.answer(q, index=article_index) for q in {q for batch in asked.values() for q in batch}}
+    expected = {q: rag.answer(q, index=seed_index) for q in {q for batch in asked.values() for q in batch}}
 
     def ask(thread: int) -> list[tuple[str, rag.Answer]]:
-        return [(q, rag.answer(q, index=article_index)) for q in asked[thread]]
+        return [(q, rag.answer(q, index=seed_index)) for q in asked[thread]]
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         results = [pair for batch in pool.map(ask, range(threads)) for pair in batch]

@@ -13,15 +13,16 @@ from bench import seed
 from rag.corpus import Skipped, load_corpus, parse_article
 from rag.errors import RagError
 from rag.models import navec
-from tests.conftest import SEED
+from tests.conftest import SEED, SEED_ARTICLE
 
 pytestmark = pytest.mark.usefixtures("word_model")  # any model does: navec builds in a second
 
 
-def test_the_seed_is_dated_by_its_first_words_and_added_with_its_title_and_publisher(article: Path) -> None:
+def test_the_seed_is_dated_by_its_first_words_and_added_with_its_title_and_publisher(seed_article: Path) -> None:
+    assert (SEED.name, SEED_ARTICLE, seed_article.name) == (seed.PATH.name, seed.NAME, seed.NAME)  # conftest's copies
     archived = parse_article(SEED.name, SEED.read_text(encoding="utf-8"))
     assert archived.date == "2026-03-04" and archived.text.startswith("В условиях текущих геополитических реалий")
-    added = parse_article(article.name, article.read_text(encoding="utf-8"))
+    added = parse_article(seed_article.name, seed_article.read_text(encoding="utf-8"))
     assert (added.title, added.date, added.publisher) == (seed.TITLE, "2026-03-04", "Zakon.kz")
     assert added.text == archived.text
 

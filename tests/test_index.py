@@ -326,7 +326,7 @@ def sentence_vectors(index: Path) -> dict[tuple[str, int], bytes]:
 
 
 def test_an_index_without_sentence_vectors_answers_as_before_until_rebuilt(corpus: Path, tmp_path: Path) -> None:
-    from tests.test_errors import forge
+    from tests.helpers import forge
     from rag.models import navec
 
     index, question = tmp_path / "index", "Когда открылся музей угля?"

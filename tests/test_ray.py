@@ -19,7 +19,7 @@ from bench.ray import smallest_cosine
 from rag.index import store, update
 from rag.models import navec
 from tests.conftest import ROOT
-from tests.test_soak import QUESTIONS, news
+from tests.helpers import QUESTIONS, news
 
 ray = pytest.importorskip("ray")
 

@@ -42,8 +42,8 @@ def test_sentences_are_split_within_lines_and_never_empty() -> None:
 
 
 @pytest.fixture(scope="module")
-def retriever(article_index: Path) -> Retriever:
-    stored = store.load(article_index)
+def retriever(seed_index: Path) -> Retriever:
+    stored = store.load(seed_index)
     return Retriever(stored, shared_model(stored.manifest.model))
 
 
@@ -145,8 +145,8 @@ class CountingSentences:
         return self.model.encode_sentences(texts)
 
 
-def test_answering_encodes_no_sentence_the_index_stored_them(article_index: Path) -> None:
-    stored = store.load(article_index)
+def test_answering_encodes_no_sentence_the_index_stored_them(seed_index: Path) -> None:
+    stored = store.load(seed_index)
     counting = CountingSentences(shared_model(stored.manifest.model))
     retriever = Retriever(stored, counting)
     assert retriever.fitted.rerank_depth and retriever.fitted.rerank_weight, "re-scoring reads sentences too"

@@ -23,7 +23,7 @@ from gradio_client import Client
 
 import rag
 from rag.index import store
-from tests.conftest import ARTICLE, Server, indexed_copy
+from tests.conftest import SEED_ARTICLE, Server, indexed_copy
 from ui import app as ui_app
 from ui import format, limits
 
@@ -65,9 +65,9 @@ def call(url: str, endpoint: str, *data: object) -> list:
 
 
 @pytest.fixture
-def writable_server(article: Path, article_index: Path, tmp_path: Path) -> Iterator[Server]:
+def writable_server(seed_article: Path, seed_index: Path, tmp_path: Path) -> Iterator[Server]:
     """A chat one can add articles to, with a fresh rate limit: a copy of the indexed first article."""
-    corpus, index = indexed_copy(article, article_index, tmp_path)
+    corpus, index = indexed_copy(seed_article, seed_index, tmp_path)
     app, url = ui_app.start(index, corpus)
     yield Server(url, corpus, index, app)
     app.close()
@@ -107,7 +107,7 @@ def test_a_missing_empty_or_malformed_auth_file_is_one_clear_error_that_shows_no
 
 
 def test_rag_serve_on_all_interfaces_with_an_auth_file_asks_every_client_to_log_in(
-        article_corpus: Path, article_index: Path, tmp_path: Path) -> None:
+        seed_corpus: Path, seed_index: Path, tmp_path: Path) -> None:
     logins = tmp_path / "logins.txt"
     logins.write_text(f"# who may use the chat\n{USER}:{PASSWORD}\n", encoding="utf-8")
     port, log = free_port(), tmp_path / "serve.log"
@@ -115,7 +115,7 @@ def test_rag_serve_on_all_interfaces_with_an_auth_file_asks_every_client_to_log_
     with log.open("w") as out:  # the port from $RAG_PORT, as `RAG_PORT=… make run` gives it
         process = subprocess.Popen(
             [*RAG, "serve", "--host", "0.0.0.0", "--auth-file", str(logins),
-             "--corpus", str(article_corpus), "--index", str(article_index)],
+             "--corpus", str(seed_corpus), "--index", str(seed_index)],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1", "RAG_PORT": str(port)})
     try:
         deadline = time.monotonic() + 90
@@ -130,7 +130,7 @@ def test_rag_serve_on_all_interfaces_with_an_auth_file_asks_every_client_to_log_
         refused = httpx.post(f"{url}gradio_api/call/ask", json={"data": [QUESTION]}, timeout=10)
         assert refused.status_code == 401
         reply = Client(url, auth=(USER, PASSWORD), verbose=False).predict(QUESTION, api_name="/ask")
-        assert reply == expected_reply(article_index)
+        assert reply == expected_reply(seed_index)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -152,8 +152,8 @@ def test_a_taken_port_is_one_line_saying_how_to_pick_another(tmp_path: Path) -> 
 # Logins and read-only mode, on servers started by ui.app.start
 
 
-def test_with_a_login_only_a_logged_in_client_gets_answers(article_corpus: Path, article_index: Path) -> None:
-    app, url = ui_app.start(article_index, article_corpus, auth=[(USER, PASSWORD)])
+def test_with_a_login_only_a_logged_in_client_gets_answers(seed_corpus: Path, seed_index: Path) -> None:
+    app, url = ui_app.start(seed_index, seed_corpus, auth=[(USER, PASSWORD)])
     try:
         assert httpx.post(f"{url}gradio_api/call/ask", json={"data": [QUESTION]}, timeout=10).status_code == 401
         assert httpx.get(f"{url}config", timeout=10).status_code == 401
@@ -162,8 +162,8 @@ def test_with_a_login_only_a_logged_in_client_gets_answers(article_corpus: Path,
         with pytest.raises(ValueError, match="Could not login"):
             Client(url, auth=(USER, "wrong"), verbose=False)
         reply = Client(url, auth=(USER, PASSWORD), verbose=False).predict(QUESTION, api_name="/ask")
-        assert reply == expected_reply(article_index)
-        article = f"{url}article?source={ARTICLE}"
+        assert reply == expected_reply(seed_index)
+        article = f"{url}article?source={SEED_ARTICLE}"
         refused = httpx.get(article, timeout=10)
         assert refused.status_code == 401 and "Сначала войдите в чат" in refused.text
         with httpx.Client(timeout=10) as browser:
@@ -174,12 +174,12 @@ def test_with_a_login_only_a_logged_in_client_gets_answers(article_corpus: Path,
 
 
 def test_a_read_only_chat_answers_but_has_no_add_panel_and_no_add_endpoint(
-        article_corpus: Path, article_index: Path) -> None:
-    before = sorted(p.name for p in article_corpus.iterdir())
-    app, url = ui_app.start(article_index, article_corpus, read_only=True)
+        seed_corpus: Path, seed_index: Path) -> None:
+    before = sorted(p.name for p in seed_corpus.iterdir())
+    app, url = ui_app.start(seed_index, seed_corpus, read_only=True)
     try:
         client = Client(url, verbose=False)
-        assert client.predict(QUESTION, api_name="/ask") == expected_reply(article_index)
+        assert client.predict(QUESTION, api_name="/ask") == expected_reply(seed_index)
         with pytest.raises(ValueError, match="Cannot find a function with `api_name`: /add_article"):
             client.predict(None, "Столица Кортании", "Столица Кортании — Велград.", "", "", "",
                            api_name="/add_article")
@@ -189,10 +189,10 @@ def test_a_read_only_chat_answers_but_has_no_add_panel_and_no_add_endpoint(
         assert "manage-article" not in page and "remove_article" not in page and "replace_article" not in page
         for endpoint in ("/remove_article", "/replace_article"):
             with pytest.raises(ValueError, match=f"Cannot find a function with `api_name`: {endpoint}"):
-                client.predict(ARTICLE, api_name=endpoint)
+                client.predict(SEED_ARTICLE, api_name=endpoint)
     finally:
         app.close()
-    assert sorted(p.name for p in article_corpus.iterdir()) == before
+    assert sorted(p.name for p in seed_corpus.iterdir()) == before
 
 
 # Adding articles: at most ADD_LIMIT a minute per client, and no upload left behind
@@ -225,7 +225,7 @@ def test_an_uploaded_file_is_deleted_from_the_cache_once_read(writable_server: S
                   "", "", "", "", "")[0]
     assert "✓ Добавлена статья" in status
     assert not uploaded.exists()
-    added = set(server.corpus.iterdir()) - {server.corpus / ARTICLE}
+    added = set(server.corpus.iterdir()) - {server.corpus / SEED_ARTICLE}
     assert len(added) == 1 and "Столица Кортании — город Велград." in added.pop().read_text(encoding="utf-8")
 
 
@@ -263,16 +263,16 @@ def test_replace_and_remove_count_against_the_same_limit_as_adds(writable_server
     client = Client(server.url, verbose=False)
     moved = "Порт Актау теперь принимает паромы из Баку каждый день, сообщили в администрации порта."
     assert "Текст не заменён: выберите статью в списке" in client.predict(None, None, "", api_name="/replace_article")[0]
-    status, table = client.predict(ARTICLE, None, moved, api_name="/replace_article")[:2]
-    assert f"✓ Текст статьи <code>{format.escape(ARTICLE)}</code> заменён" in status
-    assert rag.article_text(ARTICLE, server.index).text == moved and "Внешняя политика" in table
-    status, table = client.predict(ARTICLE, api_name="/remove_article")  # (the confirmation is not an output)
+    status, table = client.predict(SEED_ARTICLE, None, moved, api_name="/replace_article")[:2]
+    assert f"✓ Текст статьи <code>{format.escape(SEED_ARTICLE)}</code> заменён" in status
+    assert rag.article_text(SEED_ARTICLE, server.index).text == moved and "Внешняя политика" in table
+    status, table = client.predict(SEED_ARTICLE, api_name="/remove_article")  # (the confirmation is not an output)
     assert "удалена; индекс обновлён" in status and "В индексе пока нет статей" in table
-    assert not (server.corpus / ARTICLE).exists() and rag.list_articles(server.index) == []
+    assert not (server.corpus / SEED_ARTICLE).exists() and rag.list_articles(server.index) == []
     for _ in range(2):
-        status = client.predict(ARTICLE, api_name="/remove_article")[0]
-        assert format.escape(f"Статья не удалена: в индексе нет статьи «{ARTICLE}»") in status
-    status = client.predict(ARTICLE, api_name="/remove_article")[0]
+        status = client.predict(SEED_ARTICLE, api_name="/remove_article")[0]
+        assert format.escape(f"Статья не удалена: в индексе нет статьи «{SEED_ARTICLE}»") in status
+    status = client.predict(SEED_ARTICLE, api_name="/remove_article")[0]
     assert status.startswith("<p>⚠️ Статья не удалена: слишком много статей с вашего адреса")
 
 

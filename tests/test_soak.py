@@ -9,7 +9,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,37 +20,12 @@ from rag.corpus import load_corpus
 from rag.index import store
 from rag.models import navec
 from tests.conftest import ROOT
+from tests.helpers import QUESTIONS, RAG, news
 
 pytestmark = pytest.mark.slow  # ~30 s of kills; make test keeps tests/test_crash_safety.py's sampled kills
 
 OPERATIONS = 120
-RAG = [sys.executable, "-c", "from rag.cli import main; main()"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-CITIES = ["Актау", "Атырау", "Караганда", "Павлодар", "Шымкент", "Тараз", "Костанай", "Семей", "Туркестан", "Кокшетау"]
-THINGS = ["порт", "мост", "завод", "музей", "терминал", "аэропорт", "стадион", "театр", "рынок", "элеватор"]
-KINDS = ["новый", "большой", "северный", "южный", "западный", "восточный", "каменный", "стеклянный", "высокий",
-         "широкий", "современный", "городской", "частный", "государственный", "морской", "речной", "зимний",
-         "летний", "тёплый", "светлый", "просторный", "удобный", "дорогой", "недорогой", "крупный", "малый",
-         "центральный", "пригородный", "областной", "международный"]
-MONTHS = ["январе", "феврале", "марте", "апреле", "мае", "июне", "июле", "августе", "сентябре", "октябре",
-          "ноябре", "декабре"]
-DAYS = ["понедельник", "вторник", "среду", "четверг", "пятницу", "субботу", "воскресенье"]
-QUESTIONS = [f"Что построят в городе {city}?" for city in CITIES] + [
-    "Сколько стоит новый мост?", "Когда откроют музей?",
-    "Со сколькими государствами у Казахстана дипломатические отношения?", "Сколько рабочих мест создаст завод?"]
-
-
-def news(rng: random.Random, n: int) -> str:
-    """A short generated news article: which city builds what, when, for how much, and how many jobs. Its words
-    (not only its numbers, which word vectors do not see) differ from every other's, so that no two passages
-    tie on their scores and the order of the best is the same however the index was built."""
-    city, thing, month, day = rng.choice(CITIES), rng.choice(THINGS), rng.choice(MONTHS), rng.choice(DAYS)
-    first, second = rng.sample(KINDS, 2)
-    return (f"---\ntitle: {thing.capitalize()} в городе {city} ({n})\ndate: 2025-{rng.randint(1, 12):02d}-"
-            f"{rng.randint(1, 28):02d}\n---\nВ городе {city} построят {first} и {second} {thing} номер {n}. Работы "
-            f"начнутся в {month} {rng.randint(2025, 2030)} года, первый камень заложат в {day}. Стоимость проекта "
-            f"составит {rng.randint(2, 900)} миллиардов тенге. {thing.capitalize()} создаст {rng.randint(50, 5000)} "
-            "рабочих мест, сообщили в акимате.\n")
 
 
 class Reader:

@@ -14,7 +14,7 @@ import rag
 from rag.index import store
 from rag.models import navec
 from rag.search.retriever import Copy
-from tests.test_cli import run
+from tests.helpers import run
 from ui import format as chat
 
 BUDGET = ("Правительство Кортании утвердило проект государственного бюджета на 2026 год. Расходы на образование "

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import rag
 from tests.conftest import ROOT
 from tests.conftest import Server
-from tests.test_ui_server import HOSTILE
+from tests.helpers import HOSTILE, OWN_QUESTION
 from ui import format
 
 ALLOWED_TAGS = {"p", "b", "em", "strong", "blockquote", "mark", "details", "summary", "ol", "ul", "li", "a", "br",
@@ -54,11 +54,12 @@ def assert_inert(reply: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(server: Server) -> Server:
-    """The chat server with a hostile article added to its index."""
-    (server.corpus / "hostile.md").write_text(HOSTILE_ARTICLE, encoding="utf-8")
-    rag.build_index(server.corpus, server.index)
-    return server
+def server(word_server: Server) -> Server:
+    """The chat server with a hostile article added to its index (word vectors: what is shown holds for any
+    model)."""
+    (word_server.corpus / "hostile.md").write_text(HOSTILE_ARTICLE, encoding="utf-8")
+    rag.build_index(word_server.corpus, word_server.index)
+    return word_server
 
 
 def test_a_hostile_article_is_quoted_as_text(server: Server, client: Client) -> None:
@@ -108,5 +109,4 @@ def test_a_request_body_over_the_limit_is_refused(server: Server, client: Client
     big = "б" * MAX_REQUEST_BYTES
     response = httpx.post(f"{server.url.rstrip('/')}/gradio_api/call/ask", json={"data": [big]}, timeout=30)
     assert response.status_code == 413
-    assert "186 государствами" in client.predict("Со сколькими государствами у Казахстана отношения?",
-                                                  api_name="/ask")
+    assert "«Озёрстрой»" in client.predict(OWN_QUESTION, api_name="/ask")

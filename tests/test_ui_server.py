@@ -17,14 +17,10 @@ from rag.index import store
 from rag.search.answer import NO_ANSWER
 from rag.search.retriever import Passage
 from tests.conftest import Server, indexed_copy
+from tests.helpers import HOSTILE, NEW_BODY, NEW_QUESTION, QUESTION
 from ui import app as ui_app
 from ui import article_page, format
 
-QUESTION = "Со сколькими государствами у Казахстана дипломатические отношения?"
-NEW_BODY = "Столица Республики Кортания — город Велград. Его основали рыбаки в 1312 году на берегу залива."
-NEW_QUESTION = "Как называется столица Кортании?"
-
-HOSTILE = "<script>window.__pwned=1</script><img src=x onerror=alert(1)> **жирный** [ссылка](javascript:1) $$x$$"
 
 
 def test_ask_endpoint_replies_with_the_highlighted_quote_and_its_source(server: Server, client: Client) -> None:
@@ -69,14 +65,14 @@ def test_a_chat_over_no_article_says_so_and_answers_from_the_first_one_added(tmp
 
 
 @pytest.mark.parametrize("read_only", [False, True], ids=["can-add", "read-only"])
-def test_a_chat_that_can_add_loads_the_passage_encoder_at_start(article: Path, article_index: Path, tmp_path: Path,
+def test_a_chat_that_can_add_loads_the_passage_encoder_at_start(seed_article: Path, seed_index: Path, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch, read_only: bool) -> None:
     """So that its first add does not wait seconds for torch; a read-only chat never encodes a passage."""
     from rag.models.base import SentenceTransformerEmbedder
 
     loaded, load = threading.Event(), SentenceTransformerEmbedder.load
     monkeypatch.setattr(SentenceTransformerEmbedder, "load", lambda model: (load(model), loaded.set())[0])
-    app, _ = ui_app.start(*reversed(indexed_copy(article, article_index, tmp_path)), read_only=read_only)
+    app, _ = ui_app.start(*reversed(indexed_copy(seed_article, seed_index, tmp_path)), read_only=read_only)
     try:
         assert loaded.wait(0.5 if read_only else 30) is not read_only
     finally:
