@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     ensure_archive(load_vocabulary(), corpus, args.articles, args.seed)
     report = rag.build_index(corpus, index, model=args.model)
     questions = make_questions(corpus, args.articles, args.seed)
-    print(f"{report.chunks} passages of {args.articles} articles, model {report.model}, {len(questions)} questions, "
+    print(f"{report.passages} passages of {args.articles} articles, model {report.model}, {len(questions)} questions, "
           f"k={K}\n")
     print("| filter | passages admitted | warm retrieve p50 / p95 ms | questions with all k passages |")
     print("|---|---|---|---|")

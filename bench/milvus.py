@@ -43,7 +43,7 @@ def compare(path: Path, work: Path, model: str | None, repeat: int) -> dict:
     for name, options in (("local", {}), ("milvus", {"backend": "milvus", "uri": str(work / "milvus.db")})):
         started = time.perf_counter()
         report = rag.build_index(corpus, work / name, model=model, **options)
-        built[name] = (time.perf_counter() - started, report.chunks)
+        built[name] = (time.perf_counter() - started, report.passages)
     local, remote = open_index(work / "local"), open_index(work / "milvus")
     same, ranks, latency = 0, {"local": [], "milvus": []}, {"local": [], "milvus": []}
     questions = xquad.questions(articles)

@@ -71,7 +71,7 @@ def measure(path: Path, work: Path, model: str | None, copies: int) -> dict:
         report = rag.build_index(folder, _index(work, name), model=embedder.name, **options)
         seconds = time.perf_counter() - started
         same = smallest_cosine(_index(work, BUILDS[0][0]), _index(work, name))
-        results[name] = (seconds, report.chunks, same)
+        results[name] = (seconds, report.passages, same)
         print(f"{name}: {results[name][0]:.1f} s", file=sys.stderr, flush=True)
     ray.shutdown()
     return results

@@ -76,7 +76,7 @@ if questions_file:
         t = time.perf_counter(); rag.retrieve(q, k=3, index=index); out["total"].append(time.perf_counter() - t)
         t = time.perf_counter(); encoder.encode_queries([q]); out["encode"].append(time.perf_counter() - t)
 kept = [a for a in rag.list_articles(index) if not a.source.startswith(added)]
-out["articles"], out["passages"] = len(kept), sum(a.chunks for a in kept)
+out["articles"], out["passages"] = len(kept), sum(a.passages for a in kept)
 print(json.dumps(out))
 """
 """Child script: articles and passages of an index (the added article left out) and, given a questions

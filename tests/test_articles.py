@@ -103,7 +103,9 @@ def test_added_article_is_indexed_incrementally_and_listed(corpus: Path, tmp_pat
     assert (report.added, report.unchanged) == ([path.name], [])  # the new article alone: nothing else read
     listed = {a.source: a for a in list_articles(index)}
     assert listed[path.name].title == "Столица Кортании" and listed[path.name].date == "2026-05-01"
-    assert listed[path.name].chunks == 1 and listed[ARTICLE].chunks > 5
+    assert listed[path.name].passages == 1 and listed[ARTICLE].passages > 5
+    with pytest.warns(DeprecationWarning, match=r"ArticleInfo\.chunks is deprecated and goes in 0\.2: use \.passages"):
+        assert listed[path.name].chunks == 1  # the old name, until 0.2
     assert "Велград" in rag.answer("Как называется столица Кортании?", index=index).answer
 
 

@@ -66,7 +66,7 @@ def embedded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_updates_embed_only_new_and_changed_articles(corpus: Path, tmp_path: Path, embedded: list[str]) -> None:
     index = tmp_path / "index"
     first = rag.build_index(corpus, index)
-    assert sorted(first.added) == [ARTICLE, "steppe.md"] and first.chunks == len(embedded)
+    assert sorted(first.added) == [ARTICLE, "steppe.md"] and first.passages == len(embedded)
 
     embedded.clear()
     again = rag.build_index(corpus, index)
@@ -90,7 +90,7 @@ def test_updates_embed_only_new_and_changed_articles(corpus: Path, tmp_path: Pat
 
     embedded.clear()
     rebuilt = rag.build_index(corpus, index, rebuild=True)
-    assert sorted(rebuilt.added) == [ARTICLE, "steppe.md"] and len(embedded) == rebuilt.chunks
+    assert sorted(rebuilt.added) == [ARTICLE, "steppe.md"] and len(embedded) == rebuilt.passages
 
 
 def test_unchanged_updates_keep_the_version_and_old_versions_are_pruned(corpus: Path, tmp_path: Path) -> None:
@@ -155,7 +155,10 @@ def test_a_hand_edited_manifest_is_caught(corpus: Path, tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(rag.IndexDamaged, match="rag index --rebuild"):
         rag.build_index(corpus, index)
-    assert rag.build_index(corpus, index, rebuild=True).chunks > 0
+    rebuilt = rag.build_index(corpus, index, rebuild=True)
+    assert rebuilt.passages > 0
+    with pytest.warns(DeprecationWarning, match=r"BuildReport\.chunks is deprecated"):
+        assert rebuilt.chunks == rebuilt.passages  # the old name, until 0.2
 
 
 def test_naming_the_files_an_update_looks_at_leaves_the_rest_of_the_archive_unread(corpus: Path, tmp_path: Path,

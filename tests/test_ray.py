@@ -37,7 +37,7 @@ def test_a_ray_build_is_the_single_process_build(corpus: Path, tmp_path: Path, m
         assert ray.get(ray.remote(lambda: os.nice(0)).remote()) == 0, "workers at normal priority, not Ray's 15"
     finally:
         ray.shutdown()
-    assert report.chunks == store.read_manifest(single)[1].passages
+    assert report.passages == store.read_manifest(single)[1].passages
     assert store.current_version(on_ray) > "v-00000001", "committed along the way"
     assert rag.build_index(corpus, on_ray).in_step, "a second build finds every article indexed"
     a, b = store.read_manifest(single)[1], store.read_manifest(on_ray)[1]

@@ -170,7 +170,7 @@ def articles_table(articles: Sequence[ArticleInfo]) -> str:
     rows = "".join(
         f"<tr><td>{link(a.url, escape(a.title)) or escape(a.title)}"
         f"{'<br><small>' + escape(a.publisher) + '</small>' if a.publisher else ''}</td>"
-        f"<td>{date(a.date)}</td><td>{a.chunks}</td></tr>"
+        f"<td>{date(a.date)}</td><td>{a.passages}</td></tr>"
         for a in articles
     )
     return (f"<table class='articles'><thead><tr><th>Статья</th><th>Дата</th><th>Отрывков</th></tr></thead>"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.corpus import decode, parse_article, text_hash
+from rag.deprecated import renamed
 from rag.errors import RagError
 from rag.index.live import open_stored
 from rag.index.manifest import ArticleEntry, Manifest
@@ -25,7 +26,8 @@ class ArticleInfo:
     date: str | None
     publisher: str | None
     url: str | None
-    chunks: int
+    passages: int
+    chunks = renamed("chunks", "passages")
 
 
 def list_articles(index: str | Path) -> list[ArticleInfo]:

@@ -16,6 +16,7 @@ import numpy as np
 from rag import fitted
 from rag.chunking import Chunk, chunk_text
 from rag.corpus import Article, Corpus, FileStat, Skipped, load_corpus
+from rag.deprecated import renamed
 from rag.errors import IndexDamaged, IndexMissing, ModelMismatch, RagError
 from rag.index import sentences, store, stories
 from rag.index.manifest import LOCAL, MILVUS, Backend, Manifest
@@ -41,10 +42,11 @@ class BuildReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[Skipped] = field(default_factory=list)
-    chunks: int = 0
+    passages: int = 0
     seconds: float = 0.0
     named: bool = False
     """Whether only named files were looked at (`only`), not the whole corpus folder."""
+    chunks = renamed("chunks", "passages")
 
     @property
     def in_step(self) -> bool:
@@ -57,7 +59,7 @@ class BuildReport:
             f"indexed {len(self.added)} new, {len(self.changed)} changed, {len(self.removed)} removed, "
             f"{len(self.unchanged)} unchanged{' of those named' if self.named else ''}, "
             f"{len(self.skipped)} skipped article(s): "
-            f"{self.chunks} passages, model {self.model}, {self.seconds:.1f} s"
+            f"{self.passages} passages, model {self.model}, {self.seconds:.1f} s"
         )
 
 
@@ -170,9 +172,9 @@ def build_index(
                 update.restat(source, scan.seen[source].size, scan.seen[source].mtime_ns)
             update = _add(update, fresh, scan.seen, embedder, progress, ray, ray_actors)
             update.commit()
-            report.chunks = update.manifest.passages
+            report.passages = update.manifest.passages
         else:
-            report.chunks = previous.passages
+            report.passages = previous.passages
     report.seconds = time.perf_counter() - started
     return report
 
@@ -212,7 +214,7 @@ def pending(index: str | Path, corpus: str | Path | None = None, manifest: Manif
     manifest = manifest or store.read_manifest(index)[1]
     started = time.perf_counter()
     report = _changes(manifest.corpus if corpus is None else corpus, manifest)[1]
-    report.chunks, report.seconds = manifest.passages, time.perf_counter() - started
+    report.passages, report.seconds = manifest.passages, time.perf_counter() - started
     return report
 
 
