@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 import rag
 from rag.cli import cli
+from rag.index import store
+from rag.search import no_answer
 from rag.search.answer import SURE
 from ui import format
 
@@ -33,8 +35,15 @@ def test_a_question_about_someone_no_article_mentions_is_declined_with_that_reas
     assert "no article mentions" not in ask_json(article_index, "Что говорится в статье о Токаеве?").get("why", "")
 
 
-@pytest.mark.xfail(strict=True, reason="no six-signal rule is recorded for e5 yet: the refit that fitted one moved the "
-                   "quote settings and lost XQuAD-ru quotes (0.843 -> 0.728 held out), so it was not kept")
+def test_only_a_name_no_article_holds_a_word_of_is_declined_outright(article_index: Path) -> None:
+    """A name misspelt («Аарона Спелинга» for «Аарон Спеллинг») or taken too wide by the NER («Доктора Кто»)
+    shares a word with the articles: declining it outright lost 10 answerable held-out XQuAD-ru questions."""
+    words = store.load(article_index).words
+    assert no_answer.unheard_of(words, "Нильс Бор")
+    assert not no_answer.unheard_of(words, "Нильс Токаев") and not no_answer.mentioned(words, "Нильс Токаев")
+    assert no_answer.mentioned(words, "Токаевым")
+
+
 def test_an_answer_says_how_sure_it_is_and_a_borderline_one_is_offered_as_possible(article_index: Path) -> None:
     question = "С каким количеством государств у Казахстана есть дипломатические отношения?"
     reply = ask_json(article_index, question)
@@ -61,6 +70,8 @@ date: 2026-05-01
 """
 
 
+@pytest.mark.xfail(strict=True, reason="taking a close neighbour only across «Он…», «При этом…» lost held-out XQuAD-ru "
+                   "quotes (0.815 -> 0.746), so any close neighbour of the paragraph still joins the quote")
 def test_a_quote_takes_its_neighbour_only_when_it_cannot_stand_alone(tmp_path: Path) -> None:
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "bridge.md").write_text(BRIDGE, encoding="utf-8")

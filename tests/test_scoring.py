@@ -12,7 +12,7 @@ from bench.evaluation import load_questions
 from rag import language
 from rag.index import store
 from rag.models import shared_model
-from rag.search.answer import _CONTINUES, respond
+from rag.search.answer import respond
 from rag.search.retriever import Retriever
 from rag.search.summary import summarise
 from tests.conftest import ROOT
@@ -76,7 +76,7 @@ def test_a_quote_joins_its_neighbour_only_within_a_paragraph(retriever: Retrieve
     base = retriever.stored.fitted
     try:
         retriever.fitted = replace(base, quote_margin=0.0, answer_types=False, sentence_below=float("-inf"),
-                                   no_answer_below=float("-inf"))
+                                   no_answer_below=float("-inf"), no_answer_rule=())
         single = [respond(retriever, q) for q in QUESTIONS]
         retriever.fitted = replace(retriever.fitted, quote_margin=10.0)
         joined = [respond(retriever, q) for q in QUESTIONS]
@@ -84,15 +84,13 @@ def test_a_quote_joins_its_neighbour_only_within_a_paragraph(retriever: Retrieve
         retriever.fitted = base
     assert all(a.answer and "\n" not in a.answer for a in single + joined)
     assert all(s.answer in j.answer for s, j in zip(single, joined))
-    longer = [(s.answer, j.answer) for s, j in zip(single, joined) if len(j.answer) > len(s.answer)]
-    assert longer  # only across a sentence that continues the other (`answer._CONTINUES`): «Он…», «При этом…»
-    assert all(_CONTINUES.match(j.removeprefix(s).strip()) or _CONTINUES.match(s) for s, j in longer)
+    assert sum(len(j.answer) > len(s.answer) for s, j in zip(single, joined)) >= len(QUESTIONS) // 2
 
 
 def test_no_sentence_close_enough_means_no_answer(retriever: Retriever) -> None:
     base = retriever.stored.fitted
     try:
-        retriever.fitted = replace(base, no_answer_below=float("-inf"), sentence_below=1.01)
+        retriever.fitted = replace(base, no_answer_below=float("-inf"), sentence_below=1.01, no_answer_rule=())
         assert all(respond(retriever, q).answer is None for q in QUESTIONS)
         retriever.fitted = replace(retriever.fitted, sentence_below=float("-inf"))
         assert all(respond(retriever, q).answer is not None for q in QUESTIONS)
@@ -107,7 +105,8 @@ def test_the_no_answer_rule_weighs_a_russian_question_s_best_passage_and_leaves_
 
     base, english = retriever.stored.fitted, "With how many countries does Kazakhstan have diplomatic relations?"
     open_ = replace(base, no_answer_below=float("-inf"), sentence_below=float("-inf"),
-                    no_answer_below_cross=float("-inf"), sentence_below_cross=float("-inf"), answer_types=False)
+                    no_answer_below_cross=float("-inf"), sentence_below_cross=float("-inf"), answer_types=False,
+                    no_answer_bar=0.5)
     try:
         retriever.fitted = replace(open_, no_answer_rule=())
         assert all(respond(retriever, q).answer is not None for q in QUESTIONS + [english])

@@ -54,13 +54,6 @@ PASSAGE_JSON = ("article", "source", "text", "start", "end", "score", "date", "p
 _POINTS_BACK = re.compile(r"(Об этом|Это|Этим|Этого|В их числе|Среди них)\b")
 """How a sentence that cannot stand without the one before it opens ("Об этом заявил…", "В их числе…"):
 the two are one statement, and a key quote holding either holds both."""
-_CONTINUES = re.compile(
-    r"(Он|Она|Оно|Они|Его|Е[её]|Их|Ему|Ей|Им|Ими|Н[её]м|Ней|Них|Там|Тогда|Здесь|Туда|Оттуда|Эт(от|а|о|и|ого|ой|им|их"
-    r"|ому|ими)|Т(от|а|о|е|ого|ой|ем|ех)|Так(ой|ая|ое|ие|им|их)?|Также|Кроме того|При этом|Поэтому|Однако|Но|А|И"
-    r"|Затем|Позже|Впоследствии|Вместе с тем)\b")
-"""How a sentence opens that continues the one before it (a pronoun, an anaphor, a connective): it cannot stand
-alone, so a neighbour scoring within `quote_margin` of the key sentence joins the quote only across such an
-opening; one that merely talks of the same thing («Длина моста…» after «Мост назвали…») stays out."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -192,13 +185,13 @@ class Verdict:
 def judge(retriever: Retriever, query: Query, passage: Passage) -> Verdict:
     """Whether and where `passage` answers the question (`Verdict`).
 
-    It does not when the question is about a person no article mentions (in the articles' language), when the
-    passage scores under the model's threshold, when `read` finds no sentence close enough or none of the asked
-    answer type, or when the fitted no-answer rule (`rag.search.no_answer`) is less confident than its bar.
+    It does not when the question is about a person no article names (`no_answer.unheard_of`; in the articles'
+    language), when the passage scores under the model's threshold, when `read` finds no sentence close enough
+    or none of the asked answer type, or when the fitted no-answer rule (`rag.search.no_answer`) is less confident than its bar.
     """
     fitted = retriever.fitted
     asked = question.analyse(query.text)
-    if query.same_language and (missing := [p for p in asked.people if not no_answer.mentioned(retriever.words, p)]):
+    if query.same_language and (missing := [p for p in asked.people if no_answer.unheard_of(retriever.words, p)]):
         return Verdict(None, why=no_answer.unknown_people(missing))
     reading = read(retriever, query, passage) if passage.score >= retriever.no_answer_below(query) else None
     if reading is None:
@@ -223,8 +216,8 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
 def quote_span(retriever: Retriever, passage: Passage, reading: Reading) -> tuple[int, int]:
     """Article offsets of the key quote: the best sentence that `reading` fits.
 
-    A neighbouring sentence of the same paragraph scoring within `quote_margin` of the best joins the quote
-    when the later of the two continues the other (`_CONTINUES`), as does the next one of the paragraph when the quote is too short to stand alone, and a sentence that
+    A neighbouring sentence of the same paragraph scoring within `quote_margin` of the best joins the quote,
+    as does the next one of the paragraph when the quote is too short to stand alone, and a sentence that
     points back to the one before it ("Об этом заявил…") goes with that one; a quotation mark the
     quote does not close (or open) is left out (`sentences.balanced`).
     """
@@ -234,11 +227,7 @@ def quote_span(retriever: Retriever, passage: Passage, reading: Reading) -> tupl
     def same_paragraph(a: int, b: int) -> bool:  # sentences a < b: no line break between them
         return "\n" not in passage.text[spans[a][1] - passage.start:spans[b][0] - passage.start]
 
-    def opens(i: int, pattern: re.Pattern) -> bool:  # sentence i opens with the pattern
-        return bool(pattern.match(passage.text[spans[i][0] - passage.start:spans[i][1] - passage.start]))
-
-    neighbours = [i for i in (first - 1, first + 1) if 0 <= i < len(spans) and same_paragraph(min(i, first), max(i, first))
-                  and opens(max(i, first), _CONTINUES)]
+    neighbours = [i for i in (first - 1, first + 1) if 0 <= i < len(spans) and same_paragraph(min(i, first), max(i, first))]
     if neighbours:
         other = max(neighbours, key=lambda i: scores[i])
         if scores[first] - scores[other] <= fitted.quote_margin:
@@ -247,7 +236,8 @@ def quote_span(retriever: Retriever, passage: Passage, reading: Reading) -> tupl
         last += 1
 
     def points_back(i: int) -> bool:  # sentence i opens with a reference to the one before it, in its paragraph
-        return 0 < i < len(spans) and same_paragraph(i - 1, i) and opens(i, _POINTS_BACK)
+        return 0 < i < len(spans) and same_paragraph(i - 1, i) and bool(_POINTS_BACK.match(
+            passage.text[spans[i][0] - passage.start:spans[i][1] - passage.start]))
 
     first -= points_back(first)
     last += points_back(last + 1)

@@ -9,7 +9,7 @@ question is words no article holds at all. The share of the question's words the
 paraphrased questions that the article does answer share almost none. `rag-bench tune` fits the weights per
 model (`Fitted.no_answer_rule`, for questions in the articles' language) and the confidence under which the
 rule declines (`Fitted.no_answer_bar`); a model without them keeps only its thresholds. A question about a
-person no article mentions («Нильс Бор») is declined before the rule.
+person of whose name no article holds a word («Нильс Бор») is declined before the rule.
 """
 
 from __future__ import annotations
@@ -41,12 +41,21 @@ _KIND_NAMES = {answer_type.NUMBER: ("number", "числа"), answer_type.DATE: (
 def mentioned(words: LexicalIndex, name: str, ids: Sequence[int] | None = None) -> bool:
     """Whether every word of `name` occurs, in some case form, in a passage (of the passage ids `ids`, or of
     any article)."""
-    for word in name.split():
-        forms = {t for cut in (word, word[:-1], word[:-2]) if len(cut) >= 3 for ending in _ENDINGS
-                 for t in words.terms(cut + ending)}
-        if forms and not any(_occurs(words, t, ids) for t in forms):
-            return False
-    return True
+    return all(_word_occurs(words, word, ids) is not False for word in name.split())
+
+
+def unheard_of(words: LexicalIndex, name: str) -> bool:
+    """Whether no word of `name` occurs, in any case form, in any article («Нильс Бор»): a name the articles
+    spell or inflect otherwise («Аарона Спелинга» for «Аарон Спеллинг»), or one the NER took too much of
+    («Доктора Кто», «Почему Танагриссон»), still shares a word with them, and is left to the rule."""
+    return all(_word_occurs(words, word, None) is False for word in name.split())
+
+
+def _word_occurs(words: LexicalIndex, word: str, ids: Sequence[int] | None) -> bool | None:
+    """Whether `word` occurs in some case form (None: no form of it is a searchable term, a stop word)."""
+    forms = {t for cut in (word, word[:-1], word[:-2]) if len(cut) >= 3 for ending in _ENDINGS
+             for t in words.terms(cut + ending)}
+    return any(_occurs(words, t, ids) for t in forms) if forms else None
 
 
 def _occurs(words: LexicalIndex, term: str, ids: Sequence[int] | None) -> bool:
