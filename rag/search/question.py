@@ -48,19 +48,23 @@ class Asked:
 
 @functools.lru_cache(maxsize=1)
 def _natasha():
-    """natasha's segmenter and NER tagger (its news embedding), loaded once per process."""
+    """natasha's segmenter and NER tagger (its news embedding), loaded once per process, and the process's thread
+    pools (finding them takes milliseconds: once)."""
     from natasha import NewsEmbedding, NewsNERTagger, Segmenter
+    from threadpoolctl import ThreadpoolController
 
-    return Segmenter(), NewsNERTagger(NewsEmbedding())
+    return Segmenter(), NewsNERTagger(NewsEmbedding()), ThreadpoolController()
 
 
 def entities(text: str) -> list[tuple[str, str]]:
     """(kind, text) of the people, places and organisations natasha finds in Russian `text`, in order."""
     from natasha import Doc
 
-    segmenter, tagger = _natasha()
+    segmenter, tagger, pools = _natasha()
     doc = Doc(text[:MAX_ANALYSED])
-    with _lock:  # slovnet's tagger is not documented as thread-safe; a question takes about a millisecond
+    # slovnet's tagger is not documented as thread-safe; a question takes a few milliseconds. Its tiny matrix
+    # products run on one BLAS thread: threads left spinning after it slowed the next query's encoding 15 -> 45 ms
+    with _lock, pools.limit(limits=1, user_api="blas"):
         doc.segment(segmenter)
         doc.tag_ner(tagger)
     return [(span.type, span.text) for span in doc.spans]
