@@ -3,7 +3,7 @@
 The kind comes from the question word (кто → a person or organisation, где/куда/откуда → a place, когда → a date,
 сколько → a number: `answer_type.expected` for the Russian number and date, which tells «Когда X, что Y?» from
 «Когда X?»; какой/какая → the noun it qualifies); the names from natasha's slovnet NER (PER, LOC, ORG), whose
-weights ship in its PyPI packages, loaded once per process on first use (~0.9 s, then ~1 ms a question). A
+weights ship in its PyPI packages, loaded once per process on first use (~0.9 s, then ~3 ms a question). A
 question not in Russian gets its capitalised words after the first as its names (NER is trained on Russian)
 and its numbers and dates from English or Kazakh question words.
 """
