@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile -c constraints.txt
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run test test-all bench bench-scale tune eval browser clean
+.PHONY: run test test-all bench bench-scale tune tune-answers eval browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@echo "Installing the pinned dependencies into $(VENV) (once; about 2 minutes on a fresh machine)..."
@@ -71,6 +71,11 @@ bench-scale: $(STAMP)
 # Refit chunking, BM25, fusion weights, no-answer thresholds and quote choice for the default model.
 tune: $(STAMP)
 	$(VENV)/bin/rag-bench tune --seed $(SEED) --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json --write
+
+# Refit only the no-answer thresholds and rule, keeping retrieval and the key quote as recorded (after a change to
+# how passages or sentences are encoded, delete the vector cache first); writes the confusion tables.
+tune-answers: $(STAMP)
+	$(VENV)/bin/rag-bench tune --seed $(SEED) --xquad ../shared/data/xquad-ru-dev.json --xquad-en ../shared/data/xquad-en-dev.json --keep-retrieval --keep-quote --cache $(HOME)/.cache/rag/tune-vectors.npz --out docs/benchmarks.md --write
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/v-* index/.tmp-* index/.lock

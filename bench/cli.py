@@ -44,15 +44,21 @@ def cli() -> None:
 @click.option("--model", default=None, help="The model to fit (default: the default model).")
 @click.option("--keep-retrieval", is_flag=True,
               help="Keep the model's recorded chunking, stems, fusion and re-scoring; refit what comes after.")
+@click.option("--keep-quote", is_flag=True,
+              help="Keep the model's recorded key quote weighting, margin and answer-type rule too.")
+@click.option("--cache", type=click.Path(dir_okay=False, path_type=Path),
+              help="A file (.npz) keeping the passages' vectors between runs (delete it when encoding changes).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="A Markdown file (docs/benchmarks.md) to write the confusion table per set into, as a section.")
 @click.option("--write", is_flag=True, help="Record the fitted values for the model; new indexes take them.")
 def tune_command(xquad: Path, xquad_en: Path, questions: tuple[Path, ...], seed_article: Path, model: str | None,
-                 keep_retrieval: bool, write: bool) -> None:
+                 keep_retrieval: bool, keep_quote: bool, cache: Path | None, out: Path | None, write: bool) -> None:
     """Fit chunking, fusion weights, no-answer thresholds and quote choice for a model on development data."""
     from bench.tune import tune
     from rag.fitted import record
 
     fitted = tune(xquad, xquad_en, list(questions), seed_article, model, echo=click.echo,
-                  keep_retrieval=keep_retrieval)
+                  keep_retrieval=keep_retrieval, keep_quote=keep_quote, cache=cache, out=out)
     if write:
         from rag.models import shared_model
 

@@ -96,6 +96,33 @@ def precision_recall(predicted: Sequence[bool], actual: Sequence[bool]) -> tuple
 
 
 @dataclass(frozen=True)
+class Confusion:
+    """What answers did with a set's questions, counted: answered with the answer in the quote (right) or not
+    (wrong: a quote without it, or any quote for an unanswerable question), declined an unanswerable question
+    (right) or an answerable one (wrong)."""
+
+    answered_right: int
+    answered_wrong: int
+    declined_right: int
+    declined_wrong: int
+
+    HEADER = ("| set | answered right | answered wrong | declined right | declined wrong |\n"
+              "|---|---|---|---|---|")
+
+    @classmethod
+    def of(cls, answerable: Sequence[bool], quote_hit: Sequence[bool], declined: Sequence[bool]) -> Confusion:
+        """The counts over questions given as parallel flags."""
+        rows = list(zip(answerable, quote_hit, declined))
+        return cls(sum(a and h and not d for a, h, d in rows), sum(not d and not (a and h) for a, h, d in rows),
+                   sum(d and not a for a, _, d in rows), sum(d and a for a, _, d in rows))
+
+    def row(self, name: str) -> str:
+        """A Markdown row under `HEADER`."""
+        return (f"| {name} | {self.answered_right} | {self.answered_wrong} | {self.declined_right} | "
+                f"{self.declined_wrong} |")
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What the system did with one question: rank of the first hit passage, quote hit, declined."""
 

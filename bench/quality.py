@@ -38,6 +38,7 @@ import numpy as np
 from bench import seed, xquad
 from bench.evaluation import (K, MAX_WRONGLY_DECLINED, TARGETS, XQUAD_EN_TARGETS, XQUAD_TARGETS, Outcome, Question,
                               Report, contains, first_hit, hit_at, load_questions, mrr)
+from bench.report import sections
 from rag.fitted import for_model
 from rag.models import DEFAULT_MODEL
 
@@ -430,6 +431,7 @@ def write_report(out: Path, sets: dict[str, list[Result]], command: str, n_xq_tu
               "rule, and the logistic no-answer rule on the article questions of even lines and the XQuAD questions "
               "of its first 12 articles. On the rest:", "",
               *held_out(sets, n_xq_tuning), "", f"![benchmark chart]({out.with_suffix('.png').name})", ""]
+    lines += [f"{section}\n" for section in sections(out)]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines), encoding="utf-8")
     chart(sets, out.with_suffix(".png"))

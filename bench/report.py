@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+_SECTION = re.compile(r"<!-- (\S+):start -->.*?<!-- \1:end -->", re.S)
 
 
 def write_section(out: Path, name: str, section: str) -> None:
@@ -18,3 +21,9 @@ def write_section(out: Path, name: str, section: str) -> None:
         text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
+
+
+def sections(out: Path) -> list[str]:
+    """The marked sections (`write_section`) of `out`, markers included: what a report that rewrites the whole
+    file (`bench.quality`) carries over so that other benchmarks' results stay."""
+    return [m.group(0) for m in _SECTION.finditer(out.read_text(encoding="utf-8"))] if out.exists() else []

@@ -27,18 +27,20 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bench import seed, xquad
-from bench.evaluation import Question, contains, first_hit, hit_at, load_questions, mrr
+from bench.evaluation import Confusion, Question, contains, first_hit, hit_at, load_questions, mrr
+from bench.report import write_section
 from rag.chunking import chunk_text
 from rag.corpus import load_corpus
 from rag.errors import RagError
-from rag.fitted import Fitted, for_model
+from rag.fitted import NO_ANSWER_FEATURES, Fitted, for_model
 from rag.index import sentences as sentence_store
 from rag.index import store
 from rag.index.manifest import Manifest
 from rag.index.table import ArticleEntry
 from rag.models import Embedder, shared_model
 from rag.models.base import Progress
-from rag.search.answer import read, reply, respond
+from rag.search import no_answer
+from rag.search.answer import evidence, judge, read, reply, respond
 from rag.search.candidates import Candidates
 from rag.search.retriever import Retriever
 
@@ -56,6 +58,9 @@ XQUAD_TUNING_ARTICLES = 12
 MAX_DECLINED = 0.005
 """At most this share of a tuning set's answerable questions (but one at least) may fall under each of
 the no-answer thresholds (the passage's, then the sentence's)."""
+RULE_DECLINED = 0.01
+"""The share of each tuning set's answerable questions that reach the no-answer rule which it may decline (a
+pooled share let it decline 5 of the article's 82 paraphrased questions, which XQuAD's many outweighed)."""
 NO_ANSWER_C = 10.0
 """Inverse regularization of the no-answer rule's logistic regression (its features are on 0-1 scales)."""
 
@@ -70,27 +75,33 @@ def split_xquad(articles: list[xquad.Article]) -> tuple[list[Question], list[Que
     return xquad.questions(articles[:XQUAD_TUNING_ARTICLES]), xquad.questions(articles[XQUAD_TUNING_ARTICLES:])
 
 
+def half_indexed(articles: list[xquad.Article]) -> tuple[list[xquad.Article], list[Question], list[Question]]:
+    """XQuAD with every other article indexed: the indexed articles, and all questions split as `split_xquad`
+    does, those about an article left out unanswerable (questions about subjects no article covers)."""
+    asked = [[q if n % 2 == 0 else Question(q.question, (), "unanswerable") for q in a.questions]
+             for n, a in enumerate(articles)]
+    tuning, held = asked[:XQUAD_TUNING_ARTICLES], asked[XQUAD_TUNING_ARTICLES:]
+    return articles[0::2], [q for qs in tuning for q in qs], [q for qs in held for q in qs]
+
+
 def indexed(corpus: Path, folder: Path, embedder: Embedder, settings: Fitted, encoded: dict) -> store.Stored:
-    """An index of `corpus` in `folder`, chunked and embedded as `rag.build_index` would with `settings` (the
-    passages' vectors kept in `encoded` by chunking, so other stem prefixes reuse them)."""
+    """An index of `corpus` in `folder`, chunked and embedded as `rag.build_index` would with `settings` (each
+    passage's vector and sentence vectors kept in `encoded` by its text, so other stem prefixes and corpora of
+    the same articles reuse them)."""
     articles = load_corpus(corpus).articles
     chunks = [chunk_text(a.source, a.text, settings.chunk_size, settings.chunk_overlap) for a in articles]
-    key = (str(corpus), settings.chunk_size, settings.chunk_overlap)
-    if key not in encoded:
-        texts = [c.text for cs in chunks for c in cs]
-        with tqdm(total=len(texts), desc="encoding", unit="passage") as bar:
-            encoded[key] = (embedder.encode_passages(texts, progress=bar.update),
-                            *sentence_store.encode(texts, embedder))
-    vectors, counts, sentence_vectors = encoded[key]
-    first = sentence_store.starts(counts)
+    missing = list(dict.fromkeys(c.text for cs in chunks for c in cs if c.text not in encoded))
+    if missing:
+        with tqdm(total=len(missing), desc="encoding", unit="passage") as bar:
+            vectors = embedder.encode_passages(missing, progress=bar.update)
+        counts, sentence_vectors = sentence_store.encode(missing, embedder)
+        encoded.update(zip(missing, zip(vectors, sentence_store.per_passage(counts, sentence_vectors))))
     update = store.Update(folder, None, Manifest(embedder.name, embedder.dimension, settings, "", str(corpus)))
-    at = 0
     for article, cs in zip(articles, chunks):
-        end = at + len(cs)
+        kept = [encoded[c.text] for c in cs]
         update.add(article.source, ArticleEntry(article.digest, article.title, 0, 0),
-                   [(c.start, c.end, c.text) for c in cs], vectors[at:end],
-                   (counts[at:end], sentence_vectors[first[at]:first[end]]))
-        at = end
+                   [(c.start, c.end, c.text) for c in cs], np.stack([v for v, _ in kept]),
+                   sentence_store.joined([s for _, s in kept], embedder.dimension))
     update.commit()
     return store.load(folder)
 
@@ -246,6 +257,11 @@ class Outcomes:
         return line
 
     @property
+    def confusion(self) -> Confusion:
+        """Answered right / wrong, declined right / wrong."""
+        return Confusion.of([q.answerable for q in self.questions], self.quote_hit, self.declined)
+
+    @property
     def goodness(self) -> tuple[int, int]:
         """Right outcomes (quote holds the answer, or an unanswerable question declined), then fewer wrong declines."""
         right = sum(h if q.answerable else d for q, h, d in zip(self.questions, self.quote_hit, self.declined))
@@ -265,7 +281,9 @@ def answer_all(retriever: Retriever, questions: list[Question], searched: list[t
 
 def fit_answers(settings: Fitted, retrievers: dict[str, tuple[Retriever, list[Question]]]) -> Fitted:
     """The key quote's weighting and margin and the answer-type rule with the most right answers (quotes holding
-    the answer, unanswerable questions declined) on the tuning sets."""
+    the answer, unanswerable questions declined) on the tuning sets. `tune` leaves the half-indexed set out:
+    declining its questions about absent articles is the no-answer rule's job, and scoring them here moved the
+    quote weight 0.85 -> 0.3 and lost held-out XQuAD-ru quotes (0.843 -> 0.728)."""
     best, goodness = settings, None
     searched = {}
     for name, (retriever, questions) in retrievers.items():
@@ -285,31 +303,39 @@ def fit_answers(settings: Fitted, retrievers: dict[str, tuple[Retriever, list[Qu
     return best
 
 
-def fit_no_answer_rule(settings: Fitted, tuning: dict[str, tuple[Retriever, list[Question]]]) -> Fitted:
+def fit_no_answer_rule(settings: Fitted, tuning: dict[str, tuple[Retriever, list[Question]]], echo=print) -> Fitted:
     """The logistic no-answer rule (`rag.search.no_answer`) for questions in the articles' language: weights
-    fitted on the best passages of the tuning questions the thresholds let through (unanswerable against
-    answerable, classes balanced), then the bias set just above the highest answerable one: the rule declines
-    no answerable tuning question (the thresholds spent the allowance; declining 1 in 200 more this way
-    declined 10 of 287 held-out XQuAD questions). None when there are too few unanswerable questions to fit on."""
+    fitted on the best passages of the tuning questions that nothing before it declines (unanswerable against
+    answerable, classes balanced), and the confidence under which it declines (`Fitted.no_answer_bar`): the
+    one that declines at most `RULE_DECLINED` of each set's answerable questions among them. Each signal is
+    printed with its weight times its spread (how much it moves the decision). The settings unchanged when
+    there are too few unanswerable questions to fit on."""
     from sklearn.linear_model import LogisticRegression
 
-    rows, unanswerable = [], []
-    for retriever, questions in tuning.values():
-        retriever = retriever.with_fitted(settings)
+    rows, unanswerable, sets = [], [], []
+    for name, (retriever, questions) in tuning.items():
+        retriever = retriever.with_fitted(replace(settings, no_answer_rule=()))
         for q in questions:
             query = retriever.query(q.question)
             top = retriever.search(query, 1)[0]
-            reading = read(retriever, query, top) if top.score >= retriever.no_answer_below(query) else None
-            if query.same_language and reading is not None:
-                rows.append(reading.features)
+            if query.same_language and judge(retriever, query, top).span is not None:
+                rows.append(evidence(retriever, query, top, read(retriever, query, top)).features)
                 unanswerable.append(not q.answerable)
-    y = np.array(unanswerable, dtype=bool)
+                sets.append(name)
+    y, sets = np.array(unanswerable, dtype=bool), np.array(sets)
     if y.sum() < 2 or (~y).sum() < 2:
         return settings
     x = np.array(rows)
-    weights = LogisticRegression(C=NO_ANSWER_C, class_weight="balanced", max_iter=10_000).fit(x, y).coef_[0]
-    bar = float((x[~y] @ weights).max()) + 1e-6
-    return replace(settings, no_answer_rule=(-bar, *(float(w) for w in weights)))
+    model = LogisticRegression(C=NO_ANSWER_C, class_weight="balanced", max_iter=10_000).fit(x, y)
+    rule = (float(model.intercept_[0]), *(float(w) for w in model.coef_[0]))
+    sure = np.array([no_answer.confidence(rule, row) for row in x])
+    bar = min(float(np.quantile(sure[~y & (sets == name)], RULE_DECLINED)) for name in set(sets[~y]))
+    echo(f"\nThe no-answer rule, fitted on {len(y)} tuning questions that reach it ({int(y.sum())} unanswerable), "
+         f"declines under confidence {bar:.3f}; its signals by how much each moves the decision (weight of "
+         "\"no answer\" times the signal's spread):\n\n| signal | weight | weight × spread |\n|---|---|---|")
+    for name, w, spread in sorted(zip(NO_ANSWER_FEATURES, model.coef_[0], x.std(axis=0)), key=lambda t: -abs(t[1] * t[2])):
+        echo(f"| {name} | {w:+.2f} | {w * spread:+.3f} |")
+    return replace(settings, no_answer_rule=rule, no_answer_bar=bar)
 
 
 def report(name: str, retriever: Retriever, questions: list[Question]) -> str:
@@ -347,12 +373,47 @@ def recorded_retrieval(name: str) -> Fitted:
                   dense_weight=kept.dense_weight, rerank_depth=kept.rerank_depth, rerank_weight=kept.rerank_weight)
 
 
+QUOTE_FIELDS = ("quote_dense_weight", "quote_margin", "answer_types", "type_margin")
+"""The key quote's settings, which `tune(keep_quote=True)` keeps as recorded."""
+ANSWERS_SECTION = "## Answers: right, wrong and declined"
+HALF = "xquad-ru-half"
+"""The tuning set of XQuAD with every other article indexed: it tunes the no-answer thresholds and rule only."""
+
+
+def load_vectors(path: Path | None, model: str) -> dict:
+    """Passage and sentence vectors by passage text that an earlier run with `model` saved (`--cache`), as
+    `indexed` keeps them; empty without them, or when saved for another model."""
+    if path is None or not path.is_file():
+        return {}
+    with np.load(path) as saved:
+        if str(saved["model"]) != model:
+            return {}
+        sentences = sentence_store.per_passage(saved["counts"], saved["sentences"])
+        return dict(zip(saved["texts"].tolist(), zip(saved["vectors"], sentences)))
+
+
+def save_vectors(path: Path | None, model: str, encoded: dict) -> None:
+    """Keep the vectors `indexed` encoded for the next run (`--cache`): encoding XQuAD takes minutes on 2 cores.
+    A change to how passages or sentences are encoded makes the file stale: delete it then."""
+    if path is None or not encoded:
+        return
+    vectors = np.stack([v for v, _ in encoded.values()])
+    counts, sentences = sentence_store.joined([s for _, s in encoded.values()], vectors.shape[1])
+    with path.open("wb") as fh:
+        np.savez(fh, model=np.array(model), texts=np.array(list(encoded)), vectors=vectors, counts=counts,
+                 sentences=sentences)
+
+
 def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], seed_article: Path,
-         model: str | None = None, echo=print, keep_retrieval: bool = False) -> Fitted:
+         model: str | None = None, echo=print, keep_retrieval: bool = False, keep_quote: bool = False,
+         cache: Path | None = None, out: Path | None = None) -> Fitted:
     """Fit every setting for `model` (see the module) on the `questions` sets about the seed article at
     `seed_article` and on XQuAD, and print the tuning and held-out results; with `keep_retrieval`, only what
     comes after ranking (thresholds, key quote, no-answer rule), the recorded chunking, stems, fusion and
-    re-scoring kept (a full refit can prefer settings the held-out halves reject)."""
+    re-scoring kept (a full refit can prefer settings the held-out halves reject); with `keep_quote`, the
+    recorded key quote settings too (`QUOTE_FIELDS`). `cache`: a file keeping the passages' vectors between runs;
+    `out`: a Markdown file to write the confusion table per set and the rule's signals into (its "answers"
+    section)."""
     embedder = _Remembered(shared_model(model))
     kept = recorded_retrieval(embedder.name) if keep_retrieval else None
     grid = ([((kept.chunk_size, kept.chunk_overlap), kept.prefix)] if kept
@@ -377,6 +438,8 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], se
             articles = xquad.load(xquad_ru)
             xq_corpus = xquad.write_corpus(articles, Path(tmp) / "xquad")
             data["xquad-ru"] = (xq_corpus, *split_xquad(articles))
+            kept_half, *asked = half_indexed(articles)
+            data[HALF] = (xquad.write_corpus(kept_half, Path(tmp) / "xquad-half"), *asked)
             if xquad_en is not None and xquad_en.is_file():
                 data["xquad-en"] = (xq_corpus, *split_xquad(xquad.load(xquad_ru, asked_in=xquad_en)))
         if not data:
@@ -385,7 +448,7 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], se
         vectors = {name: embedder.encode_queries([q.question for q in tune_q]) for name, (_, tune_q, _) in data.items()}
         candidates: dict[tuple, dict[str, Scored]] = {}
         stored_by: dict[tuple, dict[Path, store.Stored]] = {}
-        encoded: dict = {}
+        encoded = load_vectors(cache, embedder.name)
         corpora = sorted({d[0] for d in data.values()})
         for chunking, prefix in grid:
             settings = Fitted(chunk_size=chunking[0], chunk_overlap=chunking[1], prefix=prefix)
@@ -396,6 +459,7 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], se
             candidates[(chunking, prefix)] = {name: score(retrievers[folder], tune_q, vectors[name])
                                               for name, (folder, tune_q, _) in data.items()}
             echo(f"scored chunking {chunking[0]}/{chunking[1]}, stem prefix {prefix}")
+        save_vectors(cache, embedder.name, encoded)
         ranked = tuple(name for name in ("questions", "xquad-ru", "xquad-en") if name in data)
         if kept:
             fitted = kept
@@ -408,16 +472,32 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], se
         if not kept:
             fitted = fit_rerank(fitted, tuning, ranked)
         fitted = fit_thresholds(fitted, tuning)
-        fitted = fit_answers(fitted, tuning)
-        fitted = fit_no_answer_rule(fitted, tuning)
+        if keep_quote:
+            recorded = for_model(embedder.name)
+            fitted = replace(fitted, **{f: getattr(recorded, f) for f in QUOTE_FIELDS})
+        else:
+            fitted = fit_answers(fitted, {name: t for name, t in tuning.items() if name != HALF})
+        signals: list[str] = []
+        fitted = fit_no_answer_rule(fitted, tuning, lambda line: (echo(line), signals.append(line)))
         echo(f"\nfitted for {embedder.name} (mean tuning MRR@5 of {', '.join(ranked)}: {objective:.4f}):")
         for field, value in fitted.to_json().items():
             echo(f"  {field} = {value}")
+        confusions = []
         for half, index in (("tuning", 0), ("held out", 1)):
             echo(f"\n{half}:")
             for name, (folder, tune_q, held_q) in data.items():
                 final = by_folder[folder].with_fitted(fitted)
                 outcomes = answer_all(final, (tune_q, held_q)[index])
                 echo(f"{report(name, final, (tune_q, held_q)[index])}; {outcomes.summary()}")
+                confusions.append(outcomes.confusion.row(f"{name}, {half}"))
+        echo("\n" + Confusion.HEADER + "\n" + "\n".join(confusions))
+    if out is not None:
+        write_section(out, "answers", "\n".join([
+            ANSWERS_SECTION, "", f"Written by `rag-bench tune --out` for `{embedder.name}`, with the settings it fitted. "
+            "Answered right: the key quote holds the answer; answered wrong: it does not, or the question has no "
+            f"answer in the indexed articles; declined right / wrong: an unanswerable / answerable question declined. "
+            f"`{HALF}`: every other XQuAD-ru article indexed, every question asked. Targets: unanswerable declined "
+            "≥ 0.95, answerable declined ≤ 0.02, quote ≥ 0.90; the article: no answerable question declined, every "
+            "unanswerable one declined.", "", Confusion.HEADER, *confusions, "", *signals]))
     return fitted
 

@@ -133,10 +133,12 @@ def _format(reply) -> str:
         return "\n".join(lines + _format_summary(reply.summary))
     if reply.answer is not None:
         top = reply.passages[0]
-        lines.append(f"«{reply.answer}»")
+        lines.append(f"{'Возможно: ' if reply.tentative else ''}«{reply.answer}»")
         where = ", ".join(x for x in (top.date, top.publisher) if x)
         lines.append(f"— {top.title}{f' ({where})' if where else ''}, {top.source}, "
                      f"символы {reply.quote_start}–{reply.quote_end}")
+    elif reply.why is not None:
+        lines.append(f"Причина: {reply.why.russian}.")
     if reply.passages:
         lines.append("\nИсточники:" if reply.answer is not None else "\nБлижайшие отрывки:")
         for n, p in enumerate(reply.passages, 1):

@@ -15,7 +15,8 @@ from pathlib import Path
 from rag.settings import CHUNK_OVERLAP, CHUNK_SIZE
 
 FILE = Path(__file__).with_name("fitted.json")
-NO_ANSWER_FEATURES = ("passage score", "closest sentence", "best typed sentence", "typed sentence's gap")
+NO_ANSWER_FEATURES = ("passage score", "closest sentence", "best typed sentence", "typed sentence's gap",
+                      "names in the passage", "words no article holds")
 """What the no-answer rule weighs, in this order (`rag.search.no_answer.features` computes them): a rule
 recorded with another number of weights was fitted by another version over other features."""
 
@@ -56,6 +57,8 @@ class Fitted:
     no_answer_rule: tuple[float, ...] = ()
     """For a question in the articles' language: bias and weights of the logistic no-answer rule
     (`rag.search.no_answer`); empty: none."""
+    no_answer_bar: float = 0.5
+    """The rule's confidence under which a passage is taken not to answer."""
 
     def to_json(self) -> dict:
         """A plain dict for an index manifest (infinities as None: JSON has no infinity)."""

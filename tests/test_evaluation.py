@@ -120,7 +120,7 @@ def test_the_article_does_not_slip_below_what_it_reaches_now(article_report: Rep
     """Where a target is still missed, today's level is the floor, so that a regression fails."""
     measured = article_report.measured()
     assert measured["paraphrase hit@1"] >= 0.83
-    assert measured["unanswerable declined"] >= 0.41  # thresholds kept at most 1 in 200 wrong declines
+    assert measured["unanswerable declined"] >= 0.6  # the no-answer rule declines 23 of 38 (thresholds alone: 0.41)
 
 
 def test_the_no_answer_threshold_declines_at_most_one_answerable_tuning_question() -> None:

@@ -54,7 +54,7 @@ def test_damage_is_reported_with_the_fix(index: Path, damage: str) -> None:
         (folder / "manifest.json").write_text(json.dumps({**manifest, "dimension": manifest["dimension"] + 1}))
     elif damage == "foreign-no-answer-rule":  # weights for more features than this version computes
         manifest = json.loads((folder / "manifest.json").read_text())
-        fitted = {**manifest["fitted"], "no_answer_rule": [1.0] * 7}
+        fitted = {**manifest["fitted"], "no_answer_rule": [1.0] * 9}
         (folder / "manifest.json").write_text(json.dumps({**manifest, "fitted": fitted}))
     elif damage == "pointer-to-nowhere":
         (index / "CURRENT").write_text("v-99999999")

@@ -87,7 +87,8 @@ def test_a_copy_with_other_settings_shares_the_index_and_its_sentences_and_leave
 
 def test_a_quote_joins_its_neighbour_only_within_a_paragraph(retriever: Retriever) -> None:
     single_quotes = retriever.with_fitted(replace(retriever.fitted, quote_margin=0.0, answer_types=False,
-                                                  sentence_below=float("-inf"), no_answer_below=float("-inf")))
+                                                  sentence_below=float("-inf"), no_answer_below=float("-inf"),
+                                                  no_answer_rule=()))
     joined_quotes = single_quotes.with_fitted(replace(single_quotes.fitted, quote_margin=10.0))
     single = [respond(single_quotes, q) for q in QUESTIONS]
     joined = [respond(joined_quotes, q) for q in QUESTIONS]
@@ -97,7 +98,8 @@ def test_a_quote_joins_its_neighbour_only_within_a_paragraph(retriever: Retrieve
 
 
 def test_no_sentence_close_enough_means_no_answer(retriever: Retriever) -> None:
-    strict = retriever.with_fitted(replace(retriever.fitted, no_answer_below=float("-inf"), sentence_below=1.01))
+    strict = retriever.with_fitted(replace(retriever.fitted, no_answer_below=float("-inf"), sentence_below=1.01,
+                                           no_answer_rule=()))
     assert all(respond(strict, q).answer is None for q in QUESTIONS)
     lenient = strict.with_fitted(replace(strict.fitted, sentence_below=float("-inf")))
     assert all(respond(lenient, q).answer is not None for q in QUESTIONS)
@@ -105,25 +107,28 @@ def test_no_sentence_close_enough_means_no_answer(retriever: Retriever) -> None:
 
 def test_the_no_answer_rule_weighs_a_russian_question_s_best_passage_and_leaves_other_languages_to_thresholds(
         retriever: Retriever) -> None:
-    from rag.search.answer import read
+    from rag.search.answer import evidence, read
     from rag.fitted import NO_ANSWER_FEATURES as FEATURES
 
     english = "With how many countries does Kazakhstan have diplomatic relations?"
     open_ = replace(retriever.fitted, no_answer_below=float("-inf"), sentence_below=float("-inf"),
-                    no_answer_below_cross=float("-inf"), sentence_below_cross=float("-inf"), answer_types=False)
+                    no_answer_below_cross=float("-inf"), sentence_below_cross=float("-inf"), answer_types=False,
+                    no_answer_bar=0.5)
 
     def ruled(*rule: float) -> Retriever:
         return retriever.with_fitted(replace(open_, no_answer_rule=rule))
 
     assert all(respond(ruled(), q).answer is not None for q in QUESTIONS + [english])
     query = retriever.query(QUESTIONS[0])
-    features = read(ruled(), query, ruled().search(query, 1)[0]).features
+    top = ruled().search(query, 1)[0]
+    features = evidence(ruled(), query, top, read(ruled(), query, top)).features
     assert len(features) == len(FEATURES) and features[3] == 0.0  # no answer type asked: the best is typed
+    assert features[4] == 1.0 and features[5] == 0.0  # the passage names what it asks about; every word known
     # a rule declining what scores under its passage-score bar: bias -bar, weight -1 on the passage score
-    bar = float(features[0]) + 1e-3
-    assert respond(ruled(bar, -1.0, 0.0, 0.0, 0.0), QUESTIONS[0]).answer is None
-    assert respond(ruled(-1.0, 0.0, 0.0, 0.0, 0.0), QUESTIONS[0]).answer is not None
-    declining = ruled(1.0, 0.0, 0.0, 0.0, 0.0)  # declines every Russian question
+    bar, rest = float(features[0]) + 1e-3, (0.0,) * (len(FEATURES) - 1)
+    assert respond(ruled(bar, -1.0, *rest), QUESTIONS[0]).answer is None
+    assert respond(ruled(-1.0, 0.0, *rest), QUESTIONS[0]).answer is not None
+    declining = ruled(1.0, 0.0, *rest)  # declines every Russian question
     assert all(respond(declining, q).answer is None for q in QUESTIONS)
     assert respond(declining, english).answer is not None
 

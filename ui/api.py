@@ -76,13 +76,16 @@ Passage = create_model("Passage", __doc__="A passage: `text` is [start, end) of 
 
 class AskReply(BaseModel):
     """`rag ask --json`'s object (`rag.Answer.to_json`), documented here; `understood` comes only with a
-    completed follow-up, `summary` only with an article's summary."""
+    completed follow-up, `summary` only with an article's summary, `why` only with a decline."""
 
     question: str
     answer: str | None = Field(description="The key quote, verbatim from the first passage; null: no answer.")
     passages: list[Passage]
     understood: str | None = Field(None, description="The follow-up as searched.")
     summary: dict | None = Field(None, description="The article's summary: title, date, sentences.")
+    confidence: float | None = Field(None, description="The no-answer rule's probability (0-1) that the quote "
+                                     "answers; null where the model or the question's language has no rule.")
+    why: str | None = Field(None, description="Why there is no answer (a decline with a reason only).")
 
 
 class Problem(BaseModel):

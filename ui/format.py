@@ -147,8 +147,9 @@ def summary(found: Summary) -> str:
 
 
 def reply(answer: Answer) -> str:
-    """The bot's message: notice, the key quote in full, its source (article, date), the passage it comes from
-    folded, and the passages (or an article's summary)."""
+    """The bot's message: notice, the key quote in full (after «Возможно:» when it is a borderline answer), its
+    source (article, date), the passage it comes from folded, and the passages (or an article's summary); a
+    decline says why."""
     blocks = []
     if answer.notice:
         blocks.append(f"<p><em>{escape(answer.notice)}</em></p>")
@@ -157,8 +158,12 @@ def reply(answer: Answer) -> str:
     elif answer.answer is not None:
         top = answer.passages[0]
         span = (top, answer.quote_start, answer.quote_end)
+        if answer.tentative:
+            blocks.append("<p><b>Возможно:</b></p>")
         blocks += [key_quote(*span), source_line(*span), folded_passage(*span), passages(answer.passages, "Источники")]
     elif answer.passages:
+        if answer.why is not None:
+            blocks.append(f"<p>Причина: {escape(answer.why.russian)}.</p>")
         blocks.append(passages(answer.passages, "Ближайшие отрывки, ответа в них нет"))
     return "\n\n".join(blocks)
 

@@ -21,7 +21,7 @@ from rag import language
 from rag.deprecated import old_json_keys
 from rag.errors import RagError
 from rag.index.filters import Filter, make_filter
-from rag.search import answer_type, followup, no_answer, recency
+from rag.search import answer_type, followup, no_answer, question, recency
 from rag.search.candidates import Query
 from rag.search.live import open_index
 from rag.search.retriever import Passage, Retriever
@@ -47,6 +47,8 @@ NOTHING_ADMITTED = "Под эти условия не подходит ни од
 NO_ARTICLES = "В индексе пока нет статей: спрашивать не о чем."
 """The notice for a question while the index holds no article (a fresh install with nothing added yet)."""
 
+SURE = 0.8
+"""An answer the no-answer rule is less confident of than this is offered as «Возможно:» (a borderline one)."""
 PASSAGE_JSON = ("title", "source", "text", "start", "end", "score", "date", "publisher", "url", "same_story")
 """A passage's fields in `Answer.to_json` (`rag ask --json`, the JSON API); "article", the title's old key, too
 until 0.2 (`rag.deprecated`)."""
@@ -77,11 +79,21 @@ class Answer:
     notice: str | None = None
     understood: str | None = None
     summary: Summary | None = None
+    confidence: float | None = None
+    """The no-answer rule's probability that the key quote answers (None: no rule for this model or language)."""
+    why: no_answer.Why | None = None
+    """Why there is no answer, when the search found passages but none answers."""
+
+    @property
+    def tentative(self) -> bool:
+        """Whether the quote is a borderline answer, to be offered as «Возможно:» (confidence under `SURE`)."""
+        return self.answer is not None and self.confidence is not None and self.confidence < SURE
 
     def to_json(self) -> dict:
         """The `rag ask --json` object: question, answer and passages (title, source, text, start, end,
-        score, date, publisher, url, and same_story: the other outlets' copies of its story); "understood" only
-        for a completed follow-up, "summary" only for an article's summary."""
+        score, date, publisher, url, and same_story: the other outlets' copies of its story); "confidence" (the
+        no-answer rule's probability that the quote answers, null without a rule); "understood" only for a
+        completed follow-up, "summary" only for an article's summary, "why" only for a decline with a reason."""
         reply = {
             "question": self.question,
             "answer": self.answer,
@@ -92,6 +104,9 @@ class Answer:
             reply["understood"] = self.understood
         if self.summary is not None:
             reply["summary"] = self.summary.to_json()
+        reply["confidence"] = None if self.confidence is None else round(self.confidence, 3)
+        if self.why is not None:
+            reply["why"] = self.why.english
         return reply
 
 
@@ -109,20 +124,21 @@ def clean_question(question: str) -> tuple[str, str | None]:
 
 @dataclass(frozen=True)
 class Reading:
-    """How the sentences of a passage answer a question: each one's quote score, which may be the key sentence
-    (the asked answer type, near the best), and the no-answer rule's features (`rag.search.no_answer`)."""
+    """How the sentences of a passage answer a question: each one's quote score, which give the asked answer
+    type (`typed`), and which may be the key sentence (`fits`: of that type, near the best)."""
 
     scores: np.ndarray
+    typed: np.ndarray
     fits: np.ndarray
-    features: np.ndarray
 
 
 def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None:
-    """The passage's sentences scored for the question, or None when none can answer it.
+    """The passage's sentences scored for the question, or None when even the closest is under the model's
+    sentence threshold.
 
     Sentences are scored by meaning (cosine with the question) and, for a Russian question, by stem overlap.
-    None when even the closest sentence is under the model's sentence threshold, or when the question asks
-    "how many" / "when" (with answer types on) and no sentence scoring near the best holds a number / date.
+    A question that asks "how many" / "when" (with answer types on) fits only sentences holding a number /
+    date, scoring near the best.
     """
     fitted = retriever.fitted
     sentences = retriever.sentences(passage)
@@ -136,26 +152,78 @@ def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None
     scores = w * dense + (1 - w) * overlap
     kind = answer_type.expected(query.text) if fitted.answer_types else None
     typed = np.array([kind is None or kind in held for held in sentences.kinds])
-    fits = typed & (scores >= scores.max() - fitted.type_margin)
-    if not fits.any():
-        return None
-    return Reading(scores, fits, no_answer.features(passage.score, float(dense.max()), scores, typed))
+    return Reading(scores, typed, typed & (scores >= scores.max() - fitted.type_margin))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the no-answer rule weighs for a question and its best passage (`rag.search.no_answer.features`),
+    and the question's names that passage does not mention."""
+
+    features: np.ndarray
+    absent: tuple[str, ...]
+
+
+def evidence(retriever: Retriever, query: Query, passage: Passage, reading: Reading) -> Evidence:
+    """The rule's features of a passage read for a question in the articles' language."""
+    names = question.analyse(query.text).names
+    absent = tuple(n for n in names if not no_answer.mentioned(retriever.words, n, [passage.id]))
+    found = 1.0 - len(absent) / len(names) if names else 1.0
+    closest = float(retriever.similarities(query, passage).max())
+    return Evidence(no_answer.features(passage.score, closest, reading.scores, reading.typed, found,
+                                       no_answer.unknown(retriever.words, query.terms)), absent)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a passage answers a question: the key quote's article offsets (None: it does not), the no-answer
+    rule's confidence that it does (None without a rule), and why it does not."""
+
+    span: tuple[int, int] | None
+    confidence: float | None = None
+    why: no_answer.Why | None = None
+
+
+def judge(retriever: Retriever, query: Query, passage: Passage) -> Verdict:
+    """Whether and where `passage` answers the question (`Verdict`).
+
+    It does not when the question is about a person no article names (`no_answer.unheard_of`; in the articles'
+    language), when the passage scores under the model's threshold, when `read` finds no sentence close enough
+    or none of the asked answer type, or when the fitted no-answer rule (`rag.search.no_answer`) is less confident than its bar.
+    """
+    fitted = retriever.fitted
+    asked = question.analyse(query.text)
+    if query.same_language and (missing := [p for p in asked.people if no_answer.unheard_of(retriever.words, p)]):
+        return Verdict(None, why=no_answer.unknown_people(missing))
+    reading = read(retriever, query, passage) if passage.score >= retriever.no_answer_below(query) else None
+    if reading is None:
+        return Verdict(None, why=no_answer.too_far(asked))
+    if not reading.fits.any():
+        return Verdict(None, why=no_answer.why(asked, (), passage.article, typed=False))
+    sure = None
+    if query.same_language and fitted.no_answer_rule:
+        found = evidence(retriever, query, passage, reading)
+        sure = no_answer.confidence(fitted.no_answer_rule, found.features)
+        if sure < fitted.no_answer_bar:
+            return Verdict(None, sure, no_answer.why(asked, found.absent, passage.article, bool(reading.typed.any())))
+    return Verdict(quote_span(retriever, passage, reading), sure)
 
 
 def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int, int] | None:
-    """Article offsets of the sentence(s) of `passage` that answer the question best, or None when none does.
+    """Article offsets of the sentence(s) of `passage` that answer the question best, or None when none does
+    (`judge`)."""
+    return judge(retriever, query, passage).span
 
-    None when `read` finds no sentence that can answer, or when the fitted no-answer rule
-    (`rag.search.no_answer`) says the passage does not answer a question in the articles' language.
+
+def quote_span(retriever: Retriever, passage: Passage, reading: Reading) -> tuple[int, int]:
+    """Article offsets of the key quote: the best sentence that `reading` fits.
+
     A neighbouring sentence of the same paragraph scoring within `quote_margin` of the best joins the quote,
     as does the next one of the paragraph when the quote is too short to stand alone, and a sentence that
     points back to the one before it ("Об этом заявил…") goes with that one; a quotation mark the
     quote does not close (or open) is left out (`sentences.balanced`).
     """
     fitted = retriever.fitted
-    reading = read(retriever, query, passage)
-    if reading is None or (query.same_language and no_answer.declines(fitted.no_answer_rule, reading.features)):
-        return None
     scores, spans = reading.scores, retriever.sentences(passage).spans
     first = last = int(np.argmax(np.where(reading.fits, scores, -np.inf)))
     def same_paragraph(a: int, b: int) -> bool:  # sentences a < b: no line break between them
@@ -258,12 +326,14 @@ def reply(retriever: Retriever, question: str, query: Query, passages: list[Pass
     """The answer to a question from the passages found for it, best first: the key quote of the first, or no
     answer (`rag-bench tune` tries quote settings on the same passages)."""
     top = passages[0] if passages else None
-    span = key_quote(retriever, query, top) if top and top.score >= retriever.no_answer_below(query) else None
-    if span is None:
-        return Answer(question, None, passages, notice=_join(notice, NO_ANSWER_IN.get(query.language, NO_ANSWER)))
-    start, end = span
+    verdict = judge(retriever, query, top) if top else Verdict(None)
+    if verdict.span is None:
+        return Answer(question, None, passages, notice=_join(notice, NO_ANSWER_IN.get(query.language, NO_ANSWER)),
+                      confidence=verdict.confidence, why=verdict.why)
+    start, end = verdict.span
     notice = _join(notice, QUOTE_IN_RUSSIAN.get(query.language))
-    return Answer(question, top.text[start - top.start: end - top.start], passages, start, end, notice)
+    return Answer(question, top.text[start - top.start: end - top.start], passages, start, end, notice,
+                  confidence=verdict.confidence)
 
 
 def check_k(k: int) -> None:
