@@ -199,13 +199,13 @@ def judge(retriever: Retriever, query: Query, passage: Passage) -> Verdict:
     if reading is None:
         return Verdict(None, why=no_answer.too_far(asked))
     if not reading.fits.any():
-        return Verdict(None, why=no_answer.why(asked, (), passage.article, typed=False))
+        return Verdict(None, why=no_answer.why(asked, (), passage.title, typed=False))
     sure = None
     if query.same_language and fitted.no_answer_rule:
         found = evidence(retriever, query, passage, reading)
         sure = no_answer.confidence(fitted.no_answer_rule, found.features)
         if sure < fitted.no_answer_bar:
-            return Verdict(None, sure, no_answer.why(asked, found.absent, passage.article, bool(reading.typed.any())))
+            return Verdict(None, sure, no_answer.why(asked, found.absent, passage.title, bool(reading.typed.any())))
     return Verdict(quote_span(retriever, passage, reading), sure)
 
 
