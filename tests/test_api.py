@@ -57,7 +57,7 @@ def test_a_question_gets_exactly_what_rag_ask_json_prints(server: Server) -> Non
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     reply = response.json()
     assert reply == rag_ask_json(server.index, QUESTION)
-    assert list(reply) == ["question", "answer", "passages"] and len(reply["passages"]) == ui_app.DEFAULT_K
+    assert list(reply) == ["question", "answer", "passages", "confidence"] and len(reply["passages"]) == ui_app.DEFAULT_K
     assert "«Озёрстрой»" in reply["answer"]
 
 

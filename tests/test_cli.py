@@ -37,7 +37,8 @@ def test_batch_json_answers_one_line_per_question(seed_index: Path, seed_text: s
     lines = result.stdout.splitlines()
     assert len(lines) == 2
     answered, declined = (json.loads(line) for line in lines)
-    assert set(answered) == {"question", "answer", "passages"}
+    assert set(answered) == {"question", "answer", "passages", "confidence"}
+    assert 0 <= answered["confidence"] <= 1  # the no-answer rule's probability that the quote answers
     assert answered["question"] == "Сколько составили глобальные военные расходы?"
     assert "2,7 трлн долларов" in answered["answer"] and answered["answer"] in answered["passages"][0]["text"]
     assert len(answered["passages"]) == 4 and answered["passages"][0]["source"] == SEED_ARTICLE
@@ -71,7 +72,8 @@ def test_human_output_quotes_then_lists_sources_and_status_describes_the_index(s
     assert [line[:4] for line in lines if line[:1].isdigit()] == ["1. [", "2. ["]
     assert quote[1:-1] in "\n".join(lines[4:]).replace("\n   ", "\n")  # the quote stands in the first passage
     declined = runner.invoke(cli, ["ask", "--index", str(seed_index), "Как приготовить плов?"])
-    assert declined.output.startswith("В статьях нет ответа на этот вопрос.\n\nБлижайшие отрывки:")
+    assert declined.output.startswith("В статьях нет ответа на этот вопрос.\nПричина: ")  # why, in one line
+    assert "\n\nБлижайшие отрывки:" in declined.output
     status = runner.invoke(cli, ["status", "--index", str(seed_index)])
     assert status.exit_code == 0
     assert "articles: 1" in status.output and "multilingual-e5-small-q4 (384 dimensions)" in status.output
