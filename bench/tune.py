@@ -471,12 +471,13 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], se
         tuning = {name: (by_folder[folder], tune_q) for name, (folder, tune_q, _) in data.items()}
         if not kept:
             fitted = fit_rerank(fitted, tuning, ranked)
-        fitted = fit_thresholds(fitted, tuning)
+        whole = {name: t for name, t in tuning.items() if name != HALF}
+        fitted = fit_thresholds(fitted, whole)  # the half-indexed set's absent-article questions are the rule's
         if keep_quote:
             recorded = for_model(embedder.name)
             fitted = replace(fitted, **{f: getattr(recorded, f) for f in QUOTE_FIELDS})
         else:
-            fitted = fit_answers(fitted, {name: t for name, t in tuning.items() if name != HALF})
+            fitted = fit_answers(fitted, whole)
         signals: list[str] = []
         fitted = fit_no_answer_rule(fitted, tuning, lambda line: (echo(line), signals.append(line)))
         echo(f"\nfitted for {embedder.name} (mean tuning MRR@5 of {', '.join(ranked)}: {objective:.4f}):")
