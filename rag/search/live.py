@@ -11,6 +11,7 @@ from pathlib import Path
 from rag.index import live
 from rag.index.store import Stored
 from rag.models import shared_model
+from rag.search import question
 from rag.search.retriever import Retriever
 
 _open: dict[Path, Retriever] = {}
@@ -48,7 +49,9 @@ def _kept(key: Path, stored: Stored) -> Retriever | None:
 
 
 def _opened(stored: Stored) -> Retriever:
-    """A retriever for `stored` that has searched once, so that its first question pays only for itself."""
+    """A retriever for `stored` that has searched once, with the question analyser loaded, so that its first
+    question pays only for itself."""
     retriever = Retriever(stored, shared_model(stored.manifest.model))
     retriever.warm_up()
+    question.load()
     return retriever

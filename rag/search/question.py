@@ -3,8 +3,9 @@
 The kind comes from the question word (кто → a person or organisation, где/куда/откуда → a place, когда → a date,
 сколько → a number: `answer_type.expected` for the Russian number and date, which tells «Когда X, что Y?» from
 «Когда X?»; какой/какая → the noun it qualifies); the names from natasha's slovnet NER (PER, LOC, ORG), whose
-weights ship in its PyPI packages, loaded once per process on first use (~0.9 s, then ~3 ms a question). A
-question not in Russian gets its capitalised words after the first as its names (NER is trained on Russian)
+weights ship in its PyPI packages, loaded once per process when an index is opened (~0.9 s), then ~3 ms for a
+question with a capital after its first letter (one without names no one, and skips NER). A question not in
+Russian gets its capitalised words after the first as its names (NER is trained on Russian)
 and its numbers and dates from English or Kazakh question words.
 """
 
@@ -30,6 +31,7 @@ _ASKS = [
 _WHICH = re.compile(r"^(какая|какой|какое|какие|какую|каким|какими|каких|каком|какого|какому)$")
 _HOW_MANY = re.compile(r"\bhow (many|much)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-ZА-ЯЁ][\w-]*(?:\s+[A-ZА-ЯЁ][\w-]*)*")
+_CAPITAL = re.compile(r"[A-ZА-ЯЁ]")
 MAX_ANALYSED = 2000
 """Characters NER reads at most (a question is at most `settings.MAX_QUESTION`)."""
 _lock = threading.Lock()
@@ -44,6 +46,11 @@ class Asked:
     thing: str | None = None
     names: tuple[str, ...] = ()
     people: tuple[str, ...] = ()
+
+
+def load() -> None:
+    """Load the NER model now (~0.9 s), so that the first Russian question naming someone does not wait for it."""
+    _natasha()
 
 
 @functools.lru_cache(maxsize=1)
@@ -80,7 +87,7 @@ def analyse(question: str) -> Asked:
     if language.detect(question) == language.ARTICLES:
         expected = answer_type.expected(question)
         kinds = frozenset({expected}) if expected else kinds - {answer_type.DATE}  # «Когда X, что Y?» asks Y
-        named = entities(question)
+        named = entities(question) if _CAPITAL.search(question, 1) else []  # no capital after the first: no name
         return Asked(kinds, thing, tuple(dict.fromkeys(t for _, t in named)),
                      tuple(dict.fromkeys(t for k, t in named if k == PERSON)))
     kinds = frozenset({answer_type.NUMBER}) if _HOW_MANY.search(question) else kinds

@@ -28,9 +28,9 @@ from rag.search.sentences import SentenceCache, Sentences, analyse
 SENTENCE_CACHE = 4096
 """Passages whose sentences (spans, terms, vectors) are kept for key quotes and re-scoring."""
 FILTER_CACHE = 32
+"""Filters whose passage masks are kept (a mask is one byte per passage id)."""
 WARM_UP = "Что произошло?"
 """What `Retriever.warm_up` searches for."""
-"""Filters whose passage masks are kept (a mask is one byte per passage id)."""
 
 
 @dataclass(frozen=True)
