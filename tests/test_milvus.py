@@ -129,9 +129,9 @@ def test_the_commands_work_unchanged_on_milvus(corpus: Path, tmp_path: Path) -> 
     assert built.returncode == 0, built.stderr
     status = run("status", "--index", str(index))
     assert f"backend:  milvus at {db}" in status.stdout, status.stdout
-    asked = run("ask", "--json", "--index", str(index), QUESTIONS[-2])
+    asked = run("ask", "--json", "--index", str(index), "Во сколько обошёлся проект ветропарка?")
     assert asked.returncode == 0, asked.stderr
-    assert "186 государствами" in json.loads(asked.stdout)["answer"]
+    assert "9,8 миллиарда рублей" in json.loads(asked.stdout)["answer"]
 
 
 def test_a_milvus_lite_database_open_elsewhere_is_a_clear_error(corpus: Path, tmp_path: Path) -> None:
