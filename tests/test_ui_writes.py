@@ -28,7 +28,7 @@ def test_a_refusal_is_one_russian_line_and_counts_toward_the_limit_unless_refund
     assert writes.change(None, "Текст не заменён", refused, shown)[0] == \
         "<p>⚠️ Текст не заменён: укажите заголовок статьи</p>"
     line = writes.change(None, "Статья не удалена", refused, shown)[0]  # the one call of the window was spent
-    assert line.startswith("<p>⚠️ Статья не удалена: слишком много статей с вашего адреса")
+    assert line.startswith("<p>⚠️ Статья не удалена: слишком много статей с вашего адреса (не больше 1 за 60 с)")
 
 
 def test_a_failed_write_is_said_and_an_upload_refused_unread_is_removed(tmp_path: Path) -> None:

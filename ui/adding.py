@@ -49,13 +49,13 @@ def panel(corpus: Path, writes: Writes, table: gr.HTML, articles: Callable[[], s
         text = gr.Textbox(label="…или текст статьи", lines=6, elem_id="new-text")
         with gr.Row():
             date = gr.Textbox(label="Дата", placeholder="ГГГГ-ММ-ДД")
-            source = gr.Textbox(label="Издание")
+            publisher = gr.Textbox(label="Издание")
         url = gr.Textbox(label="Ссылка", placeholder="https://… (без файла и текста — статья загружается с сайта)",
                          elem_id="new-url")
         button = gr.Button("Добавить и проиндексировать", variant="primary", elem_id="add")
         status = gr.HTML(elem_id="add-status")
 
-    def add(file: str | None, title: str, text: str, date: str, source: str, url: str,
+    def add(file: str | None, title: str, text: str, date: str, publisher: str, url: str,
             request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008 (Gradio's way)
         def work() -> tuple:
             progress(0.1, desc="Проверяю статью…")
@@ -63,7 +63,7 @@ def panel(corpus: Path, writes: Writes, table: gr.HTML, articles: Callable[[], s
                 return web.done(web.add(file, url, corpus, index, writes.upload_cache)), articles(), *CLEARED
             # an upload is in memory once taken: no copy is kept
             upload = take_upload(file, writes.upload_cache) if file else {"text": text if text.strip() else None}
-            path = save_article(corpus, title=title, date=date or None, publisher=source or None, url=url or None,
+            path = save_article(corpus, title=title, date=date or None, publisher=publisher or None, url=url or None,
                                 index=index, **upload)
             progress(0.4, desc="Обновляю индекс…")
             try:  # the new article alone; a failure here keeps it saved, so the add is not refused
@@ -77,6 +77,7 @@ def panel(corpus: Path, writes: Writes, table: gr.HTML, articles: Callable[[], s
 
     # Gradio runs `add` in a worker thread, one write at a time (concurrency_id "index-writes"); questions keep
     # being answered from the previous index version until `open_index` swaps in the new one.
-    button.click(add, [file, title, text, date, source, url], [status, table, file, title, text, date, source, url],
+    button.click(add, [file, title, text, date, publisher, url],
+                 [status, table, file, title, text, date, publisher, url],
                  api_name="add_article", api_visibility="undocumented", concurrency_limit=1,
                  concurrency_id="index-writes")

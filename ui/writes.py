@@ -12,15 +12,15 @@ import gradio as gr
 from rag.errors import RagError
 from rag.search.live import open_index
 from ui import format
-from ui.limits import ADD_LIMIT, ADD_WINDOW_S, RateLimit, discard_upload
+from ui.limits import RateLimit, discard_upload
 
 Outputs = TypeVar("Outputs", bound=tuple)
 
 
-def too_many(seconds: float, what: str) -> str:
-    """The panel's message for a client over the rate limit (`what` was not done): when it may try again."""
-    return format.problem(f"{what}: слишком много статей с вашего адреса (не больше {ADD_LIMIT} "
-                          f"за {ADD_WINDOW_S:.0f} с). Подождите {max(1, round(seconds))} с и попробуйте снова.")
+def too_many(seconds: float, what: str, limit: RateLimit) -> str:
+    """The panel's message for a client over `limit` (`what` was not done): the limit, and when to try again."""
+    return format.problem(f"{what}: слишком много статей с вашего адреса (не больше {limit.limit} "
+                          f"за {limit.window_s:.0f} с). Подождите {max(1, round(seconds))} с и попробуйте снова.")
 
 
 def client(request: gr.Request | None) -> str:
@@ -46,7 +46,7 @@ class Writes:
         if wait := self.limit.wait(address):
             if upload:
                 discard_upload(upload, self.upload_cache)
-            return shown(too_many(wait, refused))
+            return shown(too_many(wait, refused, self.limit))
         try:
             outputs = work()
             open_index(self.index)
