@@ -263,7 +263,13 @@ def add_article(corpus: str | Path, *, title: str, index: str | Path | None = No
                       "call save_article to only save", DeprecationWarning, stacklevel=2)
         return save_article(corpus, title=title, **article)
     path = save_article(corpus, title=title, index=index, **article)
-    return Added(path, False, build_index(corpus, index, only=[source_name(Path(corpus), path)]))
+    return Added(path, False, index_article(corpus, path, index=index))
+
+
+def index_article(corpus: str | Path, path: Path, *, index: str | Path) -> BuildReport:
+    """Index the saved article at `path` alone (`build_index(only=...)`): for callers that save first and must
+    tell a refused article from one saved but not indexed (the chat, pages fetched from the web)."""
+    return build_index(corpus, index, only=[source_name(Path(corpus), path)])
 
 
 def remove_article(corpus: str | Path, source: str, *, index: str | Path) -> BuildReport:

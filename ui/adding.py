@@ -8,9 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-import rag
-from rag.articles import MAX_ADD_BYTES, save_article
-from rag.corpus import source_name
+from rag.articles import MAX_ADD_BYTES, index_article, save_article
 from rag.errors import RagError
 from rag.search.live import open_index
 from ui import format, web
@@ -67,7 +65,7 @@ def panel(corpus: Path, writes: Writes, table: gr.HTML, articles: Callable[[], s
                                 index=index, **upload)
             progress(0.4, desc="Обновляю индекс…")
             try:  # the new article alone; a failure here keeps it saved, so the add is not refused
-                report = rag.build_index(corpus, index, only=[source_name(corpus, path)])
+                report = index_article(corpus, path, index=index)
                 open_index(index)
             except (RagError, OSError) as exc:
                 return unchanged(not_indexed(path, exc))

@@ -14,11 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from rag.articles import Added, rewrite_article, save_article
-from rag.corpus import source_name
+from rag.articles import Added, index_article, rewrite_article, save_article
 from rag.errors import RagError
 from rag.index import store
-from rag.index.update import build_index
 from rag.ingest.extract import Extracted, article, canonical
 from rag.ingest.fetch import MAX_PAGE_BYTES, decode_html, fetch
 
@@ -67,8 +65,7 @@ def save(found: Extracted, corpus: str | Path, *, index: str | Path | None, fetc
 
 
 def _indexed(added: Added, corpus: str | Path, index: str | Path) -> Added:
-    report = build_index(corpus, index, only=[source_name(Path(corpus), added.path)])
-    return Added(added.path, added.replaced, report)
+    return Added(added.path, added.replaced, index_article(corpus, added.path, index=index))
 
 
 def add_url(url: str, corpus: str | Path, *, index: str | Path, timeout: float | None = None) -> Added:
