@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -51,3 +52,19 @@ def lock_timeout() -> float:
         return max(0.0, float(value)) if value else LOCK_TIMEOUT
     except ValueError:
         return LOCK_TIMEOUT
+
+
+def bfloat16() -> bool:
+    """Whether models encode in bfloat16: where the CPU computes it natively (AVX-512 BF16 or AMX), unless
+    $RAG_PRECISION is "float32" (the same vectors to a cosine of 0.99998, 1.6× faster: `rag.models.base`)."""
+    if os.environ.get("RAG_PRECISION", "").lower() in {"float32", "fp32"}:
+        return False
+    return _native_bfloat16()
+
+
+@functools.cache
+def _native_bfloat16() -> bool:
+    import torch
+
+    cpu = torch.cpu  # these probes are private, so a torch without them means no
+    return any(getattr(cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))

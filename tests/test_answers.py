@@ -98,7 +98,23 @@ def test_opening_an_index_pays_for_its_first_search(seed_article: Path, seed_ind
     from tests.conftest import indexed_copy
 
     _, index = indexed_copy(seed_article, seed_index, tmp_path)
-    assert len(open_index(index).sentence_cache), "no search ran when the index was opened"
+    retriever = open_index(index)
+    passages = sum(n for (n,) in retriever.stored.manifest.articles.columns("passages"))
+    assert len(retriever.sentence_cache) == passages, "a small index has every passage's sentences analysed"
+
+
+def test_opening_an_archive_analyses_the_sentences_of_its_newest_articles(corpus: Path, monkeypatch) -> None:
+    """An archive too big to analyse whole at opening has its latest news analysed: what people ask about."""
+    from rag.models import navec
+    from rag.search import retriever
+    from rag.search.live import open_index
+
+    rag.build_index(corpus, corpus.parent / "index", model=navec.NAME)
+    (corpus / "001_latest.md").write_text("Новость дня. В Северозерске открыли второй ветропарк.\n", encoding="utf-8")
+    rag.build_index(corpus, corpus.parent / "index")
+    monkeypatch.setattr(retriever, "WARM_PASSAGES", 1)
+    analysed = list(open_index(corpus.parent / "index").sentence_cache._kept)
+    assert [p.source for p in analysed] == ["001_latest.md"]
 
 
 @pytest.mark.parametrize("question", [

@@ -299,3 +299,15 @@ def test_passages_are_encoded_the_same_alone_and_in_a_batch(embedder: Embedder) 
     batch = embedder.encode_passages(texts)
     alone = np.concatenate([embedder.encode_passages([t]) for t in texts[:3]])
     assert (np.sum(batch[:3] * alone, axis=1) >= 0.9999).all()
+
+
+def test_bfloat16_encoding_gives_the_vectors_of_float32(embedder: Embedder, monkeypatch) -> None:
+    """Where the CPU computes bfloat16 natively, models encode in it (1.6× faster with e5); $RAG_PRECISION=float32
+    turns it off. Either way a text has the same vector, to rounding: indexes built on either machine mix."""
+    from rag import settings
+
+    texts = _texts()[:6]
+    fast = embedder.encode_passages(texts)
+    monkeypatch.setenv("RAG_PRECISION", "float32")
+    assert not settings.bfloat16()
+    assert (np.sum(fast * embedder.encode_passages(texts), axis=1) >= 0.9999).all()

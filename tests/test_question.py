@@ -36,3 +36,16 @@ def test_only_the_people_among_the_names_are_people() -> None:
     assert analyse("Где Касым-Жомарт Токаев выступил в Астане?").people == ("Касым-Жомарт Токаев",)
     assert analyse("Где находится Астана?").people == ()
     assert analyse("Who is Niels Bohr?").people == ()  # NER reads Russian only: a foreign name is no evidence
+
+
+def test_opening_an_index_loads_the_name_finder(word_index) -> None:
+    """NER (~0.9 s) is loaded when an index is opened, not by its first question naming someone: checked in a
+    fresh process (in this one an earlier test has loaded it)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from rag.search import question; from rag.search.live import open_index; "
+            "open_index(sys.argv[1]); print(question._natasha.cache_info().currsize)")
+    done = subprocess.run([sys.executable, "-c", code, str(word_index)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "1"
