@@ -39,6 +39,7 @@ from bench import seed, xquad
 from bench.evaluation import (K, MAX_WRONGLY_DECLINED, TARGETS, XQUAD_EN_TARGETS, XQUAD_TARGETS, Outcome, Question,
                               Report, contains, first_hit, hit_at, load_questions, mrr)
 from bench.report import sections
+from rag import settings
 from rag.fitted import for_model
 from rag.models import DEFAULT_MODEL
 
@@ -397,7 +398,9 @@ def write_report(out: Path, sets: dict[str, list[Result]], command: str, n_xq_tu
         "- Quality: hit@k = a passage among the first k contains the answer verbatim; MRR over the 5 passages; "
         "quote hit = the key quote itself contains it. Answerable questions only.",
         "- Build: from the corpus folder to an index ready for questions (rag: rebuilt from scratch, written to "
-        f"disk crash-safely and opened), the model already loaded; median of {BUILDS} builds.",
+        f"disk crash-safely and opened, its passages' sentences encoded too), the model already loaded; median of "
+        f"{BUILDS} builds. rag, bm25 and dense encode in {'bfloat16' if settings.bfloat16() else 'float32'} "
+        "(bfloat16 where the CPU computes it natively: `rag.settings.bfloat16`), LangChain in float32, its default.",
         f"- Latency: every question once, in process, after {len(WARMUP)} warm-up questions; rag's includes the "
         "key quote (its passage's sentences, encoded when the index was built, are read and analysed on first "
         "use, then cached) and the index version check.",
