@@ -70,8 +70,6 @@ date: 2026-05-01
 """
 
 
-@pytest.mark.xfail(strict=True, reason="taking a close neighbour only across «Он…», «При этом…» lost held-out XQuAD-ru "
-                   "quotes (0.815 -> 0.746), so any close neighbour of the paragraph still joins the quote")
 def test_a_quote_takes_its_neighbour_only_when_it_cannot_stand_alone(tmp_path: Path) -> None:
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "bridge.md").write_text(BRIDGE, encoding="utf-8")

@@ -33,6 +33,10 @@ from rag.settings import MAX_K, MAX_QUESTION
 MIN_QUOTE = 60
 """A quote shorter than this many characters takes the following sentence too."""
 
+MIN_WHOLE = 2
+"""A sentence answers alone (`Reading.whole`) only for a question of at least this many words: one word
+(«Что такое клады?») asks for what the sentences around it say (a neighbour's definition, lost on XQuAD-ru)."""
+
 NO_ANSWER = "В статьях нет ответа на этот вопрос."
 NO_ANSWER_IN = {language.EN: "The articles do not answer this question.",
                 language.KK: "Мақалаларда бұл сұраққа жауап жоқ."}
@@ -56,6 +60,11 @@ until 0.2 (`rag.deprecated`)."""
 _POINTS_BACK = re.compile(r"(Об этом|Это|Этим|Этого|В их числе|Среди них)\b")
 """How a sentence that cannot stand without the one before it opens ("Об этом заявил…", "В их числе…"):
 the two are one statement, and a key quote holding either holds both."""
+_ASKING = "кого кому кем чему насколько отчего"
+"""Question words that the stop-word list keeps as search terms: no sentence that answers need hold them."""
+_PRONOUN = re.compile(r"(Он|Она|Оно|Они|Его|Её|Ее|Их|Ему|Ей|Им|Ими)\b")
+"""How a sentence opens whose subject is in the one before it ("Он стал…"): a quote opening so takes that one
+(a sentence after the quote opening so is about the same subject, but says something else)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -125,11 +134,14 @@ def clean_question(question: str) -> tuple[str, str | None]:
 @dataclass(frozen=True)
 class Reading:
     """How the sentences of a passage answer a question: each one's quote score, which give the asked answer
-    type (`typed`), and which may be the key sentence (`fits`: of that type, near the best)."""
+    type (`typed`), which may be the key sentence (`fits`: of that type, near the best), and which hold every
+    word of the question and its answer type (`whole`: they answer alone; none for a question in another
+    language, whose words say nothing about the articles' sentences)."""
 
     scores: np.ndarray
     typed: np.ndarray
     fits: np.ndarray
+    whole: np.ndarray
 
 
 def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None:
@@ -152,7 +164,10 @@ def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None
     scores = w * dense + (1 - w) * overlap
     kind = answer_type.expected(query.text) if fitted.answer_types else None
     typed = np.array([kind is None or kind in held for held in sentences.kinds])
-    return Reading(scores, typed, typed & (scores >= scores.max() - fitted.type_margin))
+    content = asked - set(retriever.words.terms(_ASKING))
+    alone = query.same_language and len(content) >= MIN_WHOLE
+    whole = typed & np.array([alone and content <= words for words in sentences.terms], dtype=bool)
+    return Reading(scores, typed, typed & (scores >= scores.max() - fitted.type_margin), whole)
 
 
 @dataclass(frozen=True)
@@ -218,9 +233,11 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
 def quote_span(retriever: Retriever, passage: Passage, reading: Reading) -> tuple[int, int]:
     """Article offsets of the key quote: the best sentence that `reading` fits.
 
-    A neighbouring sentence of the same paragraph scoring within `quote_margin` of the best joins the quote,
-    as does the next one of the paragraph when the quote is too short to stand alone, and a sentence that
-    points back to the one before it ("Об этом заявил…") goes with that one; a quotation mark the
+    A neighbouring sentence of the same paragraph scoring within `quote_margin` of the best joins the quote
+    unless the best one holds all the question's words and its answer type (`Reading.whole`: the neighbour
+    would answer something else); the next one of the paragraph joins when the quote is too short to stand
+    alone; a sentence that points back to the one before it ("Об этом заявил…") goes with that one, and a
+    quote that opens with a pronoun ("Он стал…") takes the sentence it refers to; a quotation mark the
     quote does not close (or open) is left out (`sentences.balanced`).
     """
     fitted = retriever.fitted
@@ -230,19 +247,19 @@ def quote_span(retriever: Retriever, passage: Passage, reading: Reading) -> tupl
         return "\n" not in passage.text[spans[a][1] - passage.start:spans[b][0] - passage.start]
 
     neighbours = [i for i in (first - 1, first + 1) if 0 <= i < len(spans) and same_paragraph(min(i, first), max(i, first))]
-    if neighbours:
+    if neighbours and not reading.whole[first]:
         other = max(neighbours, key=lambda i: scores[i])
         if scores[first] - scores[other] <= fitted.quote_margin:
             first, last = min(first, other), max(first, other)
     while spans[last][1] - spans[first][0] < MIN_QUOTE and last + 1 < len(spans) and same_paragraph(last, last + 1):
         last += 1
 
-    def points_back(i: int) -> bool:  # sentence i opens with a reference to the one before it, in its paragraph
-        return 0 < i < len(spans) and same_paragraph(i - 1, i) and bool(_POINTS_BACK.match(
+    def leans_back(i: int, opening: re.Pattern) -> bool:  # sentence i opens so, after one of its paragraph
+        return 0 < i < len(spans) and same_paragraph(i - 1, i) and bool(opening.match(
             passage.text[spans[i][0] - passage.start:spans[i][1] - passage.start]))
 
-    first -= points_back(first)
-    last += points_back(last + 1)
+    first -= leans_back(first, _POINTS_BACK) or leans_back(first, _PRONOUN)
+    last += leans_back(last + 1, _POINTS_BACK)
     start, end = balanced(passage.text, spans[first][0] - passage.start, spans[last][1] - passage.start)
     return passage.start + start, passage.start + end
 
