@@ -335,7 +335,7 @@ def fit_no_answer_rule(settings: Fitted, tuning: dict[str, tuple[Retriever, list
          "\"no answer\" times the signal's spread):\n\n| signal | weight | weight × spread |\n|---|---|---|")
     for name, w, spread in sorted(zip(NO_ANSWER_FEATURES, model.coef_[0], x.std(axis=0)), key=lambda t: -abs(t[1] * t[2])):
         echo(f"| {name} | {w:+.2f} | {w * spread:+.3f} |")
-    return replace(settings, no_answer_rule=rule, no_answer_bar=bar)
+    return replace(settings, no_answer_rule=rule, no_answer_bar=bar, no_answer_signals=NO_ANSWER_FEATURES)
 
 
 def report(name: str, retriever: Retriever, questions: list[Question]) -> str:

@@ -15,10 +15,10 @@ from pathlib import Path
 from rag.settings import CHUNK_OVERLAP, CHUNK_SIZE
 
 FILE = Path(__file__).with_name("fitted.json")
-NO_ANSWER_FEATURES = ("passage score", "closest sentence", "best typed sentence", "typed sentence's gap",
-                      "names in the passage", "words no article holds")
+NO_ANSWER_FEATURES = ("passage score", "closest sentence", "best typed sentence", "words no article holds",
+                      "rare words its article holds", "names its article mentions")
 """What the no-answer rule weighs, in this order (`rag.search.no_answer.features` computes them): a rule
-recorded with another number of weights was fitted by another version over other features."""
+recorded over other signals (`Fitted.no_answer_signals`) was fitted by another version."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ class Fitted:
     (`rag.search.no_answer`); empty: none."""
     no_answer_bar: float = 0.5
     """The rule's confidence under which a passage is taken not to answer."""
+    no_answer_signals: tuple[str, ...] = ()
+    """The signals the rule's weights are for, by name (`NO_ANSWER_FEATURES` when `rag-bench tune` fitted it)."""
 
     def to_json(self) -> dict:
         """A plain dict for an index manifest (infinities as None: JSON has no infinity)."""
@@ -66,16 +68,17 @@ class Fitted:
 
     @classmethod
     def from_json(cls, data: dict) -> Fitted:
-        """The values stored by `to_json`; unknown keys and a no-answer rule of another length (another
-        version's features) are refused, missing ones take the defaults."""
+        """The values stored by `to_json`; unknown keys and a no-answer rule over other signals than this
+        version's (`NO_ANSWER_FEATURES`, named in `no_answer_signals`) are refused, missing ones take the
+        defaults."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fitted settings {sorted(unknown)}")
-        rule = data.get("no_answer_rule") or ()
-        if rule and len(rule) != len(NO_ANSWER_FEATURES) + 1:  # fitted by another version, over other features
-            raise ValueError(f"a no-answer rule of {len(rule)} numbers, where this version weighs "
-                             f"{len(NO_ANSWER_FEATURES)} features and a bias")
+        rule, signals = data.get("no_answer_rule") or (), tuple(data.get("no_answer_signals") or ())
+        if rule and (signals != NO_ANSWER_FEATURES or len(rule) != len(signals) + 1):  # another version's rule
+            raise ValueError(f"a no-answer rule of {len(rule)} numbers over {list(signals)}, where this version "
+                             f"weighs {list(NO_ANSWER_FEATURES)} and a bias")
         return replace(cls(), **{k: (float("-inf") if v is None else tuple(v) if isinstance(v, list) else v)
                                  for k, v in data.items()})
 

@@ -12,7 +12,9 @@ from click.testing import CliRunner
 
 import rag
 from rag.cli import cli
+from rag.fitted import NO_ANSWER_FEATURES, Fitted
 from rag.index import store
+from rag.models import navec
 from rag.search import no_answer
 from rag.search.answer import SURE
 from ui import format
@@ -78,3 +80,26 @@ def test_a_quote_takes_its_neighbour_only_when_it_cannot_stand_alone(tmp_path: P
     assert named.answer == "Мост назвали в честь архитектора Ивана Петрова, который спроектировал городскую набережную."
     longest = rag.answer("Какой мост стал самым длинным пешеходным в стране?", index=tmp_path / "index")
     assert longest.answer is not None and longest.answer.startswith("Длина моста")  # «Он стал…» needs its subject
+
+
+def test_a_question_s_rare_words_count_for_the_article_that_holds_them(corpus: Path, tmp_path: Path) -> None:
+    """A question about an article that is not indexed lands on a neighbouring one, which lacks its rare words."""
+    (corpus / "bridge.md").write_text(BRIDGE, encoding="utf-8")
+    rag.build_index(corpus, tmp_path / "index", model=navec.NAME)
+    stored = store.load(tmp_path / "index")
+    ids = {source: list(stored.manifest.articles[source].ids) for source in stored.manifest.articles}
+    bridge = next(source for source in ids if "bridge" in source)
+    other = next(source for source in ids if source != bridge)
+    terms = stored.words.terms("Какова длина пешеходного моста через Ишим, который назвали в честь квазара?")
+    unknown, held = no_answer.word_shares(stored.words, terms, ids[bridge])
+    assert held == 1.0 and 0.0 < unknown < 0.5  # «квазар» is in no article, the rest all in the bridge's
+    assert no_answer.word_shares(stored.words, terms, ids[other])[1] < 0.5
+    assert no_answer.word_shares(stored.words, [], ids[other]) == (0.0, 1.0)
+
+
+def test_a_no_answer_rule_over_other_signals_than_this_version_s_is_refused() -> None:
+    rule = [0.0] * (len(NO_ANSWER_FEATURES) + 1)
+    assert Fitted.from_json({"no_answer_rule": rule, "no_answer_signals": list(NO_ANSWER_FEATURES)}).no_answer_rule
+    for signals in ([], ["passage score"] * len(NO_ANSWER_FEATURES)):  # recorded before the names, or others
+        with pytest.raises(ValueError, match="no-answer rule"):
+            Fitted.from_json({"no_answer_rule": rule, "no_answer_signals": signals})

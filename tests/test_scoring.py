@@ -124,8 +124,8 @@ def test_the_no_answer_rule_weighs_a_russian_question_s_best_passage_and_leaves_
     query = retriever.query(QUESTIONS[0])
     top = ruled().search(query, 1)[0]
     features = evidence(ruled(), query, top, read(ruled(), query, top)).features
-    assert len(features) == len(FEATURES) and features[3] == 0.0  # no answer type asked: the best is typed
-    assert features[4] == 1.0 and features[5] == 0.0  # the passage names what it asks about; every word known
+    assert len(features) == len(FEATURES) and features[3] == 0.0  # every word of the question is known
+    assert features[4] == 1.0 and features[5] == 1.0  # the one article holds them and names what it asks about
     # a rule declining what scores under its passage-score bar: bias -bar, weight -1 on the passage score
     bar, rest = float(features[0]) + 1e-3, (0.0,) * (len(FEATURES) - 1)
     assert respond(ruled(bar, -1.0, *rest), QUESTIONS[0]).answer is None

@@ -173,7 +173,7 @@ def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None
 @dataclass(frozen=True)
 class Evidence:
     """What the no-answer rule weighs for a question and its best passage (`rag.search.no_answer.features`),
-    and the question's names that passage does not mention."""
+    and the question's names that passage's article does not mention."""
 
     features: np.ndarray
     absent: tuple[str, ...]
@@ -182,11 +182,13 @@ class Evidence:
 def evidence(retriever: Retriever, query: Query, passage: Passage, reading: Reading) -> Evidence:
     """The rule's features of a passage read for a question in the articles' language."""
     names = question.analyse(query.text).names
-    absent = tuple(n for n in names if not no_answer.mentioned(retriever.words, n, [passage.id]))
+    article = list(retriever.stored.manifest.articles[passage.source].ids)
+    absent = tuple(n for n in names if not no_answer.mentioned(retriever.words, n, article))
     found = 1.0 - len(absent) / len(names) if names else 1.0
     closest = float(retriever.similarities(query, passage).max())
-    return Evidence(no_answer.features(passage.score, closest, reading.scores, reading.typed, found,
-                                       no_answer.unknown(retriever.words, query.terms)), absent)
+    unknown, held = no_answer.word_shares(retriever.words, query.terms, article)
+    return Evidence(no_answer.features(passage.score, closest, reading.scores, reading.typed, unknown, held, found),
+                    absent)
 
 
 @dataclass(frozen=True)

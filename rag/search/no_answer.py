@@ -2,14 +2,16 @@
 
 The passage's score and its closest sentence's similarity alone cannot tell a question the article answers
 in other words from one about the same subject that it does not answer. How well the passage's best sentence
-of the asked answer type (`answer_type`: a number, a date) scores, and how far under the best sentence it
-is, tell more ("when did X join the WTO" against a passage that names the WTO but gives no date near it); so
-do whether the passage mentions the names the question is about (`rag.search.question`) and how much of the
-question is words no article holds at all. The share of the question's words the passage holds does not:
-paraphrased questions that the article does answer share almost none. `rag-bench tune` fits the weights per
-model (`Fitted.no_answer_rule`, for questions in the articles' language) and the confidence under which the
-rule declines (`Fitted.no_answer_bar`); a model without them keeps only its thresholds. A question about a
-person of whose name no article holds a word («Нильс Бор») is declined before the rule.
+of the asked answer type (`answer_type`: a number, a date) scores tells more ("when did X join the WTO"
+against a passage that names the WTO but gives no date); so do how much of the question is words no article
+holds at all, how much of the rest (weighted by idf: the rare words count most) the passage's article holds,
+and whether that article mentions the names the question is about (`rag.search.question`): a question about
+an article that is not indexed lands on a neighbouring subject's article, which lacks its rare words. The
+same shares over the passage alone do not help: paraphrased questions that the article does answer often
+take their words from its other passages (measured: they declined more answerable questions). `rag-bench
+tune` fits the weights per model (`Fitted.no_answer_rule`, for questions in the articles' language) and the
+confidence under which the rule declines (`Fitted.no_answer_bar`); a model without them keeps only its
+thresholds. A question about a person of whose name no article holds a word («Нильс Бор») is declined before the rule.
 """
 
 from __future__ import annotations
@@ -64,22 +66,30 @@ def _occurs(words: LexicalIndex, term: str, ids: Sequence[int] | None) -> bool:
     return bool((words.scores([term], np.asarray(ids, dtype=np.int64)) > 0).any())
 
 
-def unknown(words: LexicalIndex, terms: Sequence[str]) -> float:
-    """The share of the search `terms` that no passage of any article holds."""
+def word_shares(words: LexicalIndex, terms: Sequence[str], ids: Sequence[int]) -> tuple[float, float]:
+    """Of the question's search `terms`: the share that no passage of any article holds, and, of those some
+    article holds, the idf-weighted share that the passages `ids` (the best passage's article) hold (1 when
+    none is held anywhere). A question about an article that is not indexed is often closest to one on a
+    neighbouring subject, which holds its common words but not its rare ones."""
     terms = list(dict.fromkeys(terms))
-    return sum(not len(words.search([t], 1)[0]) for t in terms) / len(terms) if terms else 0.0
+    if not terms:
+        return 0.0, 1.0
+    known = [t for t in terms if len(words.search([t], 1)[0])]
+    ids = np.asarray(ids, dtype=np.int64)
+    idf = {t: words.idf(t) for t in known}
+    held = sum(idf[t] for t in known if (words.scores([t], ids) > 0).any())
+    return 1.0 - len(known) / len(terms), held / sum(idf.values()) if known else 1.0
 
 
-def features(passage_score: float, closest: float, scores: np.ndarray, typed: np.ndarray, names_found: float,
-             unknown_share: float) -> np.ndarray:
+def features(passage_score: float, closest: float, scores: np.ndarray, typed: np.ndarray, unknown_share: float,
+             article_share: float, names_found: float) -> np.ndarray:
     """The rule's inputs for one question and its best passage (`rag.fitted.NO_ANSWER_FEATURES`): the passage's
-    score, its closest sentence's cosine; of the sentences' quote scores (`scores`), the best among those that
-    give the asked answer type (`typed`; all for a question that asks for no type) and its gap to the best; the
-    share of the question's names the passage mentions (1 without names); the share of its words no article
-    holds."""
+    score, its closest sentence's cosine, the best quote score (`scores`) among the sentences that give the
+    asked answer type (`typed`; all for a question that asks for no type); the share of the question's words
+    no article holds, the idf-weighted share of the rest that the passage's article holds (`word_shares`), and
+    the share of the question's names that article mentions (1 without names)."""
     best_typed = float(scores[typed].max()) if typed.any() else 0.0
-    return np.array([passage_score, closest, best_typed, float(scores.max()) - best_typed, names_found,
-                     unknown_share])
+    return np.array([passage_score, closest, best_typed, unknown_share, article_share, names_found])
 
 
 def confidence(rule: Sequence[float], x: np.ndarray) -> float | None:
