@@ -67,20 +67,27 @@ class Fitted:
         return {k: (None if v == float("-inf") else v) for k, v in asdict(self).items()}
 
     @classmethod
-    def from_json(cls, data: dict) -> Fitted:
-        """The values stored by `to_json`; unknown keys and a no-answer rule over other signals than this
-        version's (`NO_ANSWER_FEATURES`, named in `no_answer_signals`) are refused, missing ones take the
-        defaults."""
+    def from_json(cls, data: dict, current: Fitted | None = None) -> Fitted:
+        """The values stored by `to_json`; unknown keys are refused, missing ones take the defaults. A no-answer
+        rule over other signals than this version's (`NO_ANSWER_FEATURES`, named in `no_answer_signals`) was
+        fitted by another version: it is refused, or, given the values fitted now for the same model
+        (`current`: an index built by an earlier version), replaced by their rule, so the index still answers."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fitted settings {sorted(unknown)}")
         rule, signals = data.get("no_answer_rule") or (), tuple(data.get("no_answer_signals") or ())
         if rule and (signals != NO_ANSWER_FEATURES or len(rule) != len(signals) + 1):  # another version's rule
-            raise ValueError(f"a no-answer rule of {len(rule)} numbers over {list(signals)}, where this version "
-                             f"weighs {list(NO_ANSWER_FEATURES)} and a bias")
+            if current is None:
+                raise ValueError(f"a no-answer rule of {len(rule)} numbers over {list(signals)}, where this "
+                                 f"version weighs {list(NO_ANSWER_FEATURES)} and a bias")
+            data = {**data, **{k: v for k, v in current.to_json().items() if k in _RULE}}
         return replace(cls(), **{k: (float("-inf") if v is None else tuple(v) if isinstance(v, list) else v)
                                  for k, v in data.items()})
+
+
+_RULE = ("no_answer_rule", "no_answer_bar", "no_answer_signals")
+"""The fitted values that make the no-answer rule, replaced together."""
 
 
 def _table() -> dict[str, dict]:

@@ -18,6 +18,7 @@ import rag
 from rag.index import store
 from rag.search.live import open_index
 from tests.conftest import ROOT
+from tests.helpers import forge
 
 QUESTION = "Со сколькими государствами у Казахстана дипломатические отношения?"
 
@@ -34,7 +35,7 @@ def live(index: Path) -> Path:
 
 
 @pytest.mark.parametrize("damage", ["truncate-vectors", "delete-vectors", "delete-ids", "delete-words",
-                                    "garble-manifest", "wrong-dimension", "foreign-no-answer-rule",
+                                    "garble-manifest", "wrong-dimension",
                                     "pointer-to-nowhere", "pointer-outside"])
 def test_damage_is_reported_with_the_fix(index: Path, damage: str) -> None:
     folder = live(index)
@@ -52,16 +53,26 @@ def test_damage_is_reported_with_the_fix(index: Path, damage: str) -> None:
     elif damage == "wrong-dimension":
         manifest = json.loads((folder / "manifest.json").read_text())
         (folder / "manifest.json").write_text(json.dumps({**manifest, "dimension": manifest["dimension"] + 1}))
-    elif damage == "foreign-no-answer-rule":  # weights for more features than this version computes
-        manifest = json.loads((folder / "manifest.json").read_text())
-        fitted = {**manifest["fitted"], "no_answer_rule": [1.0] * 9}
-        (folder / "manifest.json").write_text(json.dumps({**manifest, "fitted": fitted}))
     elif damage == "pointer-to-nowhere":
         (index / "CURRENT").write_text("v-99999999")
     else:
         (index / "CURRENT").write_text(str(folder.resolve()))
     with pytest.raises(rag.IndexDamaged, match=r"run: rag index --rebuild"):
         store.load(index)
+
+
+def test_an_index_built_by_a_version_with_another_no_answer_rule_answers_with_this_one_s(index: Path) -> None:
+    """The rule's weights belong to the signals a version computes: an index recording an earlier version's rule
+    (six weights, no signal names) is read with the rule fitted now for its model, not refused."""
+    from rag.fitted import for_model
+
+    def earlier(manifest: dict) -> None:
+        del manifest["fitted"]["no_answer_signals"]
+        manifest["fitted"]["no_answer_rule"] = [1.0] * 7
+
+    forge(index, earlier)
+    opened = store.load(index).manifest
+    assert opened.fitted.no_answer_rule == for_model(opened.model).no_answer_rule
 
 
 def flip_a_bit(path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexDamaged
-from rag.fitted import Fitted
+from rag.fitted import Fitted, for_model
 from rag.index.table import ArticleEntry, Articles, TableEntry, passage_mask
 
 FORMAT = 6
@@ -149,7 +149,7 @@ class Manifest:
                 articles = Articles(index / "segments", tuple(TableEntry(**{**t, "deleted": tuple(t["deleted"])})
                                                               for t in data["tables"]))
             manifest = cls(
-                model=str(data["model"]), dimension=int(data["dimension"]), fitted=Fitted.from_json(data["fitted"]),
+                model=str(data["model"]), dimension=int(data["dimension"]), fitted=Fitted.from_json(data["fitted"], for_model(str(data["model"]))),
                 built_at=str(data["built_at"]), corpus=str(data["corpus"]), next_id=int(data["next_id"]),
                 segments=tuple(SegmentEntry(**s) for s in data["segments"]),
                 words={str(name): str(checksum) for name, checksum in data["words"].items()}, articles=articles,
