@@ -57,13 +57,14 @@ def _word_occurs(words: LexicalIndex, word: str, ids: Sequence[int] | None) -> b
     """Whether `word` occurs in some case form (None: no form of it is a searchable term, a stop word)."""
     forms = {t for cut in (word, word[:-1], word[:-2]) if len(cut) >= 3 for ending in _ENDINGS
              for t in words.terms(cut + ending)}
-    return any(_occurs(words, t, ids) for t in forms) if forms else None
+    return _occurs(words, sorted(forms), ids) if forms else None
 
 
-def _occurs(words: LexicalIndex, term: str, ids: Sequence[int] | None) -> bool:
+def _occurs(words: LexicalIndex, terms: list[str], ids: Sequence[int] | None) -> bool:
+    """Whether a passage (of `ids`, or any) holds one of `terms`: one search for all of them."""
     if ids is None:
-        return bool(len(words.search([term], 1)[0]))
-    return bool((words.scores([term], np.asarray(ids, dtype=np.int64)) > 0).any())
+        return bool(len(words.search(terms, 1)[0]))
+    return bool((words.scores(terms, np.asarray(ids, dtype=np.int64)) > 0).any())
 
 
 def word_shares(words: LexicalIndex, terms: Sequence[str], ids: Sequence[int]) -> tuple[float, float]:
