@@ -123,3 +123,22 @@ def test_the_index_and_the_corpus_edits_never_import_the_search_layer() -> None:
                  for line, name in imports(f.read_text(encoding="utf-8"), module_name(f), f.name == "__init__.py")
                  if name == "rag.search" or name.startswith("rag.search.")]
     assert len(files) > 10 and offenders == []
+
+
+def _shown_strings(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of the string literals of a module that are not docstrings: what it may show."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    documented = [n for n in ast.walk(tree) if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef))]
+    docstrings = {id(n.body[0].value) for n in documented
+                  if n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    return [(n.lineno, n.value) for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
+
+
+def test_the_chat_shows_no_emoji_that_debian_s_chromium_draws_as_a_box() -> None:
+    """Debian's chromium has no colour emoji font: «✅» or «🗑️» in a reply is an empty box (a text sign such as
+    «✓» or «⚠» is drawn). Every string the chat's modules hold, docstrings aside."""
+    emoji = [(f"{path.relative_to(ROOT)}:{line}", text) for path in sorted((ROOT / "ui").rglob("*.py"))
+             for line, text in _shown_strings(path)
+             if any(0x1F300 <= ord(c) <= 0x1FAFF or ord(c) in (0x2705, 0x274C, 0x2728) for c in text)]
+    assert not emoji

@@ -83,7 +83,7 @@ def panel(corpus: Path, writes: Writes, table: gr.HTML, articles: Callable[[], s
 
         def work() -> tuple:
             report = remove_article(corpus, chosen, index=index)
-            return (gr.update(visible=False), f"<p>🗑️ Статья <code>{format.escape(chosen)}</code> удалена; индекс "
+            return (gr.update(visible=False), f"<p>✓ Статья <code>{format.escape(chosen)}</code> удалена; индекс "
                     f"обновлён за {report.seconds:.1f} с.</p>", articles())
 
         return writes.change(request, "Статья не удалена", work, lambda line: (gr.update(visible=False), line,

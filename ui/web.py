@@ -31,7 +31,7 @@ def add(file: str | None, url: str, corpus: Path, index: Path, upload_cache: str
 def done(added: Added) -> str:
     """The panel's line for a page saved and indexed."""
     what = "Статья по ссылке обновлена" if added.replaced else "Добавлена статья со страницы"
-    return (f"<p>✅ {what}: <code>{format.escape(added.path.name)}</code>; индекс обновлён за "
+    return (f"<p>✓ {what}: <code>{format.escape(added.path.name)}</code>; индекс обновлён за "
             f"{added.report.seconds:.1f} с. Можно задавать вопросы.</p>")
 
 
