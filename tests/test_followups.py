@@ -103,6 +103,12 @@ def test_a_follow_up_with_an_object_of_its_own_is_answered_about_it_the_same_by_
     assert json.loads(printed.stdout) == reply.to_json()  # the chat and the API call rag.answer with the same history
 
 
+def test_a_follow_up_whose_own_word_no_article_holds_is_not_declined_for_it(seed_index: Path) -> None:
+    university = "В каком университете выступал Токаев в конце декабря 2025 года?"
+    reply = rag.answer("А в каком городе?", index=seed_index, history=[university])  # «город»: in no article
+    assert reply.answer is not None and "в Токио" in reply.answer
+
+
 @pytest.mark.parametrize("follow_up", FOLLOW_UPS[::4], ids=lambda f: f.question)
 def test_follow_ups_of_the_evaluation_set(seed_index: Path, follow_up) -> None:
     reply = rag.answer(follow_up.question, index=seed_index, history=list(follow_up.history))

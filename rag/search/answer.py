@@ -165,13 +165,14 @@ class Evidence:
 
 
 def evidence(retriever: Retriever, query: Query, passage: Passage, reading: Reading) -> Evidence:
-    """The rule's features of a passage read for a question in the articles' language."""
+    """The rule's features of a passage read for a question in the articles' language; the share of unknown words
+    is of the whole question's, not of the words a follow-up's quote is chosen with (`rag.search.emphasis`)."""
     names = question.analyse(query.text).names
     absent = tuple(n for n in names if not no_answer.mentioned(retriever.words, n, [passage.id]))
     found = 1.0 - len(absent) / len(names) if names else 1.0
     closest = float(retriever.similarities(query, passage).max())
     return Evidence(no_answer.features(passage.score, closest, reading.scores, reading.typed, found,
-                                       no_answer.unknown(retriever.words, query.terms)), absent)
+                                       no_answer.unknown(retriever.words, retriever.words.terms(query.text))), absent)
 
 
 @dataclass(frozen=True)

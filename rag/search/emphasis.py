@@ -7,8 +7,12 @@ The passages are ranked by the completed question's vector plus the vector of th
 names it keeps (`Resolved.focus`), and by those words alone (BM25): the names say which article, the own words
 what in it. The key quote is chosen with the completed question's vector plus that of the own words alone
 (`Resolved.own`), and by their words: the passage is already about the names, the sentence must hold what the
-follow-up asks. `rag-bench followups --xquad` (53 pairs): right 48 -> 52, first passage holds the answer 50 -> 53.
-A question that was not completed, or brings only a question word («А когда?»), is searched as it is.
+follow-up asks. Whether it answers at all is judged on the sentences so scored, but with the share of unknown
+words of the whole completed question («город» of «А в каком городе?» is in no article, Tokyo is). A question
+that was not completed, or brings only a question word («А когда?»), is searched as it is.
+
+`rag-bench followups --xquad` (53 pairs): right 48 -> 52, first passage holds the answer 50 -> 53; over the seed
+article alone (40 pairs): right 37 -> 39.
 """
 
 from __future__ import annotations
