@@ -3,12 +3,15 @@ self-contained one is left alone, and the answer says how the question was under
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import rag
 from bench.followups import QUESTIONS, load
+from rag.cli import cli
 from rag.search import answer_type
 from rag.search.followup import MAX_HISTORY, Resolved, is_elliptical, resolve
 from tests.conftest import ROOT
@@ -55,7 +58,19 @@ def test_the_follow_up_takes_the_subject_of_the_last_question_and_keeps_its_own_
 ])
 def test_what_the_follow_up_brings_replaces_what_plays_its_part_and_the_old_question_fills_the_rest(
         before: str, question: str, understood: str) -> None:
-    assert resolve(question, [before]) == Resolved(understood, completed=True)
+    resolved = resolve(question, [before])
+    assert (resolved.text, resolved.completed) == (understood, True)
+
+
+def test_a_completed_question_says_the_words_the_follow_up_brought_itself_and_the_names_it_keeps() -> None:
+    states = "С каким количеством государств у Казахстана есть дипломатические отношения?"
+    assert resolve("А с какими организациями?", [states]) == Resolved(
+        "С какими организациями у Казахстана дипломатические отношения?", True,
+        own="С какими организациями?", focus="С какими организациями у Казахстана?")
+    assert resolve("А Джону Элвею?", ["Сколько лет было Пейтону Мэннингу, когда он играл в Суперкубке?"]).focus == \
+        "Джону Элвею в Суперкубке?"  # the name it brings replaces the old one
+    only_asks = resolve("А когда?", ["Где выступал Токаев?"])  # brings a question word alone: nothing to weigh
+    assert only_asks == Resolved("Когда выступал Токаев?", True)
 
 
 def test_only_the_last_questions_of_a_long_history_are_read() -> None:
@@ -74,6 +89,24 @@ def test_the_when_follow_up_of_the_issue_is_answered_with_the_date(seed_index: P
     assert reply.notice.startswith("Понял вопрос как: «Когда заявил о приоритетах внешней политики?».")
     assert "в конце декабря 2025 года" in reply.answer
     assert reply.to_json()["understood"] == reply.understood
+
+
+def test_a_follow_up_with_an_object_of_its_own_is_answered_about_it_the_same_by_rag_ask_after(seed_index: Path) -> None:
+    states = "С каким количеством государств у Казахстана есть дипломатические отношения?"
+    reply = rag.answer("А с какими организациями?", k=5, index=seed_index, history=[states])
+    assert reply.understood == "С какими организациями у Казахстана дипломатические отношения?"
+    assert "ОБСЕ" in reply.answer and "186" not in reply.answer  # not the earlier question's sentence again
+    assert "ОБСЕ" in reply.passages[0].text
+    printed = CliRunner().invoke(cli, ["ask", "--json", "-k", "5", "--index", str(seed_index), "--after", states,
+                                       "А с какими организациями?"])
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.stdout) == reply.to_json()  # the chat and the API call rag.answer with the same history
+
+
+def test_a_follow_up_whose_own_word_no_article_holds_is_not_declined_for_it(seed_index: Path) -> None:
+    university = "В каком университете выступал Токаев в конце декабря 2025 года?"
+    reply = rag.answer("А в каком городе?", index=seed_index, history=[university])  # «город»: in no article
+    assert reply.answer is not None and "в Токио" in reply.answer
 
 
 @pytest.mark.parametrize("follow_up", FOLLOW_UPS[::4], ids=lambda f: f.question)

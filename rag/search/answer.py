@@ -21,7 +21,7 @@ from rag import language
 from rag.deprecated import old_json_keys
 from rag.errors import RagError
 from rag.index.filters import Filter, make_filter
-from rag.search import answer_type, followup, no_answer, question, recency
+from rag.search import answer_type, emphasis, followup, no_answer, question, recency
 from rag.search.candidates import Query
 from rag.search.live import open_index
 from rag.search.retriever import Passage, Retriever
@@ -180,13 +180,14 @@ class Evidence:
 
 
 def evidence(retriever: Retriever, query: Query, passage: Passage, reading: Reading) -> Evidence:
-    """The rule's features of a passage read for a question in the articles' language."""
+    """The rule's features of a passage read for a question in the articles' language; the share of unknown words
+    is of the whole question's, not of the words a follow-up's quote is chosen with (`rag.search.emphasis`)."""
     names = question.analyse(query.text).names
     article = list(retriever.stored.manifest.articles[passage.source].ids)
     absent = tuple(n for n in names if not no_answer.mentioned(retriever.words, n, article))
     found = 1.0 - len(absent) / len(names) if names else 1.0
     closest = float(retriever.similarities(query, passage).max())
-    unknown, held = no_answer.word_shares(retriever.words, query.terms, article)
+    unknown, held = no_answer.word_shares(retriever.words, retriever.words.terms(query.text), article)
     return Evidence(no_answer.features(passage.score, closest, reading.scores, reading.typed, unknown, held, found),
                     absent)
 
@@ -296,7 +297,7 @@ def answer(question: str, k: int = 3, index: str | Path = "index", history: Sequ
     notice = _join(understood(resolved.text) if resolved.completed else None, where.notice, notice)
     if where.where is not None and not retriever.admitted(where.where).any():
         return Answer(question, None, notice=_join(notice, NOTHING_ADMITTED))
-    reply = respond(retriever, question, resolved.text, k, notice, where.where)
+    reply = respond(retriever, question, resolved, k, notice, where.where)
     return replace(reply, understood=resolved.text) if resolved.completed else reply
 
 
@@ -324,12 +325,15 @@ def check_history(history: Sequence[str]) -> list[str]:
     return [clean_question(h)[0] for h in history[-followup.MAX_HISTORY:]]
 
 
-def respond(retriever: Retriever, question: str, text: str | None = None, k: int = 3,
+def respond(retriever: Retriever, question: str, text: str | followup.Resolved | None = None, k: int = 3,
             notice: str | None = None, where: Filter | None = None) -> Answer:
-    """The answer from a loaded retriever to `question` (searched as `text`, already cleaned, when given),
-    among the articles `where` admits."""
-    query = retriever.query(question if text is None else text, where=where)
-    ordered = recency.newest_first(retriever.search(query, k=max(1, k)), recency.asks_for_latest(query.text),
+    """The answer from a loaded retriever to `question` (searched as `text`, already cleaned, when given: a
+    completed follow-up as `followup.Resolved`, its own words weighing more, `rag.search.emphasis`), among the
+    articles `where` admits."""
+    resolved = text if isinstance(text, followup.Resolved) else followup.Resolved(question if text is None else text)
+    asked = emphasis.queries(retriever, resolved, where)
+    query = asked.quoted
+    ordered = recency.newest_first(retriever.search(asked.ranked, k=max(1, k)), recency.asks_for_latest(query.text),
                                    lambda passage: quote_of(retriever, query, passage))
     return reply(retriever, question, query, ordered.passages, _join(notice, ordered.notice))
 

@@ -16,6 +16,10 @@ one the old name; the old question fills only the gaps. «С каким коли
 дипломатические отношения?». A follow-up about the old answer itself («А как называется эта миссия?») keeps
 the whole old question after its own words. A self-contained question is never changed. Only Russian
 questions are completed.
+
+What a follow-up brings itself is surer than what was carried over: a completed question also says its own
+words («С какими организациями?») and them with the names it keeps («…у Казахстана?»), which the search
+weighs more than the gap-fillers (`rag.search.emphasis`).
 """
 
 from __future__ import annotations
@@ -59,10 +63,14 @@ _NAME_TAGS = {"Name", "Surn", "Patr", "Geox", "Orgn", "Abbr", "Trad"}
 
 @dataclass(frozen=True)
 class Resolved:
-    """A question as it is searched: `text`, and whether it was completed from the earlier questions."""
+    """A question as it is searched: `text`, and whether it was completed from the earlier questions; for a
+    completed one that brings content words of its own, those as a question (`own`: «С какими организациями?»)
+    and with the earlier question's names it keeps (`focus`: «С какими организациями у Казахстана?»)."""
 
     text: str
     completed: bool = False
+    own: str | None = None
+    focus: str | None = None
 
 
 @dataclass(frozen=True)
@@ -245,4 +253,15 @@ def resolve(question: str, history: Sequence[str] = ()) -> Resolved:
 def _complete(question: str, context: str | None) -> Resolved:
     if context is None or not is_elliptical(question) or all(p.kind == "ask" for p in _phrases(context)):
         return Resolved(question)
-    return Resolved(merge(question, context), completed=True)
+    return Resolved(merge(question, context), True, *_brought(question, context))
+
+
+def _brought(question: str, earlier: str) -> tuple[str, str] | tuple[None, None]:
+    """A follow-up's own phrases as a question, and them with the names of `earlier` none of them replaces (what
+    the question is about); None, None when it brings no content word («А когда?», «А какие именно?»): the
+    completed question is then all it asks."""
+    new = _phrases(question)
+    if not terms(" ".join(w for p in new for w in p.words if not is_wh(w))):
+        return None, None
+    kept = [p for p in _phrases(earlier, split_names=True) if p.named and not any(p.slot(n) for n in new)]
+    return _text(new), _text([*new, *kept])
