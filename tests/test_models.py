@@ -311,3 +311,14 @@ def test_bfloat16_encoding_gives_the_vectors_of_float32(embedder: Embedder, monk
     monkeypatch.setenv("RAG_PRECISION", "float32")
     assert not settings.bfloat16()
     assert (np.sum(fast * embedder.encode_passages(texts), axis=1) >= 0.9999).all()
+
+
+def test_passages_are_encoded_as_sentence_transformers_encodes_documents(embedder: Embedder, monkeypatch) -> None:
+    """`encode_passages` tokenizes batches itself and runs them on one worker per core: the same vectors as
+    `SentenceTransformer.encode_document`, whose document prompt it finds the same way."""
+    if not isinstance(embedder, SentenceTransformerEmbedder):
+        pytest.skip("word vectors are read without sentence-transformers")
+    monkeypatch.setenv("RAG_PRECISION", "float32")
+    texts = _texts()[:9]
+    reference = embedder.model.encode_document(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.abs(embedder.encode_passages(texts) - reference).max() < 1e-5
