@@ -187,7 +187,7 @@ def evidence(retriever: Retriever, query: Query, passage: Passage, reading: Read
     absent = tuple(n for n in names if not no_answer.mentioned(retriever.words, n, article))
     found = 1.0 - len(absent) / len(names) if names else 1.0
     closest = float(retriever.similarities(query, passage).max())
-    unknown, held = no_answer.word_shares(retriever.words, retriever.words.terms(query.text), article)
+    unknown, held = retriever.word_shares(tuple(retriever.words.terms(query.text)), passage.source)
     return Evidence(no_answer.features(passage.score, closest, reading.scores, reading.typed, unknown, held, found),
                     absent)
 

@@ -24,12 +24,16 @@ from rag.index.filters import Filter, admitted
 from rag.index.store import Stored
 from rag.index.words import StoredPassage
 from rag.models import Embedder
+from rag.search import no_answer
 from rag.search.candidates import POOL, Candidates, Query, gather
 from rag.search.sentences import SentenceCache, Sentences, analyse
 
 SENTENCE_CACHE = 4096
 """Passages whose sentences (spans, terms, vectors) are kept for key quotes and re-scoring."""
 FILTER_CACHE = 32
+SHARES_CACHE = 256
+"""Questions' word shares in an article kept (`Retriever.word_shares`): an answer judges several passages of one
+article, and a question asking for the latest judges every close passage."""
 """Filters whose passage masks are kept (a mask is one byte per passage id)."""
 WARM_UP = "Что произошло?"
 """What `Retriever.warm_up` searches for."""
@@ -91,6 +95,7 @@ class Retriever:
         self._fitted = fitted or stored.manifest.fitted
         self.sentence_cache = SentenceCache(SENTENCE_CACHE)
         self.admitted = functools.lru_cache(maxsize=FILTER_CACHE)(self._admitted)
+        self.word_shares = functools.lru_cache(maxsize=SHARES_CACHE)(self._word_shares)
 
     @property
     def version(self) -> str:
@@ -124,6 +129,10 @@ class Retriever:
         return gather(query, self.stored.vectors, self.words, n,
                       None if best is None else (self.dense_weight(query), best),
                       None if query.where is None else self.admitted(query.where))
+
+    def _word_shares(self, terms: tuple[str, ...], source: str) -> tuple[float, float]:
+        """`no_answer.word_shares` of a question's search `terms` in the article at `source` (cached)."""
+        return no_answer.word_shares(self.words, terms, list(self.stored.manifest.articles[source].ids))
 
     def _admitted(self, where: Filter) -> np.ndarray:
         return admitted(self.stored.manifest, where)
