@@ -132,7 +132,11 @@ class Retriever:
 
     def _word_shares(self, terms: tuple[str, ...], source: str) -> tuple[float, float]:
         """`no_answer.word_shares` of a question's search `terms` in the article at `source` (cached)."""
-        return no_answer.word_shares(self.words, terms, list(self.stored.manifest.articles[source].ids))
+        return no_answer.word_shares(self.words, terms, self.article_passages(source))
+
+    def article_passages(self, source: str) -> list[int]:
+        """The passage ids of the article at `source`."""
+        return list(self.stored.manifest.articles[source].ids)
 
     def _admitted(self, where: Filter) -> np.ndarray:
         return admitted(self.stored.manifest, where)
