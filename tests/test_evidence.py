@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -14,9 +15,10 @@ import rag
 from rag.cli import cli
 from rag.fitted import NO_ANSWER_FEATURES, Fitted
 from rag.index import store
-from rag.models import navec
+from rag.models import navec, shared_model
 from rag.search import no_answer
 from rag.search.answer import SURE
+from rag.search.retriever import Retriever
 from ui import format
 
 NIELS_BOHR = "Какой вклад Нильс Бор внёс во внешнюю политику Казахстана?"
@@ -87,14 +89,17 @@ def test_a_question_s_rare_words_count_for_the_article_that_holds_them(corpus: P
     (corpus / "bridge.md").write_text(BRIDGE, encoding="utf-8")
     rag.build_index(corpus, tmp_path / "index", model=navec.NAME)
     stored = store.load(tmp_path / "index")
-    ids = {source: list(stored.manifest.articles[source].ids) for source in stored.manifest.articles}
-    bridge = next(source for source in ids if "bridge" in source)
-    other = next(source for source in ids if source != bridge)
+    retriever = Retriever(stored, shared_model(navec.NAME))
+    bridge = next(source for source in stored.manifest.articles if "bridge" in source)
+    other = next(source for source in stored.manifest.articles if source != bridge)
     terms = stored.words.terms("Какова длина пешеходного моста через Ишим, который назвали в честь квазара?")
-    unknown, held = no_answer.word_shares(stored.words, terms, ids[bridge])
+    unknown, held = no_answer.word_shares(stored.words, terms, retriever.article_terms(bridge))
     assert held == 1.0 and 0.0 < unknown < 0.5  # «квазар» is in no article, the rest all in the bridge's
-    assert no_answer.word_shares(stored.words, terms, ids[other])[1] < 0.5
-    assert no_answer.word_shares(stored.words, [], ids[other]) == (0.0, 1.0)
+    assert no_answer.word_shares(stored.words, terms, retriever.article_terms(other))[1] < 0.5
+    assert no_answer.word_shares(stored.words, [], retriever.article_terms(other)) == (0.0, 1.0)
+    ids = np.array(stored.manifest.articles[bridge].ids)
+    for term in set(stored.words.terms(BRIDGE + " квазар")):  # the article's terms are what its passages are found by
+        assert (term in retriever.article_terms(bridge)) == bool((stored.words.scores([term], ids) > 0).any())
 
 
 def test_a_no_answer_rule_over_other_signals_than_this_version_s_is_refused() -> None:

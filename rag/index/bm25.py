@@ -77,10 +77,14 @@ class TermStats:
         files.write_bytes(path, out.getbuffer())
         return checksums.of_bytes(out.getbuffer())
 
+    def frequency(self, term: str) -> int:
+        """How many live passages hold a term."""
+        i = self.ids.get(term)
+        return int(self.df[i]) if i is not None else 0
+
     def idf(self, term: str) -> float:
         """Tantivy's IDF; a term no live passage holds gets the largest value."""
-        i = self.ids.get(term)
-        df = int(self.df[i]) if i is not None else 0
+        df = self.frequency(term)
         return math.log1p((self.passages - df + 0.5) / (df + 0.5))
 
     def weight(self, query: list[str]) -> float:

@@ -257,6 +257,9 @@ class MilvusWords:
     def idf(self, term: str) -> float:
         return self.stats.idf(term)
 
+    def frequency(self, term: str) -> int:
+        return self.stats.frequency(term)
+
     def _scored(self, query: list[str], ids: np.ndarray, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         scores = self.stats.scores(query, [r["sparse"] for r in rows], np.array([r["length"] for r in rows]))
         order = np.lexsort((ids, -scores))

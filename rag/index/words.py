@@ -66,6 +66,11 @@ class LexicalIndex(Protocol):
         """Inverse document frequency of a term; an unseen term gets the largest possible value."""
         ...
 
+    def frequency(self, term: str) -> int:
+        """How many passages hold a term (what its idf is computed from: in tantivy, deleted passages count until
+        a merge drops them, as they do in the scores)."""
+        ...
+
     def passages(self, ids: Sequence[int]) -> dict[int, StoredPassage]:
         """The stored passages with these ids."""
         ...
@@ -108,8 +113,11 @@ class TantivyWords:
     def terms(self, text: str) -> list[str]:
         return terms(text, self.prefix)
 
+    def frequency(self, term: str) -> int:
+        return self.searcher.doc_freq("terms", term)
+
     def idf(self, term: str) -> float:
-        df = self.searcher.doc_freq("terms", term)
+        df = self.frequency(term)
         return math.log1p((self.size - df + 0.5) / (df + 0.5)) if df else self._unseen
 
     def weight(self, query: list[str]) -> float:

@@ -183,7 +183,7 @@ def evidence(retriever: Retriever, query: Query, passage: Passage, reading: Read
     """The rule's features of a passage read for a question in the articles' language; the share of unknown words
     is of the whole question's, not of the words a follow-up's quote is chosen with (`rag.search.emphasis`)."""
     names = question.analyse(query.text).names
-    article = retriever.article_passages(passage.source)
+    article = retriever.article_terms(passage.source)
     absent = tuple(n for n in names if not no_answer.mentioned(retriever.words, n, article))
     found = 1.0 - len(absent) / len(names) if names else 1.0
     closest = float(retriever.similarities(query, passage).max())

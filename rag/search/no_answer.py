@@ -17,7 +17,7 @@ thresholds. A question about a person of whose name no article holds a word («�
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,10 +40,10 @@ _ENDINGS = ("", "а", "у", "е", "ом", "ой", "ы", "и", "ия", "ии", "�
 _KIND_NAMES = {answer_type.NUMBER: ("number", "числа"), answer_type.DATE: ("date", "даты")}
 
 
-def mentioned(words: LexicalIndex, name: str, ids: Sequence[int] | None = None) -> bool:
-    """Whether every word of `name` occurs, in some case form, in a passage (of the passage ids `ids`, or of
-    any article)."""
-    return all(_word_occurs(words, word, ids) is not False for word in name.split())
+def mentioned(words: LexicalIndex, name: str, held: Container[str] | None = None) -> bool:
+    """Whether every word of `name` occurs, in some case form, among the search terms `held` (an article's:
+    `Retriever.article_terms`), or in any article's passages when None."""
+    return all(_word_occurs(words, word, held) is not False for word in name.split())
 
 
 def unheard_of(words: LexicalIndex, name: str) -> bool:
@@ -53,33 +53,26 @@ def unheard_of(words: LexicalIndex, name: str) -> bool:
     return all(_word_occurs(words, word, None) is False for word in name.split())
 
 
-def _word_occurs(words: LexicalIndex, word: str, ids: Sequence[int] | None) -> bool | None:
+def _word_occurs(words: LexicalIndex, word: str, held: Container[str] | None) -> bool | None:
     """Whether `word` occurs in some case form (None: no form of it is a searchable term, a stop word)."""
     forms = {t for cut in (word, word[:-1], word[:-2]) if len(cut) >= 3 for ending in _ENDINGS
              for t in words.terms(cut + ending)}
-    return _occurs(words, sorted(forms), ids) if forms else None
+    if not forms:
+        return None
+    return any(words.frequency(t) > 0 if held is None else t in held for t in forms)
 
 
-def _occurs(words: LexicalIndex, terms: list[str], ids: Sequence[int] | None) -> bool:
-    """Whether a passage (of `ids`, or any) holds one of `terms`: one search for all of them."""
-    if ids is None:
-        return bool(len(words.search(terms, 1)[0]))
-    return bool((words.scores(terms, np.asarray(ids, dtype=np.int64)) > 0).any())
-
-
-def word_shares(words: LexicalIndex, terms: Sequence[str], ids: Sequence[int]) -> tuple[float, float]:
+def word_shares(words: LexicalIndex, terms: Sequence[str], held: Container[str]) -> tuple[float, float]:
     """Of the question's search `terms`: the share that no passage of any article holds, and, of those some
-    article holds, the idf-weighted share that the passages `ids` (the best passage's article) hold (1 when
+    article holds, the idf-weighted share that are among the terms `held` (the best passage's article's: 1 when
     none is held anywhere). A question about an article that is not indexed is often closest to one on a
     neighbouring subject, which holds its common words but not its rare ones."""
     terms = list(dict.fromkeys(terms))
     if not terms:
         return 0.0, 1.0
-    known = [t for t in terms if len(words.search([t], 1)[0])]
-    ids = np.asarray(ids, dtype=np.int64)
-    idf = {t: words.idf(t) for t in known}
-    held = sum(idf[t] for t in known if (words.scores([t], ids) > 0).any())
-    return 1.0 - len(known) / len(terms), held / sum(idf.values()) if known else 1.0
+    idf = {t: words.idf(t) for t in terms if words.frequency(t) > 0}
+    share = sum(weight for t, weight in idf.items() if t in held)
+    return 1.0 - len(idf) / len(terms), share / sum(idf.values()) if idf else 1.0
 
 
 def features(passage_score: float, closest: float, scores: np.ndarray, typed: np.ndarray, unknown_share: float,

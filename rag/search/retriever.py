@@ -21,6 +21,7 @@ from rag.fitted import Fitted
 from rag.index import sentences as sentence_store
 from rag.index import stories
 from rag.index.filters import Filter, admitted
+from rag.index.manifest import ArticleEntry
 from rag.index.store import Stored
 from rag.index.words import StoredPassage
 from rag.models import Embedder
@@ -34,6 +35,9 @@ FILTER_CACHE = 32
 SHARES_CACHE = 256
 """Questions' word shares in an article kept (`Retriever.word_shares`): an answer judges several passages of one
 article, and a question asking for the latest judges every close passage."""
+ARTICLE_CACHE = 1024
+"""Articles whose metadata and search terms are kept (`Retriever.article`, `Retriever.article_terms`): a
+question reads those of its few best passages', and questions come in runs about one article."""
 """Filters whose passage masks are kept (a mask is one byte per passage id)."""
 WARM_UP = "Что произошло?"
 """What `Retriever.warm_up` searches for."""
@@ -96,6 +100,8 @@ class Retriever:
         self.sentence_cache = SentenceCache(SENTENCE_CACHE)
         self.admitted = functools.lru_cache(maxsize=FILTER_CACHE)(self._admitted)
         self.word_shares = functools.lru_cache(maxsize=SHARES_CACHE)(self._word_shares)
+        self.article = functools.lru_cache(maxsize=ARTICLE_CACHE)(self._article)
+        self.article_terms = functools.lru_cache(maxsize=ARTICLE_CACHE)(self._article_terms)
 
     @property
     def version(self) -> str:
@@ -132,11 +138,17 @@ class Retriever:
 
     def _word_shares(self, terms: tuple[str, ...], source: str) -> tuple[float, float]:
         """`no_answer.word_shares` of a question's search `terms` in the article at `source` (cached)."""
-        return no_answer.word_shares(self.words, terms, self.article_passages(source))
+        return no_answer.word_shares(self.words, terms, self.article_terms(source))
 
-    def article_passages(self, source: str) -> list[int]:
-        """The passage ids of the article at `source`."""
-        return list(self.stored.manifest.articles[source].ids)
+    def _article(self, source: str) -> ArticleEntry:
+        """The indexed article at `source` (cached: `ARTICLE_CACHE`)."""
+        return self.stored.manifest.articles[source]
+
+    def _article_terms(self, source: str) -> frozenset[str]:
+        """The search terms of the article at `source`, as its passages are indexed (cached): what the no-answer
+        rule asks of the best passage's article, without a word-index search per question word."""
+        passages = self.words.passages(list(self.article(source).ids)).values()
+        return frozenset(term for p in passages for term in self.words.terms(p.text))
 
     def _admitted(self, where: Filter) -> np.ndarray:
         return admitted(self.stored.manifest, where)
@@ -224,11 +236,10 @@ class Retriever:
     def passage(self, stored: StoredPassage, score: float) -> Passage:
         """A stored passage with its article's metadata, the other copies of its story, and a score, as answers
         give it."""
-        articles = self.stored.manifest.articles
-        meta = articles[stored.source]
+        meta = self.article(stored.source)
         copies = tuple(Copy(other.title, source, other.date, other.publisher, other.url)
                        for source in self.stories.get(stored.source, ()) if source != stored.source
-                       for other in [articles[source]])
+                       for other in [self.article(source)])
         return Passage(meta.title, stored.source, stored.text, stored.start, stored.end, round(float(score), 4),
                        meta.date, meta.publisher, meta.url, stored.id, copies)
 
