@@ -55,8 +55,8 @@ def unheard_of(words: LexicalIndex, name: str) -> bool:
 
 def _word_occurs(words: LexicalIndex, word: str, held: Container[str] | None) -> bool | None:
     """Whether `word` occurs in some case form (None: no form of it is a searchable term, a stop word)."""
-    forms = {t for cut in (word, word[:-1], word[:-2]) if len(cut) >= 3 for ending in _ENDINGS
-             for t in words.terms(cut + ending)}
+    forms = set(words.terms(" ".join(cut + ending for cut in (word, word[:-1], word[:-2]) if len(cut) >= 3
+                                     for ending in _ENDINGS)))
     if not forms:
         return None
     return any(words.frequency(t) > 0 if held is None else t in held for t in forms)
