@@ -45,10 +45,10 @@ def of_file(path: Path) -> str:
             return of_bytes(view)
 
 
-def of_blocks(data: bytes | memoryview, block: int = BLOCK) -> np.ndarray:
-    """The block size and the checksum of each `block` bytes of `data`, as the small file of sums holds them."""
-    sums = [xxhash.xxh3_64_intdigest(data[at:at + block]) for at in range(0, len(data), block)]
-    return np.array([block, *sums], dtype=np.uint64)
+def of_blocks(data: bytes | memoryview) -> np.ndarray:
+    """The block size (`BLOCK`) and the checksum of each block of `data`, as the small file of sums holds them."""
+    sums = [xxhash.xxh3_64_intdigest(data[at:at + BLOCK]) for at in range(0, len(data), BLOCK)]
+    return np.array([BLOCK, *sums], dtype=np.uint64)
 
 
 class Blocks:
