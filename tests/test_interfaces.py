@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from rag.index import milvus
-from rag.index import sentences as sentence_store
 from rag.index import vectors as vector_segments
 from rag.index.bm25 import TermStats
 from rag.index.filters import Filter
@@ -28,8 +27,8 @@ DIMENSION = 16
 
 
 def sentences_of(ids) -> list[np.ndarray]:
-    """Made-up sentence vectors of passages: `id % 4` sentences each (some none), as stored."""
-    return [sentence_store.stored(unit(int(i) % 4, seed=int(i) + 100)) for i in ids]
+    """Made-up sentence vectors of passages: `id % 4` sentences each (some none), float16 as stored."""
+    return [unit(int(i) % 4, seed=int(i) + 100).astype(np.float16) for i in ids]
 
 
 def packed_sentences(ids) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +139,7 @@ def test_sentence_vectors_come_back_by_id_as_stored(vector_case) -> None:
     found = index.sentences(pick)
     assert [len(v) for v in found] == [i % 4 for i in pick]
     for got, expected in zip(found, sentences_of(pick)):
-        assert got.dtype == sentence_store.STORED and np.array_equal(got, expected)
+        assert got.dtype == np.float16 and np.array_equal(got, expected)
 
 
 def test_an_empty_search_is_empty(vector_case) -> None:

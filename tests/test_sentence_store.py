@@ -1,22 +1,18 @@
-"""Sentence vectors as stored: int8, verified block by block as their rows are read (a damaged block fails the
-questions and merges that read it, nothing else), and the float16, whole-file-checksummed segments written
-before still read."""
+"""Sentence vectors verified block by block as their rows are read: a damaged block fails the questions and
+merges that read it, nothing else; segments written before, checksummed whole, still read."""
 
 from __future__ import annotations
 
-import base64
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
 import rag
 from rag.cli import cli
-from rag.index import checksums, milvus, store
-from rag.index import sentences as sentence_store
-from rag.models import navec, shared_model
+from rag.index import checksums, store
+from rag.models import navec
 from tests.helpers import forge
 
 GOOD = "Сколько электричества будет вырабатывать первая очередь?"
@@ -24,7 +20,7 @@ GOOD = "Сколько электричества будет вырабатыв�
 BAD = "Кого пригласила компания, чтобы изучить птиц?"
 """A question answered from the birds' passage, whose sentence vectors the tests damage."""
 BLOCK = 1024
-"""Small blocks, so that the first article's sentence vectors (~14 KiB with navec) span many."""
+"""Small blocks, so that the first article's sentence vectors (~28 KiB with navec) span many."""
 
 
 @pytest.fixture(scope="module")
@@ -53,19 +49,24 @@ def sentence_file(index: Path) -> Path:
     return index / "segments" / f"{segment.name}.sentences.npy"
 
 
+def byte_of_row(index: Path, row: int) -> int:
+    """Where a sentence row starts in the index's sentence file."""
+    rows = store.load(index).vectors.segments[0].sentence_rows
+    return rows.offset + row * rows.vectors.shape[1] * rows.vectors.itemsize
+
+
 def blocks_of(index: Path, ids: list[int]) -> set[int]:
     """The blocks of the sentence file that the sentence vectors of passages `ids` lie in."""
-    rows = store.load(index).vectors.segments[0].sentence_rows
-    row_bytes = rows.vectors.shape[1] * rows.vectors.itemsize
-    return {b for i in ids for b in range((rows.offset + int(rows.first[i]) * row_bytes) // BLOCK,
-                                            (rows.offset + int(rows.first[i + 1]) * row_bytes - 1) // BLOCK + 1)}
+    first = store.load(index).vectors.segments[0].sentence_rows.first
+    return {b for i in ids for b in range(byte_of_row(index, int(first[i])) // BLOCK,
+                                          (byte_of_row(index, int(first[i + 1])) - 1) // BLOCK + 1)}
 
 
 def damage_block(index: Path, passage: int) -> int:
     """Flip a bit in the middle of a passage's sentence vectors, in place (as a failing disk would); returns the
     block."""
-    rows = store.load(index).vectors.segments[0].sentence_rows
-    middle = rows.offset + int(rows.first[passage] + rows.first[passage + 1]) // 2 * rows.vectors.shape[1] + 7
+    first = store.load(index).vectors.segments[0].sentence_rows.first
+    middle = byte_of_row(index, int(first[passage] + first[passage + 1]) // 2) + 7
     path = sentence_file(index)
     data = bytearray(path.read_bytes())
     data[middle] ^= 0x10
@@ -76,7 +77,6 @@ def damage_block(index: Path, passage: int) -> int:
 def test_a_damaged_block_fails_the_questions_that_read_it_and_no_other(built: Path, clean: dict, tmp_path: Path,
                                                                        caplog: pytest.LogCaptureFixture) -> None:
     index = copied(built, tmp_path)
-    assert np.load(sentence_file(index), mmap_mode="r").dtype == sentence_store.STORED
     block = damage_block(index, clean[BAD].passages[0].id)
     assert block not in blocks_of(index, [p.id for p in clean[GOOD].passages]), "the test's premise"
     assert rag.answer(GOOD, index=index).to_json() == clean[GOOD].to_json(), "the index opens and answers"
@@ -105,28 +105,24 @@ def test_a_merge_over_a_damaged_block_fails_and_writes_nothing(built: Path, clea
 
 
 def as_written_before(index: Path) -> None:
-    """Rewrite the index's segment as the version before block checksums wrote it: float16 sentence vectors,
-    checksummed whole, no blocks file."""
-    path = sentence_file(index)
-    np.save(path, sentence_store.unit(np.load(path)).astype(np.float16))
-    (index / "segments" / path.name.replace(".sentences.", ".sentence_blocks.")).unlink()
-    forge(index, lambda m: [s.pop("sentence_blocks") and s.update(sentences=checksums.of_file(path))
-                            for s in m["segments"]])
+    """Make the index's segment as the version before block checksums wrote it: its sentence file checksummed
+    whole, no blocks file."""
+    (index / "segments" / sentence_file(index).name.replace(".sentences.", ".sentence_blocks.")).unlink()
+    forge(index, lambda m: [s.pop("sentence_blocks") for s in m["segments"]])
 
 
-def test_an_index_written_before_block_checksums_answers_the_same_and_merges_into_int8(
+def test_an_index_written_before_block_checksums_answers_the_same_and_merges_into_blocks(
         built: Path, clean: dict, article_corpus: Path, tmp_path: Path) -> None:
     index, corpus = copied(built, tmp_path), tmp_path / "corpus"
     shutil.copytree(article_corpus, corpus)
     as_written_before(index)
-    assert np.load(sentence_file(index)).dtype == np.float16
     for question, answer in clean.items():
         found = rag.answer(question, index=index)
         assert found.answer == answer.answer and [p.id for p in found.passages] == [p.id for p in answer.passages]
     (corpus / "port.txt").write_text("В Актау построят порт для контейнеров. Его откроют в 2027 году.", encoding="utf-8")
     rag.build_index(corpus, index, optimize=True)
     (merged,) = store.load(index).manifest.segments
-    assert merged.sentence_blocks is not None and np.load(sentence_file(index)).dtype == sentence_store.STORED
+    assert merged.sentence_blocks is not None
     assert rag.answer(BAD, index=index).answer == clean[BAD].answer
 
 
@@ -142,24 +138,18 @@ def test_a_flipped_bit_in_a_sentence_file_written_before_block_checksums_is_foun
         store.load(index)
 
 
-def test_int8_keeps_cosines_within_a_thousandth_of_float32(article_text: str) -> None:
-    model = shared_model(navec.NAME)
-    sentences = [article_text[a:b] for a, b in sentence_store.sentence_spans(article_text)]
-    exact = np.asarray(model.encode_passages(sentences), dtype=np.float32)
-    stored = sentence_store.stored(exact)
-    assert stored.dtype == np.int8 and (np.abs(stored).max(axis=1) == 127).all()
-    questions = np.asarray(model.encode_queries([GOOD, BAD, "Сколько стоил проект?"]), dtype=np.float32)
-    error = np.abs(sentence_store.unit(stored) @ questions.T - exact @ questions.T)
-    assert error.mean() < 5e-4 and error.max() < 2e-3
-    assert np.array_equal(sentence_store.stored(sentence_store.unit(stored)), stored), "a merge rewrites them as they were"
 
-
-def test_milvus_rows_keep_reading_float16_and_hold_twice_the_sentences_in_int8() -> None:
-    vectors = sentence_store.unit(sentence_store.stored(np.random.default_rng(1).normal(size=(3, 384))))
-    assert np.array_equal(milvus.unpacked(milvus.packed(vectors), 384, "c"), sentence_store.stored(vectors))
-    before = base64.b64encode(vectors.astype(np.float16).tobytes()).decode("ascii")  # as rows were written before
-    assert np.array_equal(milvus.unpacked(before, 384, "c"), vectors.astype(np.float16))
-    assert milvus.packed(np.ones((127, 384))) != milvus.NOT_STORED == milvus.packed(np.ones((128, 384)))
-    with pytest.raises(rag.IndexDamaged, match="Milvus collection c"):
-        milvus.unpacked(milvus.INT8 + "!!", 384, "c")
-
+def test_blocks_are_verified_where_read_and_a_wrong_size_is_damage(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(checksums, "BLOCK", 100)
+    data = bytes(range(250))
+    sums = checksums.of_blocks(data)
+    path = tmp_path / "file"
+    path.write_bytes(data[:150] + b"x" + data[151:])  # block 1 damaged
+    blocks = checksums.Blocks(path, sums)
+    blocks.verify(0, 100)
+    blocks.verify(200, 250)
+    with pytest.raises(rag.IndexDamaged, match=rf"{path} is damaged \(block 1's"):
+        blocks.verify(99, 101)  # a range over blocks 0 and 1
+    path.write_bytes(data[:150] + b"x" + data[151:] + bytes(60))  # a block more
+    with pytest.raises(rag.IndexDamaged, match="its size is not the one recorded"):
+        checksums.Blocks(path, sums)

@@ -18,9 +18,10 @@ from rag.fitted import Fitted, for_model
 from rag.index.table import ArticleEntry, Articles, TableEntry, passage_mask
 
 FORMAT = 6
-"""Version 6: the sentence vectors of each passage stored in its segment (`rag.index.sentences`): as int8 in
-segments with block checksums (`SegmentEntry.sentence_blocks`), as float16 in those written before them, which
-are read as they were (the format did not change: each segment says which it is). Version 5
+"""Version 6: the sentence vectors of each passage stored in its segment (`rag.index.sentences`), their
+blocks' checksums too (`SegmentEntry.sentence_blocks`) in segments written since they were verified by block;
+those written before are verified whole, as they were (the format did not change: each segment says which it
+is). Version 5
 (the article table in Arrow files) stored none: it is still read, its passages' sentences encoded when a
 question first needs them, as then, and its next update writes version 6 (`rag index --rebuild` stores them
 all). Version 4 (words in tantivy, vectors in FAISS segments, passages named by ids, a checksum for every
@@ -34,7 +35,7 @@ class SegmentEntry:
     checksums of its files (`<name>.faiss`, `<name>.ids.npy`, `<name>.sentences.npy`,
     `<name>.sentence_counts.npy`, `<name>.sentence_blocks.npy`; the sentences' None in a segment of format 5,
     which has none, and the blocks' in one written before sentence files were verified by block: its sentence
-    file is verified whole at opening, and holds float16 vectors, not int8)."""
+    file is verified whole at opening)."""
 
     name: str
     rows: int

@@ -3,9 +3,8 @@
 One collection per index holds each passage: id, article, title, date (days since 1970), publisher, offsets
 and text, its dense vector (inner product), its BM25 sparse vector (`rag.index.bm25`: Milvus Lite runs no
 BM25 itself) and its sentences' vectors (`rag.index.sentences`), as base64 text (Milvus has no field for a
-variable number of vectors): int8 as in the local index, tagged `INT8`, or float16 in rows written before.
-The index folder keeps the rest as locally: versions, manifest (which names the backend, the URI without any
-password, and the collection) and the term statistics, so the commit point stays CURRENT.
+variable number of vectors). The index folder keeps the rest as locally: versions, manifest (which names the backend, the
+URI without any password, and the collection) and the term statistics, so the commit point stays CURRENT.
 
 An update inserts its passages before its commit, with ids from the manifest's `next_id` on, which no reader
 of an older version looks at (searches ask for `id < next_id`); it deletes the passages of removed and
@@ -54,11 +53,8 @@ INSERT_ROWS = 2_000
 """Rows sent in one insert."""
 TERMS_FILE = "terms.npz"
 NOT_STORED = "-"
-"""The `sentences` field of a passage whose sentence vectors do not fit into it (over 127 sentences of 384
-dimensions: encoded when a question needs them). Base64 never holds "-"."""
-INT8 = "i8:"
-"""What a `sentences` field of int8 vectors (`rag.index.sentences.STORED`) starts with: one without it, written
-before, holds float16 ones, which still read. Base64 never holds ":"."""
+"""The `sentences` field of a passage whose sentence vectors do not fit into it (over 63 sentences: encoded
+when a question needs them). Base64 never holds "-"."""
 
 _clients: dict[str, MilvusClient] = {}
 _clients_lock = threading.Lock()
@@ -141,7 +137,7 @@ def create_collection(client: MilvusClient, name: str, dimension: int) -> None:
 
 def packed(vectors: np.ndarray) -> str:
     """A passage's sentence vectors as the `sentences` field holds them (`NOT_STORED` when too many)."""
-    text = INT8 + base64.b64encode(sentence_store.stored(vectors).tobytes()).decode("ascii")
+    text = base64.b64encode(sentence_store.stored(vectors).tobytes()).decode("ascii")
     return text if len(text) <= MAX_TEXT else NOT_STORED
 
 
@@ -149,9 +145,8 @@ def unpacked(text: str, dimension: int, collection: str) -> np.ndarray | None:
     """The sentence vectors a `sentences` field holds, None when not stored."""
     if text == NOT_STORED:
         return None
-    kind, text = (sentence_store.STORED, text[len(INT8):]) if text.startswith(INT8) else (sentence_store.FLOAT16, text)
     try:
-        return np.frombuffer(base64.b64decode(text, validate=True), dtype=kind).reshape(-1, dimension)
+        return np.frombuffer(base64.b64decode(text, validate=True), dtype=sentence_store.STORED).reshape(-1, dimension)
     except (binascii.Error, ValueError) as exc:
         raise IndexDamaged(f"the sentence vectors of a passage in the Milvus collection {collection} are "
                            f"damaged ({exc}); run: rag index --rebuild") from exc

@@ -3,11 +3,9 @@ sentence encoding (key quotes and re-scoring read them; docs/benchmarks.md).
 
 A passage's sentences are razdel's sentences within each of its lines (`sentence_spans`); their vectors are
 stored beside the passage vectors, in the same segments (`rag.index.vectors`) or the same Milvus rows
-(`rag.index.milvus`), as `STORED`: each unit vector scaled by its own largest component to int8 (`stored`),
-read back as float32 renormalised to unit length (`unit`: a cosine needs no scale). That is a quarter of
-float32's disk and half of float16's, which segments written before hold and which still read. A passage
-whose sentence vectors were never stored (an index of format 5) has the count `UNKNOWN`: its sentences are
-encoded when a question first needs them, as before.
+(`rag.index.milvus`), as `STORED` (half precision: the key quotes of every dev question are those of float32,
+at half the disk). A passage whose sentence vectors were never stored (an index of format 5) has the count
+`UNKNOWN`: its sentences are encoded when a question first needs them, as before.
 """
 
 from __future__ import annotations
@@ -17,14 +15,8 @@ from razdel import sentenize
 
 from rag.models import Embedder
 
-STORED = np.int8
-"""How sentence vectors are stored; read back as float32 (`unit`)."""
-FLOAT16 = np.float16
-"""How they were stored before (segments without block checksums, Milvus rows without `milvus.INT8`): still read."""
-_SCALE = 127
-"""What a row's largest component becomes in `STORED`."""
-_CHUNK = 65_536
-"""Rows converted at once (a merge of old float16 segments converts millions)."""
+STORED = np.float16
+"""How sentence vectors are stored; read back as float32."""
 UNKNOWN = -1
 """The sentence count of a passage whose sentence vectors are not stored."""
 Sentences = tuple[np.ndarray, np.ndarray]
@@ -60,25 +52,8 @@ def encode(texts: list[str], embedder: Embedder) -> Sentences:
 
 
 def stored(vectors: np.ndarray) -> np.ndarray:
-    """Vectors (rows) as stored: each scaled so that its largest component is ±127 and rounded (`round(v * 127 /
-    max|v|)`); rows already stored pass unchanged."""
-    if vectors.dtype == STORED:
-        return np.ascontiguousarray(vectors)
-    out = np.empty(vectors.shape, dtype=STORED)
-    for at in range(0, len(vectors), _CHUNK):
-        rows = np.asarray(vectors[at:at + _CHUNK], dtype=np.float32)
-        peak = np.abs(rows).max(axis=-1, keepdims=True)
-        out[at:at + _CHUNK] = np.rint(rows * (_SCALE / np.maximum(peak, np.finfo(np.float32).tiny)))
-    return out
-
-
-def unit(rows: np.ndarray) -> np.ndarray:
-    """Stored sentence vectors as float32 unit vectors: `STORED` rows renormalised, `FLOAT16` ones as they were
-    stored."""
-    vectors = np.asarray(rows, dtype=np.float32)
-    if rows.dtype != STORED:
-        return vectors
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), np.finfo(np.float32).tiny)
+    """Unit vectors as stored."""
+    return np.ascontiguousarray(vectors, dtype=STORED)
 
 
 def per_passage(counts: np.ndarray, vectors: np.ndarray) -> list[np.ndarray]:

@@ -129,7 +129,7 @@ class Segment:
         return self.sentence_rows.of(row)
 
     def live_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Ids, vectors, sentence counts and sentence vectors (as `STORED`) of every live row (for a merge)."""
+        """Ids, vectors, sentence counts and sentence vectors of every live row (for a merge)."""
         return (np.asarray(self.ids)[self.mask], self.index.reconstruct_n(0, self.entry.rows)[self.mask],
                 *self.sentence_rows.live(self.mask))
 
@@ -164,7 +164,7 @@ class SentenceRows:
             raise IndexDamaged(f"the sentence vectors of segment {folder / entry.name} cannot be read ({exc}); "
                                "run: rag index --rebuild") from exc
         if (len(self.counts) != entry.rows or self.vectors.ndim != 2 or self.vectors.shape[1] != dimension
-                or self.vectors.dtype not in (sentence_store.STORED, sentence_store.FLOAT16)
+                or self.vectors.dtype != sentence_store.STORED
                 or int(np.maximum(self.counts, 0).sum()) != len(self.vectors)):
             raise IndexDamaged(f"the sentence vectors of segment {folder / entry.name} do not match its passages; "
                                "run: rag index --rebuild")
@@ -181,8 +181,8 @@ class SentenceRows:
         return self.vectors[first:end]
 
     def live(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The sentence counts and vectors (as `STORED`) of the rows `mask` marks; a merge reads every block, so
-        it verifies every block."""
+        """The sentence counts and vectors of the rows `mask` marks; a merge reads every block, so it verifies
+        every block."""
         if self.blocks is not None:
             self.blocks.verify(0, self.offset + self.vectors.nbytes)
         rows = np.repeat(mask, np.maximum(self.counts, 0))

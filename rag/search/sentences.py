@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.errors import IndexDamaged
-from rag.index import sentences as sentence_store
 from rag.index.sentences import sentence_spans
 from rag.search import answer_type
 
@@ -44,7 +43,7 @@ def analyse(passages: list[tuple[str, int]], stored: list[np.ndarray | None], te
             raise IndexDamaged(f"the index stores {len(vectors)} sentence vectors for a passage of {len(ts)} "
                                "sentences (split by another version?); run: rag index --rebuild")
         out.append(Sentences([(start + a, start + b) for a, b in s], [frozenset(terms(t)) for t in ts],
-                             sentence_store.unit(vectors), [answer_type.held(t) for t in ts]))
+                             np.asarray(vectors, dtype=np.float32), [answer_type.held(t) for t in ts]))
     return out
 
 
