@@ -19,6 +19,8 @@ GOOD = "Сколько электричества будет вырабатыв�
 """A question whose passages (the energy output's and two near the article's start) lie before the birds'."""
 BAD = "Кого пригласила компания, чтобы изучить птиц?"
 """A question answered from the birds' passage, whose sentence vectors the tests damage."""
+PORT = "В Актау построят порт для контейнеров. Его откроют в 2027 году."
+"""A second article, so that an update with `optimize` merges two segments."""
 BLOCK = 1024
 """Small blocks, so that the first article's sentence vectors (~28 KiB with navec) span many."""
 
@@ -94,7 +96,7 @@ def test_a_merge_over_a_damaged_block_fails_and_writes_nothing(built: Path, clea
                                                                tmp_path: Path) -> None:
     index, corpus = copied(built, tmp_path), tmp_path / "corpus"
     shutil.copytree(article_corpus, corpus)
-    (corpus / "port.txt").write_text("В Актау построят порт для контейнеров. Его откроют в 2027 году.", encoding="utf-8")
+    (corpus / "port.txt").write_text(PORT, encoding="utf-8")
     damage_block(index, clean[BAD].passages[0].id)
     pointer = (index / store.POINTER).read_text()
     with pytest.raises(rag.IndexDamaged, match=rf"{sentence_file(index).name} is damaged"):
@@ -119,7 +121,7 @@ def test_an_index_written_before_block_checksums_answers_the_same_and_merges_int
     for question, answer in clean.items():
         found = rag.answer(question, index=index)
         assert found.answer == answer.answer and [p.id for p in found.passages] == [p.id for p in answer.passages]
-    (corpus / "port.txt").write_text("В Актау построят порт для контейнеров. Его откроют в 2027 году.", encoding="utf-8")
+    (corpus / "port.txt").write_text(PORT, encoding="utf-8")
     rag.build_index(corpus, index, optimize=True)
     (merged,) = store.load(index).manifest.segments
     assert merged.sentence_blocks is not None

@@ -5,7 +5,8 @@ vectors, `<name>.ids.npy` with their passage ids, `<name>.sentences.npy` with th
 `<name>.sentence_counts.npy` with each passage's count: `rag.index.sentences`, and
 `<name>.sentence_blocks.npy` with the checksums of the sentence file's blocks), read back with memory
 mapping. Opening a segment verifies its files' checksums, the sentence file's by block as its rows are read
-(`checksums.Blocks`: at a million passages it is gigabytes, of which a question reads kilobytes). A removed article is a deletion: its ids stop being live (the manifest no longer lists them) and
+(`checksums.Blocks`: at a million passages it is gigabytes, of which a question reads kilobytes). A removed
+article is a deletion: its ids stop being live (the manifest no longer lists them) and
 searches skip them. Segments merge by `rag.index.merging`'s policy, so a passage (and its sentences) is
 rewritten about log(archive) times. A segment of `APPROXIMATE_FROM` vectors or more is searched with HNSW
 instead of exactly.
@@ -186,7 +187,7 @@ class SentenceRows:
         if self.blocks is not None:
             self.blocks.verify(0, self.offset + self.vectors.nbytes)
         rows = np.repeat(mask, np.maximum(self.counts, 0))
-        return self.counts[mask], sentence_store.stored(np.asarray(self.vectors)[rows])
+        return self.counts[mask], np.asarray(self.vectors)[rows]
 
 
 class FaissSegments:
