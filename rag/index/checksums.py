@@ -3,6 +3,11 @@ flipped bit gives an error naming the file, never a different answer.
 
 The manifest records a checksum (xxh3-64) for each file of its version; the commit pointer records the
 manifest's own. Files of an index never change once written, so each is verified once per process.
+
+A big file read a few rows at a time (a segment's sentence vectors: gigabytes at a million passages, of which
+a question reads a few kilobytes) is verified by block instead, as HDFS does: its `of_blocks` sums, a small
+file checksummed whole, are verified at opening, and each block of the big file (`BLOCK` bytes) when its
+bytes are first read (`Blocks`), once per process.
 """
 
 from __future__ import annotations
@@ -12,12 +17,17 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import xxhash
 
 from rag.errors import IndexDamaged
 
+BLOCK = 64 * 1024
+"""Bytes in a checksummed block of a file verified by block: a passage's sentence vectors lie in one or two."""
 _verified: set[tuple[str, int, int, int]] = set()
 """Files already found intact in this process, by path, inode, size and modification time."""
+_verified_blocks: dict[tuple[str, int, int, int], np.ndarray] = {}
+"""For each file verified by block in this process (keyed as `_verified`), which of its blocks were found intact."""
 _lock = threading.Lock()
 
 
@@ -35,11 +45,56 @@ def of_file(path: Path) -> str:
             return of_bytes(view)
 
 
+def of_blocks(data: bytes | memoryview) -> np.ndarray:
+    """The block size (`BLOCK`) and the checksum of each block of `data`, as the small file of sums holds them."""
+    sums = [xxhash.xxh3_64_intdigest(data[at:at + BLOCK]) for at in range(0, len(data), BLOCK)]
+    return np.array([BLOCK, *sums], dtype=np.uint64)
+
+
+class Blocks:
+    """A file of the index verified block by block as it is read (`of_blocks` gave `sums`, already verified):
+    thread-safe, each block verified once per process."""
+
+    def __init__(self, path: Path, sums: np.ndarray) -> None:
+        self.path, self.sums, self.block = path, sums[1:], int(sums[0]) if len(sums) else 0
+        try:
+            key = _key(path)
+        except OSError as exc:
+            raise IndexDamaged(f"{path} cannot be read ({exc.strerror}); run: rag index --rebuild") from exc
+        if self.block <= 0 or len(self.sums) != -(-key[2] // self.block):
+            raise IndexDamaged(f"{path} is damaged (its size is not the one recorded when it was written); "
+                               "run: rag index --rebuild")
+        with _lock:
+            self._intact = _verified_blocks.setdefault(key, np.zeros(len(self.sums), dtype=bool))
+
+    def verify(self, start: int, end: int) -> None:
+        """Raise `IndexDamaged` naming the file unless the blocks holding its bytes [start, end) are intact."""
+        wanted = [b for b in range(start // self.block, -(-end // self.block)) if not self._intact[b]]
+        if not wanted:
+            return
+        try:
+            with open(self.path, "rb") as fh:
+                damaged = [b for b in wanted if xxhash.xxh3_64_intdigest(
+                    os.pread(fh.fileno(), self.block, b * self.block)) != int(self.sums[b])]
+        except OSError as exc:
+            raise IndexDamaged(f"{self.path} cannot be read ({exc.strerror}); run: rag index --rebuild") from exc
+        if damaged:
+            raise IndexDamaged(f"{self.path} is damaged (block {damaged[0]}'s checksum is not the one recorded "
+                               "when it was written); run: rag index --rebuild")
+        with _lock:
+            self._intact[wanted] = True
+
+
+def _key(path: Path) -> tuple[str, int, int, int]:
+    """What identifies a file's version: path, inode, size and modification time (OSError when absent)."""
+    st = os.stat(path)
+    return str(path), st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def verify(path: Path, expected: str) -> None:
     """Raise `IndexDamaged` naming `path` unless it exists and has the checksum `expected`."""
     try:
-        st = os.stat(path)
-        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+        key = _key(path)
         if key in _verified:
             return
         actual = of_file(path)

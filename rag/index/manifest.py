@@ -18,7 +18,10 @@ from rag.fitted import Fitted, for_model
 from rag.index.table import ArticleEntry, Articles, TableEntry, passage_mask
 
 FORMAT = 6
-"""Version 6: the sentence vectors of each passage stored in its segment (`rag.index.sentences`). Version 5
+"""Version 6: the sentence vectors of each passage stored in its segment (`rag.index.sentences`), their
+blocks' checksums too (`SegmentEntry.sentence_blocks`) in segments written since they were verified by block;
+those written before are verified whole, as they were (the format did not change: each segment says which it
+is). Version 5
 (the article table in Arrow files) stored none: it is still read, its passages' sentences encoded when a
 question first needs them, as then, and its next update writes version 6 (`rag index --rebuild` stores them
 all). Version 4 (words in tantivy, vectors in FAISS segments, passages named by ids, a checksum for every
@@ -30,7 +33,9 @@ READABLE = (4, 5, FORMAT)
 class SegmentEntry:
     """A vector segment: how many vectors it holds (live or not), whether its search is approximate, and the
     checksums of its files (`<name>.faiss`, `<name>.ids.npy`, `<name>.sentences.npy`,
-    `<name>.sentence_counts.npy`; the last two None in a segment of format 5, which has none)."""
+    `<name>.sentence_counts.npy`, `<name>.sentence_blocks.npy`; the sentences' None in a segment of format 5,
+    which has none, and the blocks' in one written before sentence files were verified by block: its sentence
+    file is verified whole at opening)."""
 
     name: str
     rows: int
@@ -39,6 +44,7 @@ class SegmentEntry:
     ids_checksum: str
     sentences: str | None = None
     sentence_counts: str | None = None
+    sentence_blocks: str | None = None
 
 
 LOCAL = "local"

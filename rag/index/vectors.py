@@ -1,9 +1,12 @@
 """Passage vectors: the `VectorIndex` interface retrieval uses, and its FAISS implementation in segments.
 
 Each update writes only its new passages' vectors as a new immutable segment (`<name>.faiss` with the
-vectors, `<name>.ids.npy` with their passage ids, `<name>.sentences.npy` with the vectors of their sentences
-and `<name>.sentence_counts.npy` with each passage's count: `rag.index.sentences`), read back with memory
-mapping. A removed article is a deletion: its ids stop being live (the manifest no longer lists them) and
+vectors, `<name>.ids.npy` with their passage ids, `<name>.sentences.npy` with the vectors of their sentences,
+`<name>.sentence_counts.npy` with each passage's count: `rag.index.sentences`, and
+`<name>.sentence_blocks.npy` with the checksums of the sentence file's blocks), read back with memory
+mapping. Opening a segment verifies its files' checksums, the sentence file's by block as its rows are read
+(`checksums.Blocks`: at a million passages it is gigabytes, of which a question reads kilobytes). A removed
+article is a deletion: its ids stop being live (the manifest no longer lists them) and
 searches skip them. Segments merge by `rag.index.merging`'s policy, so a passage (and its sentences) is
 rewritten about log(archive) times. A segment of `APPROXIMATE_FROM` vectors or more is searched with HNSW
 instead of exactly.
@@ -84,8 +87,7 @@ class Segment:
         if len(self.ids) and int(self.ids[-1]) >= len(live):
             raise IndexDamaged(f"vector segment {folder / entry.name} holds passage ids the manifest never gave "
                                "out; run: rag index --rebuild")
-        self.counts, self.sentence_vectors = _sentences(folder, entry, self.index.d)
-        self.first_sentence = sentence_store.starts(self.counts)
+        self.sentence_rows = SentenceRows(folder, entry, self.index.d)
         self.mask = live[np.asarray(self.ids)]
         self.live = int(self.mask.sum())
         self._params = self._search_parameters(self.mask, self.live)
@@ -125,36 +127,67 @@ class Segment:
 
     def sentences(self, row: int) -> np.ndarray | None:
         """The stored sentence vectors of a row, None when not stored."""
-        if self.counts[row] == sentence_store.UNKNOWN:
-            return None
-        return self.sentence_vectors[self.first_sentence[row]:self.first_sentence[row + 1]]
+        return self.sentence_rows.of(row)
 
     def live_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Ids, vectors, sentence counts and sentence vectors of every live row (for a merge)."""
-        sentences = np.repeat(self.mask, np.maximum(self.counts, 0))
         return (np.asarray(self.ids)[self.mask], self.index.reconstruct_n(0, self.entry.rows)[self.mask],
-                self.counts[self.mask], np.asarray(self.sentence_vectors)[sentences])
+                *self.sentence_rows.live(self.mask))
 
 
-def _sentences(folder: Path, entry: SegmentEntry, dimension: int) -> tuple[np.ndarray, np.ndarray]:
-    """A segment's sentence counts and sentence vectors, memory-mapped and checked; a segment written before
-    sentence vectors were stored (format 5) gives every row the count UNKNOWN."""
-    if entry.sentences is None or entry.sentence_counts is None:
-        return (np.full(entry.rows, sentence_store.UNKNOWN, dtype=np.int32),
-                np.zeros((0, dimension), dtype=sentence_store.STORED))
-    path, counts_path = folder / f"{entry.name}.sentences.npy", folder / f"{entry.name}.sentence_counts.npy"
-    checksums.verify(path, entry.sentences)
-    checksums.verify(counts_path, entry.sentence_counts)
-    try:
-        vectors, counts = np.load(path, mmap_mode="r"), np.load(counts_path, mmap_mode="r")
-    except (OSError, ValueError) as exc:
-        raise IndexDamaged(f"the sentence vectors of segment {folder / entry.name} cannot be read ({exc}); "
-                           "run: rag index --rebuild") from exc
-    if (len(counts) != entry.rows or vectors.ndim != 2 or vectors.shape[1] != dimension
-            or int(np.maximum(counts, 0).sum()) != len(vectors)):
-        raise IndexDamaged(f"the sentence vectors of segment {folder / entry.name} do not match its passages; "
-                           "run: rag index --rebuild")
-    return counts, vectors
+class SentenceRows:
+    """A segment's sentence counts and sentence vectors, memory-mapped and checked: the vectors of a segment with
+    block checksums block by block as they are read, those of one written before (whole-file checksum) at
+    opening. A segment written before sentence vectors were stored (format 5) gives every row the count
+    UNKNOWN."""
+
+    def __init__(self, folder: Path, entry: SegmentEntry, dimension: int) -> None:
+        self.blocks: checksums.Blocks | None = None
+        if entry.sentences is None or entry.sentence_counts is None:
+            self.counts = np.full(entry.rows, sentence_store.UNKNOWN, dtype=np.int32)
+            self.vectors = np.zeros((0, dimension), dtype=sentence_store.STORED)
+            self.first, self.offset = sentence_store.starts(self.counts), 0
+            return
+        path, counts_path = folder / f"{entry.name}.sentences.npy", folder / f"{entry.name}.sentence_counts.npy"
+        blocks_path = folder / f"{entry.name}.sentence_blocks.npy"
+        checksums.verify(counts_path, entry.sentence_counts)
+        if entry.sentence_blocks is None:
+            checksums.verify(path, entry.sentences)
+        else:
+            checksums.verify(blocks_path, entry.sentence_blocks)
+        try:
+            if entry.sentence_blocks is not None:
+                self.blocks = checksums.Blocks(path, np.load(blocks_path))
+                self.blocks.verify(0, 1)  # the .npy header: its shape and type are read now
+            self.vectors, self.counts = np.load(path, mmap_mode="r"), np.load(counts_path, mmap_mode="r")
+            self.offset = path.stat().st_size - self.vectors.nbytes  # where the rows start in the file
+        except (OSError, ValueError) as exc:
+            raise IndexDamaged(f"the sentence vectors of segment {folder / entry.name} cannot be read ({exc}); "
+                               "run: rag index --rebuild") from exc
+        if (len(self.counts) != entry.rows or self.vectors.ndim != 2 or self.vectors.shape[1] != dimension
+                or self.vectors.dtype != sentence_store.STORED
+                or int(np.maximum(self.counts, 0).sum()) != len(self.vectors)):
+            raise IndexDamaged(f"the sentence vectors of segment {folder / entry.name} do not match its passages; "
+                               "run: rag index --rebuild")
+        self.first = sentence_store.starts(self.counts)
+
+    def of(self, row: int) -> np.ndarray | None:
+        """The stored sentence vectors of a row, None when not stored; `IndexDamaged` for a damaged block."""
+        if self.counts[row] == sentence_store.UNKNOWN:
+            return None
+        first, end = int(self.first[row]), int(self.first[row + 1])
+        if self.blocks is not None and end > first:
+            row_bytes = self.vectors.itemsize * self.vectors.shape[1]
+            self.blocks.verify(self.offset + first * row_bytes, self.offset + end * row_bytes)
+        return self.vectors[first:end]
+
+    def live(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sentence counts and vectors of the rows `mask` marks; a merge reads every block, so it verifies
+        every block."""
+        if self.blocks is not None:
+            self.blocks.verify(0, self.offset + self.vectors.nbytes)
+        rows = np.repeat(mask, np.maximum(self.counts, 0))
+        return self.counts[mask], np.asarray(self.vectors)[rows]
 
 
 class FaissSegments:
@@ -223,18 +256,25 @@ def write_segment(folder: Path, name: str, ids: np.ndarray, vectors: np.ndarray,
     data = faiss.serialize_index(index)
     files.write_bytes(folder / f"{name}.faiss", data)
     counts, sentence_rows = sentences
-    sums = [_write_array(folder / f"{name}.{part}.npy", array) for part, array in (
-        ("ids", np.asarray(ids, dtype=np.int64)), ("sentences", sentence_store.stored(sentence_rows)),
-        ("sentence_counts", np.asarray(counts, dtype=np.int32)))]
+    sentence_file = _npy(sentence_store.stored(sentence_rows))
+    sums = [_write(folder / f"{name}.{part}.npy", data) for part, data in (
+        ("ids", _npy(np.asarray(ids, dtype=np.int64))), ("sentences", sentence_file),
+        ("sentence_counts", _npy(np.asarray(counts, dtype=np.int32))),
+        ("sentence_blocks", _npy(checksums.of_blocks(sentence_file))))]
     return SegmentEntry(name, len(vectors), approximate, checksums.of_bytes(data), *sums)
 
 
-def _write_array(path: Path, array: np.ndarray) -> str:
-    """Write `array` as a `.npy` file, flushed to disk; returns its checksum."""
+def _npy(array: np.ndarray) -> memoryview:
+    """`array` as the bytes of a `.npy` file."""
     buffer = io.BytesIO()
     np.save(buffer, array)
-    files.write_bytes(path, buffer.getbuffer())
-    return checksums.of_bytes(buffer.getbuffer())
+    return buffer.getbuffer()
+
+
+def _write(path: Path, data: memoryview) -> str:
+    """Write `data` to `path`, flushed to disk; returns its checksum."""
+    files.write_bytes(path, data)
+    return checksums.of_bytes(data)
 
 
 def merge(folder: Path, name: str, segments: list[SegmentEntry], live: np.ndarray, dimension: int) -> SegmentEntry | None:

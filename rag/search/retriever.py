@@ -10,13 +10,14 @@ import copy
 import functools
 import heapq
 import itertools
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag import language
 from rag.deprecated import renamed
-from rag.errors import ModelMismatch
+from rag.errors import IndexDamaged, ModelMismatch
 from rag.fitted import Fitted
 from rag.index import sentences as sentence_store
 from rag.index import stories
@@ -28,6 +29,8 @@ from rag.models import Embedder
 from rag.search import no_answer
 from rag.search.candidates import POOL, Candidates, Query, gather
 from rag.search.sentences import SentenceCache, Sentences, analyse
+
+log = logging.getLogger("rag")
 
 SENTENCE_CACHE = 4096
 """Passages whose sentences (spans, terms, vectors) are kept for key quotes and re-scoring."""
@@ -181,14 +184,18 @@ class Retriever:
         """Search once (for `WARM_UP`), so that what the first search of a process pays (the question encoder's
         load and first run, the first FAISS and tantivy searches, the story groups, lazy imports, thread pools)
         is paid when the index is opened, not by its first question: 3× a warm one before (docs/benchmarks.md);
-        and analyse the sentences of the newest `WARM_PASSAGES` passages, as their first question would."""
+        and analyse the sentences of the newest `WARM_PASSAGES` passages, as their first question would (a
+        damaged block of their sentence vectors is logged here and raised to the questions that read it)."""
         articles = self.stored.manifest.articles
         if not len(articles):
             return
         self.search(WARM_UP, k=1)
         newest = heapq.nlargest(WARM_PASSAGES, articles.columns("first", "passages"))
         ids = list(itertools.islice((i for first, n in newest for i in range(first, first + n)), WARM_PASSAGES))
-        self._sentences(list(self.words.passages(ids).values()))
+        try:
+            self._sentences(list(self.words.passages(ids).values()))
+        except IndexDamaged as exc:
+            log.warning("%s", exc)
 
     def search(self, question: str | Query, k: int = 3) -> list[Passage]:
         """The `k` best passages for a question, best first.
