@@ -41,6 +41,12 @@ class Fitted:
     """Share of sentence-embedding similarity (the rest: stem overlap) in choosing the key quote."""
     quote_margin: float = 0.0
     """A sentence next to the key sentence joins the quote when it scores within this of it."""
+    quote_window: float = 0.0
+    """Share of a two-sentence window's own score (the question's cosine with the pair's summed vectors, and stem
+    overlap with their words) in scoring it as the key quote, next to its better sentence's score; 0: the key
+    sentence takes a neighbour by `quote_margin` instead."""
+    quote_single: float = 0.0
+    """With `quote_window`: what a quote of one sentence adds to its score against the windows holding it."""
     answer_types: bool = False
     """Whether a "how many" / "when" question needs a number / date in the key quote (rag.answer_type)."""
     type_margin: float = 1.0

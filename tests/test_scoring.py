@@ -86,7 +86,7 @@ def test_a_copy_with_other_settings_shares_the_index_and_its_sentences_and_leave
 
 
 def test_a_quote_joins_its_neighbour_only_within_a_paragraph(retriever: Retriever) -> None:
-    single_quotes = retriever.with_fitted(replace(retriever.fitted, quote_margin=0.0, answer_types=False,
+    single_quotes = retriever.with_fitted(replace(retriever.fitted, quote_margin=0.0, quote_window=0.0, answer_types=False,
                                                   sentence_below=float("-inf"), no_answer_below=float("-inf"),
                                                   no_answer_rule=()))
     joined_quotes = single_quotes.with_fitted(replace(single_quotes.fitted, quote_margin=10.0))
@@ -97,6 +97,21 @@ def test_a_quote_joins_its_neighbour_only_within_a_paragraph(retriever: Retrieve
     # 8 of these 20 join: a best sentence holding every word of its question answers alone (4), others have no
     # neighbour in their paragraph
     assert sum(len(j.answer) > len(s.answer) for s, j in zip(single, joined)) >= len(QUESTIONS) // 3
+
+
+def test_a_quote_by_windows_is_one_sentence_or_two_of_a_paragraph(retriever: Retriever) -> None:
+    plain = replace(retriever.fitted, quote_margin=0.0, quote_window=0.0, answer_types=False, no_answer_rule=(),
+                    sentence_below=float("-inf"), no_answer_below=float("-inf"))
+    windowed = {single: retriever.with_fitted(replace(plain, quote_window=0.3, quote_single=single))
+                for single in (10.0, -10.0)}
+    best_sentence = [respond(retriever.with_fitted(plain), q).answer for q in QUESTIONS]
+    # a lone sentence that outscores every window is the best sentence
+    assert [respond(windowed[10.0], q).answer for q in QUESTIONS] == best_sentence
+    pairs = [respond(windowed[-10.0], q).answer for q in QUESTIONS]
+    assert all(p and "\n" not in p for p in pairs)
+    # windows that outscore every lone sentence: two sentences, unless the best one answers alone or has no
+    # neighbour in its paragraph (8 of these 20, as above)
+    assert sum(len(p) > len(s) for p, s in zip(pairs, best_sentence)) >= len(QUESTIONS) // 3
 
 
 def test_no_sentence_close_enough_means_no_answer(retriever: Retriever) -> None:

@@ -20,13 +20,14 @@ import numpy as np
 from rag import language
 from rag.deprecated import old_json_keys
 from rag.errors import RagError
+from rag.fitted import Fitted
 from rag.index.filters import Filter, make_filter
 from rag.search import answer_type, emphasis, followup, no_answer, question, recency
 from rag.search.candidates import Query
 from rag.search.live import open_index
 from rag.search.retriever import Passage, Retriever
 from rag.search.scope import scope
-from rag.search.sentences import balanced
+from rag.search.sentences import Sentences, balanced
 from rag.search.summary import Summary, asks_for_summary, summarise
 from rag.settings import MAX_K, MAX_QUESTION
 
@@ -142,6 +143,8 @@ class Reading:
     typed: np.ndarray
     fits: np.ndarray
     whole: np.ndarray
+    windows: np.ndarray
+    """Each two sentences i, i + 1 scored as one quote (`window_scores`; -inf across a line break)."""
 
 
 def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None:
@@ -167,7 +170,29 @@ def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None
     content = asked - set(retriever.words.terms(_ASKING))
     alone = query.same_language and len(content) >= MIN_WHOLE
     whole = typed & np.array([alone and content <= words for words in sentences.terms], dtype=bool)
-    return Reading(scores, typed, typed & (scores >= scores.max() - fitted.type_margin), whole)
+    windows = window_scores(passage, sentences, query, idf, w)
+    return Reading(scores, typed, typed & (scores >= scores.max() - fitted.type_margin), whole, windows)
+
+
+def window_scores(passage: Passage, sentences: Sentences, query: Query, idf: dict[str, float], w: float) -> np.ndarray:
+    """Each two neighbouring sentences of one paragraph scored as one quote, by meaning (the question's cosine with
+    the two sentences' vectors summed, a cheap stand-in for the pair's own vector) and, with weight 1 - `w`, by the
+    idf-weighted share of the question's words either holds; -inf for two sentences across a line break."""
+    spans = sentences.spans
+    if len(spans) < 2:
+        return np.zeros(0)
+    summed = sentences.vectors[:-1] + sentences.vectors[1:]
+    dense = summed @ query.vector / np.maximum(np.linalg.norm(summed, axis=1), 1e-9)
+    asked = set(query.terms)
+    held = [sum(idf[t] for t in asked & (a | b)) for a, b in zip(sentences.terms, sentences.terms[1:])]
+    scores = w * dense + (1 - w) * np.array(held) / (sum(idf.values()) or 1.0)
+    joined = [_same_paragraph(passage, spans, i, i + 1) for i in range(len(spans) - 1)]
+    return np.where(joined, scores, -np.inf)
+
+
+def _same_paragraph(passage: Passage, spans: list[tuple[int, int]], a: int, b: int) -> bool:
+    """Whether sentences a < b of the passage are of one paragraph (no line break between them)."""
+    return "\n" not in passage.text[spans[a][1] - passage.start:spans[b][0] - passage.start]
 
 
 @dataclass(frozen=True)
@@ -234,26 +259,19 @@ def key_quote(retriever: Retriever, query: Query, passage: Passage) -> tuple[int
 
 
 def quote_span(retriever: Retriever, passage: Passage, reading: Reading) -> tuple[int, int]:
-    """Article offsets of the key quote: the best sentence that `reading` fits.
-
-    A neighbouring sentence of the same paragraph scoring within `quote_margin` of the best joins the quote
-    unless the best one holds all the question's words and its answer type (`Reading.whole`: the neighbour
-    would answer something else); the next one of the paragraph joins when the quote is too short to stand
+    """Article offsets of the key quote: the best sentence that `reading` fits, with a neighbour
+    (`best_with_neighbour`), or the best sentence or window of two holding a sentence it fits (`best_window`,
+    with `Fitted.quote_window`); the next one of the paragraph joins when the quote is too short to stand
     alone; a sentence that points back to the one before it ("Об этом заявил…") goes with that one, and a
     quote that opens with a pronoun ("Он стал…") takes the sentence it refers to; a quotation mark the
     quote does not close (or open) is left out (`sentences.balanced`).
     """
-    fitted = retriever.fitted
-    scores, spans = reading.scores, retriever.sentences(passage).spans
-    first = last = int(np.argmax(np.where(reading.fits, scores, -np.inf)))
-    def same_paragraph(a: int, b: int) -> bool:  # sentences a < b: no line break between them
-        return "\n" not in passage.text[spans[a][1] - passage.start:spans[b][0] - passage.start]
+    spans = retriever.sentences(passage).spans
+    first, last = (best_window if retriever.fitted.quote_window else best_with_neighbour)(retriever.fitted, reading)
 
-    neighbours = [i for i in (first - 1, first + 1) if 0 <= i < len(spans) and same_paragraph(min(i, first), max(i, first))]
-    if neighbours and not reading.whole[first]:
-        other = max(neighbours, key=lambda i: scores[i])
-        if scores[first] - scores[other] <= fitted.quote_margin:
-            first, last = min(first, other), max(first, other)
+    def same_paragraph(a: int, b: int) -> bool:
+        return _same_paragraph(passage, spans, a, b)
+
     while spans[last][1] - spans[first][0] < MIN_QUOTE and last + 1 < len(spans) and same_paragraph(last, last + 1):
         last += 1
 
@@ -265,6 +283,34 @@ def quote_span(retriever: Retriever, passage: Passage, reading: Reading) -> tupl
     last += leans_back(last + 1, _POINTS_BACK)
     start, end = balanced(passage.text, spans[first][0] - passage.start, spans[last][1] - passage.start)
     return passage.start + start, passage.start + end
+
+
+def best_with_neighbour(fitted: Fitted, reading: Reading) -> tuple[int, int]:
+    """The first and last sentence of the quote: the best sentence that `reading` fits, and a neighbour of its
+    paragraph scoring within `quote_margin` of it unless it holds all the question's words and its answer type
+    (`Reading.whole`: the neighbour would answer something else)."""
+    scores, paragraph = reading.scores, reading.windows
+    first = last = int(np.argmax(np.where(reading.fits, scores, -np.inf)))
+    neighbours = [i for i in (first - 1, first + 1) if 0 <= i < len(scores) and paragraph[min(i, first)] > -np.inf]
+    if neighbours and not reading.whole[first]:
+        other = max(neighbours, key=lambda i: scores[i])
+        if scores[first] - scores[other] <= fitted.quote_margin:
+            first, last = min(first, other), max(first, other)
+    return first, last
+
+
+def best_window(fitted: Fitted, reading: Reading) -> tuple[int, int]:
+    """The first and last sentence of the quote: the best of the sentences `reading` fits (each scoring its own
+    score plus `quote_single`) and of the windows of two holding one that fits but does not answer alone
+    (`Reading.whole`), each scoring `quote_window` × its window score + the rest × its better sentence's score."""
+    scores, windows, a = reading.scores, reading.windows, fitted.quote_window
+    fits = np.flatnonzero(reading.fits)
+    choices = {(i, i): scores[i] + fitted.quote_single for i in fits}
+    for i in fits[~reading.whole[fits]]:
+        for j in (i - 1, i):
+            if 0 <= j < len(windows) and windows[j] > -np.inf:
+                choices[(j, j + 1)] = a * windows[j] + (1 - a) * max(scores[j], scores[j + 1])
+    return max(choices, key=choices.get)
 
 
 def answer(question: str, k: int = 3, index: str | Path = "index", history: Sequence[str] = (), *,
