@@ -50,10 +50,9 @@ PREFIXES = [0, 5]
 DENSE_WEIGHTS = np.round(np.arange(0.3, 1.001, 0.05), 2)
 QUOTE_DENSE_WEIGHTS = [0.3, 0.5, 0.7, 0.85]
 QUOTE_MARGINS = [0.0, 0.02, 0.05, 0.1, 0.2]
-QUOTE_WINDOWS = [(0.0, 0.0), (0.3, -0.005)]
+QUOTE_WINDOWS = [(0.0, 0.0), *itertools.product([0.2, 0.3, 0.5], [-0.01, -0.005, 0.0])]
 """(`quote_window`, `quote_single`): the key sentence takes a neighbour by `quote_margin`, or the best of the
-sentences and two-sentence windows is quoted (issue 23: 0.3 and -0.005 kept quotes as long on the held-out
-halves; the margin is then unused)."""
+sentences and two-sentence windows is quoted (the margin is then unused)."""
 RERANK = [(0, 0.0), (3, 0.3), (3, 0.5), (5, 0.3), (5, 0.5), (5, 0.7)]
 """(depth, weight) of re-scoring the best passages by their closest sentence."""
 ANSWER_TYPES = [(False, 1.0), (True, 0.02), (True, 0.05), (True, 1.0)]
@@ -283,22 +282,29 @@ def answer_all(retriever: Retriever, questions: list[Question], searched: list[t
                     [r.answer is None for r in replies])
 
 
-def fit_answers(settings: Fitted, retrievers: dict[str, tuple[Retriever, list[Question]]]) -> Fitted:
-    """The key quote's weighting and margin and the answer-type rule with the most right answers (quotes holding
-    the answer, unanswerable questions declined) on the tuning sets. `tune` leaves the half-indexed set out:
-    declining its questions about absent articles is the no-answer rule's job, and scoring them here moved the
-    quote weight 0.85 -> 0.3 and lost held-out XQuAD-ru quotes (0.843 -> 0.728)."""
+def fit_answers(settings: Fitted, retrievers: dict[str, tuple[Retriever, list[Question]]],
+                keep_weighting: bool = False) -> Fitted:
+    """The key quote's weighting and margin, the answer-type rule and the two-sentence windows with the most right
+    answers (quotes holding the answer, unanswerable questions declined) on the tuning sets; with `keep_weighting`,
+    only the windows, the rest as `settings` has them. `tune` leaves the half-indexed set out: declining its
+    questions about absent articles is the no-answer rule's job, and scoring them here moved the quote weight
+    0.85 -> 0.3 and lost held-out XQuAD-ru quotes (0.843 -> 0.728)."""
     best, goodness = settings, None
     searched = {}
     for name, (retriever, questions) in retrievers.items():
         retriever = retriever.with_fitted(settings)
         queries = [retriever.query(q.question) for q in questions]
         searched[name] = [(query, retriever.search(query, 5)) for query in queries]
-    for quote_weight, margin, (types, type_margin), (window, single) in itertools.product(
-            QUOTE_DENSE_WEIGHTS, QUOTE_MARGINS, ANSWER_TYPES, QUOTE_WINDOWS):
-        if window and margin != QUOTE_MARGINS[0]:
+    if keep_weighting:
+        weights, margins = [settings.quote_dense_weight], [settings.quote_margin]
+        types = [(settings.answer_types, settings.type_margin)]
+    else:
+        weights, margins, types = QUOTE_DENSE_WEIGHTS, QUOTE_MARGINS, ANSWER_TYPES
+    for quote_weight, margin, (typed, type_margin), (window, single) in itertools.product(
+            weights, margins, types, QUOTE_WINDOWS):
+        if window and margin != margins[0]:
             continue  # the margin is unused with windows
-        candidate = replace(settings, quote_dense_weight=quote_weight, quote_margin=margin, answer_types=types,
+        candidate = replace(settings, quote_dense_weight=quote_weight, quote_margin=margin, answer_types=typed,
                             type_margin=type_margin, quote_window=window, quote_single=single)
         total = [0, 0]
         for name, (retriever, questions) in retrievers.items():
@@ -379,8 +385,8 @@ def recorded_retrieval(name: str) -> Fitted:
                   dense_weight=kept.dense_weight, rerank_depth=kept.rerank_depth, rerank_weight=kept.rerank_weight)
 
 
-QUOTE_FIELDS = ("quote_dense_weight", "quote_margin", "answer_types", "type_margin", "quote_window", "quote_single")
-"""The key quote's settings, which `tune(keep_quote=True)` keeps as recorded."""
+QUOTE_FIELDS = ("quote_dense_weight", "quote_margin", "answer_types", "type_margin")
+"""The key quote's weighting, which `tune(keep_quote=True)` keeps as recorded (its windows are fitted on it)."""
 ANSWERS_SECTION = "## Answers: right, wrong and declined"
 HALF = "xquad-ru-half"
 """The tuning set of XQuAD with every other article indexed: it tunes the no-answer thresholds and rule only."""
@@ -417,8 +423,8 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], se
     `seed_article` and on XQuAD, and print the tuning and held-out results; with `keep_retrieval`, only what
     comes after ranking (thresholds, key quote, no-answer rule), the recorded chunking, stems, fusion and
     re-scoring kept (a full refit can prefer settings the held-out halves reject); with `keep_quote`, the
-    recorded key quote settings too (`QUOTE_FIELDS`). `cache`: a file keeping the passages' vectors between runs;
-    `out`: a Markdown file to write the confusion table per set and the rule's signals into (its "answers"
+    recorded key quote weighting too (`QUOTE_FIELDS`), the windows refitted on it. `cache`: a file keeping the
+    passages' vectors between runs; `out`: a Markdown file to write the confusion table per set and the rule's signals into (its "answers"
     section)."""
     embedder = _Remembered(shared_model(model))
     kept = recorded_retrieval(embedder.name) if keep_retrieval else None
@@ -482,8 +488,7 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], se
         if keep_quote:
             recorded = for_model(embedder.name)
             fitted = replace(fitted, **{f: getattr(recorded, f) for f in QUOTE_FIELDS})
-        else:
-            fitted = fit_answers(fitted, whole)
+        fitted = fit_answers(fitted, whole, keep_weighting=keep_quote)
         signals: list[str] = []
         fitted = fit_no_answer_rule(fitted, tuning, lambda line: (echo(line), signals.append(line)))
         echo(f"\nfitted for {embedder.name} (mean tuning MRR@5 of {', '.join(ranked)}: {objective:.4f}):")
