@@ -31,14 +31,17 @@ from rag.index.manifest import SegmentEntry
 
 APPROXIMATE_FROM = 100_000
 """Vectors from which a segment is an HNSW graph. On passage-like word vectors (docs/scale.md, "Vector
-segments") one exact query over 100,000 takes ~9 ms on one core, HNSW at the depth below ~6 ms; below that
+segments") one exact query over 100,000 takes ~9 ms on one core, HNSW at the depth below ~2 ms; below that
 exact search is as fast and exact."""
 HNSW_LINKS = 48
 HNSW_BUILD_DEPTH = 200
-HNSW_SEARCH_DEPTH = 1024
+HNSW_SEARCH_DEPTH = 256
 """HNSW graph degree and candidate-list sizes while building and searching (FAISS' M, efConstruction,
-efSearch): recall@10 against exact search 0.993 on 200,000 passage-like vectors (0.982 at 512). The search
-depth is far above the 100 passages a question pools, so it never needs raising per search."""
+efSearch). The search depth is over twice the 100 passages a question pools from each side. On the 1M archive
+(docs/scale.md, "HNSW search depth") 256 answers the same top 3 as 1024 for 598 of 600 passages (top 10:
+99.4 %) with warm p95 13-15 ms against 24-26: its word-vector questions score almost alike against every
+passage (the 1st and the 100th within 0.03), so no depth finds their exact neighbours (recall@10 0.47 at 1024,
+0.31 at 256) and words carry the ranking; passage-like queries reach recall@10 0.993 at 1024, 0.982 at 512."""
 BUILD_THREADS = os.cpu_count() or 1
 """FAISS's threads while building an HNSW graph. A search uses one: a question's vector search already runs
 beside its word search, and FAISS's threads for one query cost more than they bring (exact search over 44k
@@ -123,7 +126,7 @@ class Segment:
         return np.asarray(self.ids)[rows] == ids, rows
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
-        return np.stack([self.index.reconstruct(int(r)) for r in rows])
+        return self.index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
 
     def sentences(self, row: int) -> np.ndarray | None:
         """The stored sentence vectors of a row, None when not stored."""

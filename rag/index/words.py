@@ -149,7 +149,7 @@ class TantivyWords:
         out = np.zeros(len(ids), dtype=np.float32)
         if not query or not len(ids):
             return out
-        only = tantivy.Query.const_score_query(tantivy.Query.term_set_query(SCHEMA, "id", [int(i) for i in ids]), 0.0)
+        only = tantivy.Query.const_score_query(_ids(ids), 0.0)
         both = tantivy.Query.boolean_query([(tantivy.Occur.Must, only), (tantivy.Occur.Should, self._query(query))])
         found, scores = self._hits(both, len(ids), self.weight(query))
         position = {int(i): p for p, i in enumerate(ids)}
@@ -160,7 +160,7 @@ class TantivyWords:
     def passages(self, ids: Sequence[int]) -> dict[int, StoredPassage]:
         if not len(ids):
             return {}
-        query = tantivy.Query.term_set_query(SCHEMA, "id", [int(i) for i in ids])
+        query = _ids(ids)
         found = {}
         for _, address in self.searcher.search(query, len(ids), count=False).hits:
             doc = self.searcher.doc(address)
@@ -209,6 +209,13 @@ class WordsWriter:
         self.writer.wait_merging_threads()
         return checksums.of_folder(self.folder, known, known_folder)
 
+
+
+def _ids(ids: Sequence[int]) -> tantivy.Query:
+    """The passages with these ids: one term query each, joined. (tantivy's term-set query walks the whole id
+    dictionary: 1.6-2.0 ms for 100 ids at a million passages, against 0.4 ms.)"""
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(SCHEMA, "id", int(i)))
+                                        for i in ids])
 
 
 def _restrictions(where: Filter) -> list[tantivy.Query]:
