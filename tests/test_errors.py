@@ -42,6 +42,8 @@ WALKED_ELSEWHERE = {
     "rag/feedback.py:_append": "a short write (a full disk): tests/test_feedback.py runs it under a file size limit",
     "rag/index/milvus.py:connect": "a Milvus Lite database another process holds, a server out of reach: "
                                    "tests/test_milvus.py",
+    "rag/index/checksums.py:check": "a damaged block of a sentence file: tests/test_sentence_store.py; a block "
+                                    "that cannot be read after its file was opened needs a failing disk",
 }
 """Raise sites this walk leaves to other tests, and why."""
 
@@ -97,10 +99,16 @@ def api_error(call: Callable[[], object]) -> rag.RagError:
 
 
 def resign(index: Path, segment_file: str) -> None:
-    """Record a changed segment file's checksum in the manifest, as if it had been written so."""
+    """Record a changed segment file's checksum in the manifest (and a sentence file's block checksums), as if it
+    had been written so."""
     key = {"faiss": "checksum", "ids.npy": "ids_checksum", "sentences.npy": "sentences",
            "sentence_counts.npy": "sentence_counts"}[segment_file.split(".", 1)[1]]
-    forge(index, lambda m: m["segments"][0].update({key: checksums.of_file(index / "segments" / segment_file)}))
+    changed = {key: checksums.of_file(index / "segments" / segment_file)}
+    if key == "sentences":
+        blocks = index / "segments" / segment_file.replace(".sentences.npy", ".sentence_blocks.npy")
+        np.save(blocks, checksums.of_blocks((index / "segments" / segment_file).read_bytes()))
+        changed["sentence_blocks"] = checksums.of_file(blocks)
+    forge(index, lambda m: m["segments"][0].update(changed))
 
 
 def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: Path, walked: set[str],
@@ -205,6 +213,10 @@ def test_every_error_path_is_one_line(corpus: Path, tmp_path: Path, tiny_model: 
     (sentences / "segments" / "s-00000001.sentences.npy").write_bytes(b"not numpy")
     resign(sentences, "s-00000001.sentences.npy")
     damaged(sentences)
+    longer = index_copy()  # a block longer than its block checksums say
+    with open(longer / "segments" / "s-00000001.sentences.npy", "ab") as fh:
+        fh.write(bytes(checksums.BLOCK))
+    damaged(longer)
     counts = np.load(good / "segments" / "s-00000001.sentence_counts.npy")
     for forged_counts in [counts + 1, np.eye(1, len(counts), dtype=np.int32)[0] * counts.sum()]:  # more; misplaced
         sentences = index_copy()

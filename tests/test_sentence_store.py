@@ -3,6 +3,8 @@ merges that read it, nothing else; segments written before, checksummed whole, s
 
 from __future__ import annotations
 
+import logging
+
 import shutil
 from pathlib import Path
 
@@ -78,11 +80,12 @@ def damage_block(index: Path, passage: int) -> int:
 
 def test_a_damaged_block_fails_the_questions_that_read_it_and_no_other(built: Path, clean: dict, tmp_path: Path,
                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="rag")
     index = copied(built, tmp_path)
     block = damage_block(index, clean[BAD].passages[0].id)
     assert block not in blocks_of(index, [p.id for p in clean[GOOD].passages]), "the test's premise"
     assert rag.answer(GOOD, index=index).to_json() == clean[GOOD].to_json(), "the index opens and answers"
-    assert "sentences.npy is damaged" in caplog.text, "opening analysed the newest passages' sentences: logged"
+    assert "sentences.npy is damaged" in caplog.text, "opening analysed the newest passages' sentences: noted"
     for _ in range(2):  # a damaged block is never taken for verified
         with pytest.raises(rag.IndexDamaged, match=rf"{sentence_file(index)} is damaged \(block {block}'s.*"
                                                    r"run: rag index --rebuild"):
@@ -148,10 +151,10 @@ def test_blocks_are_verified_where_read_and_a_wrong_size_is_damage(tmp_path: Pat
     path = tmp_path / "file"
     path.write_bytes(data[:150] + b"x" + data[151:])  # block 1 damaged
     blocks = checksums.Blocks(path, sums)
-    blocks.verify(0, 100)
-    blocks.verify(200, 250)
+    blocks.check(0, 100)
+    blocks.check(200, 250)
     with pytest.raises(rag.IndexDamaged, match=rf"{path} is damaged \(block 1's"):
-        blocks.verify(99, 101)  # a range over blocks 0 and 1
+        blocks.check(99, 101)  # a range over blocks 0 and 1
     path.write_bytes(data[:150] + b"x" + data[151:] + bytes(60))  # a block more
     with pytest.raises(rag.IndexDamaged, match="its size is not the one recorded"):
         checksums.Blocks(path, sums)

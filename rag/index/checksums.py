@@ -67,7 +67,7 @@ class Blocks:
         with _lock:
             self._intact = _verified_blocks.setdefault(key, np.zeros(len(self.sums), dtype=bool))
 
-    def verify(self, start: int, end: int) -> None:
+    def check(self, start: int, end: int) -> None:
         """Raise `IndexDamaged` naming the file unless the blocks holding its bytes [start, end) are intact."""
         wanted = [b for b in range(start // self.block, -(-end // self.block)) if not self._intact[b]]
         if not wanted:

@@ -161,7 +161,7 @@ class SentenceRows:
         try:
             if entry.sentence_blocks is not None:
                 self.blocks = checksums.Blocks(path, np.load(blocks_path))
-                self.blocks.verify(0, 1)  # the .npy header: its shape and type are read now
+                self.blocks.check(0, 1)  # the .npy header: its shape and type are read now
             self.vectors, self.counts = np.load(path, mmap_mode="r"), np.load(counts_path, mmap_mode="r")
             self.offset = path.stat().st_size - self.vectors.nbytes  # where the rows start in the file
         except (OSError, ValueError) as exc:
@@ -181,14 +181,14 @@ class SentenceRows:
         first, end = int(self.first[row]), int(self.first[row + 1])
         if self.blocks is not None and end > first:
             row_bytes = self.vectors.itemsize * self.vectors.shape[1]
-            self.blocks.verify(self.offset + first * row_bytes, self.offset + end * row_bytes)
+            self.blocks.check(self.offset + first * row_bytes, self.offset + end * row_bytes)
         return self.vectors[first:end]
 
     def live(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The sentence counts and vectors of the rows `mask` marks; a merge reads every block, so it verifies
         every block."""
         if self.blocks is not None:
-            self.blocks.verify(0, self.offset + self.vectors.nbytes)
+            self.blocks.check(0, self.offset + self.vectors.nbytes)
         rows = np.repeat(mask, np.maximum(self.counts, 0))
         return self.counts[mask], np.asarray(self.vectors)[rows]
 

@@ -185,7 +185,7 @@ class Retriever:
         load and first run, the first FAISS and tantivy searches, the story groups, lazy imports, thread pools)
         is paid when the index is opened, not by its first question: 3× a warm one before (docs/benchmarks.md);
         and analyse the sentences of the newest `WARM_PASSAGES` passages, as their first question would (a
-        damaged block of their sentence vectors is logged here and raised to the questions that read it)."""
+        damaged block of their sentence vectors is raised to the questions that read it, not to the opening)."""
         articles = self.stored.manifest.articles
         if not len(articles):
             return
@@ -195,7 +195,7 @@ class Retriever:
         try:
             self._sentences(list(self.words.passages(ids).values()))
         except IndexDamaged as exc:
-            log.warning("%s", exc)
+            log.debug("left to the questions that read it: %s", exc)  # `rag ask` says it once, as its error
 
     def search(self, question: str | Query, k: int = 3) -> list[Passage]:
         """The `k` best passages for a question, best first.
