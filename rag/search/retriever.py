@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import functools
 import heapq
-import itertools
 import logging
 from dataclasses import dataclass
 
@@ -184,14 +183,20 @@ class Retriever:
         """Search once (for `WARM_UP`), so that what the first search of a process pays (the question encoder's
         load and first run, the first FAISS and tantivy searches, the story groups, lazy imports, thread pools)
         is paid when the index is opened, not by its first question: 3× a warm one before (docs/benchmarks.md);
-        and analyse the sentences of the newest `WARM_PASSAGES` passages, as their first question would (a
-        damaged block of their sentence vectors is raised to the questions that read it, not to the opening)."""
+        and analyse the sentences and the words of the newest `WARM_PASSAGES` passages and their articles, as
+        their first question would (a damaged block of their sentence vectors is raised to the questions that read
+        it, not to the opening)."""
         articles = self.stored.manifest.articles
         if not len(articles):
             return
         self.search(WARM_UP, k=1)
-        newest = heapq.nlargest(WARM_PASSAGES, articles.columns("first", "passages"))
-        ids = list(itertools.islice((i for first, n in newest for i in range(first, first + n)), WARM_PASSAGES))
+        ids: list[int] = []
+        for first, count, source in heapq.nlargest(WARM_PASSAGES, articles.columns("first", "passages", "source")):
+            if len(ids) >= WARM_PASSAGES:
+                break
+            ids += range(first, first + count)
+            self.article_terms(source)
+        ids = ids[:WARM_PASSAGES]
         try:
             self._sentences(list(self.words.passages(ids).values()))
         except IndexDamaged as exc:
