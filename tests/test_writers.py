@@ -146,6 +146,8 @@ def test_word_searches_agree_whatever_the_writer(built, built_other) -> None:
                 np.testing.assert_allclose(found[1], expected[1], atol=1e-5, err_msg=question)
                 ids = np.arange(local.manifest.next_id)
                 np.testing.assert_allclose(other.words.scores(query, ids), local.words.scores(query, ids), atol=1e-5)
+                assert [other.words.frequency(t) for t in query] == [local.words.frequency(t) for t in query]
+                assert all(local.words.frequency(t) == len(local.words.search([t], 1000)[0]) for t in query)
 
 
 @pytest.mark.parametrize("where", [Filter(publisher="ТАСС"), Filter(since=datetime.date(2025, 2, 1)),
