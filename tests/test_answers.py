@@ -113,8 +113,11 @@ def test_opening_an_archive_analyses_the_sentences_of_its_newest_articles(corpus
     (corpus / "001_latest.md").write_text("Новость дня. В Северозерске открыли второй ветропарк.\n", encoding="utf-8")
     rag.build_index(corpus, corpus.parent / "index")
     monkeypatch.setattr(retriever, "WARM_PASSAGES", 1)
-    analysed = list(open_index(corpus.parent / "index").sentence_cache._kept)
-    assert [p.source for p in analysed] == ["001_latest.md"]
+    opened = open_index(corpus.parent / "index")
+    assert [p.source for p in opened.sentence_cache._kept] == ["001_latest.md"]
+    assert opened.article_terms.cache_info().currsize == 1, "its article's words were read at opening too"
+    assert set(opened.words.terms("ветропарк")) <= opened.article_terms("001_latest.md")
+    assert opened.article_terms.cache_info().hits == 1
 
 
 @pytest.mark.parametrize("question", [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -162,7 +162,12 @@ def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None
         return None
     asked = set(query.terms)
     idf = {t: retriever.words.idf(t) for t in asked}
-    overlap = np.array([sum(idf[t] for t in asked & words) for words in sentences.terms]) / (sum(idf.values()) or 1.0)
+    total = sum(idf.values()) or 1.0
+
+    def share(words: set[str]) -> float:  # of the question's words, by idf
+        return sum(idf[t] for t in asked & words) / total
+
+    overlap = np.array([share(words) for words in sentences.terms])
     w = fitted.quote_dense_weight if query.same_language else 1.0
     scores = w * dense + (1 - w) * overlap
     kind = answer_type.expected(query.text) if fitted.answer_types else None
@@ -170,22 +175,22 @@ def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None
     content = asked - set(retriever.words.terms(_ASKING))
     alone = query.same_language and len(content) >= MIN_WHOLE
     whole = typed & np.array([alone and content <= words for words in sentences.terms], dtype=bool)
-    windows = window_scores(passage, sentences, query, idf, w)
+    windows = window_scores(passage, sentences, query, share, w)
     return Reading(scores, typed, typed & (scores >= scores.max() - fitted.type_margin), whole, windows)
 
 
-def window_scores(passage: Passage, sentences: Sentences, query: Query, idf: dict[str, float], w: float) -> np.ndarray:
+def window_scores(passage: Passage, sentences: Sentences, query: Query, share: Callable[[set[str]], float],
+                  w: float) -> np.ndarray:
     """Each two neighbouring sentences of one paragraph scored as one quote, by meaning (the question's cosine with
     the two sentences' vectors summed, a cheap stand-in for the pair's own vector) and, with weight 1 - `w`, by the
-    idf-weighted share of the question's words either holds; -inf for two sentences across a line break."""
+    `share` of the question's words either holds; -inf for two sentences across a line break."""
     spans = sentences.spans
     if len(spans) < 2:
         return np.zeros(0)
     summed = sentences.vectors[:-1] + sentences.vectors[1:]
     dense = summed @ query.vector / np.maximum(np.linalg.norm(summed, axis=1), 1e-9)
-    asked = set(query.terms)
-    held = [sum(idf[t] for t in asked & (a | b)) for a, b in zip(sentences.terms, sentences.terms[1:])]
-    scores = w * dense + (1 - w) * np.array(held) / (sum(idf.values()) or 1.0)
+    held = np.array([share(a | b) for a, b in zip(sentences.terms, sentences.terms[1:])])
+    scores = w * dense + (1 - w) * held
     joined = [_same_paragraph(passage, spans, i, i + 1) for i in range(len(spans) - 1)]
     return np.where(joined, scores, -np.inf)
 
