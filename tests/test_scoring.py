@@ -28,8 +28,12 @@ QUESTIONS = [q.question for q in load_questions(ROOT / "corpus" / "eval" / "ques
     ("日本はどこですか", language.OTHER),
     ("2025?", language.RU),
     ("Что такое OPEC+?", language.RU),
+    ("Что сказал Elon Musk о Tesla?", language.RU),
+    ("Кто написал Liber servitoris?", language.RU),
+    ("When did Казахстан join the UN?", language.EN),
+    ("Tesla?", language.EN),
 ])
-def test_the_language_of_a_question_is_told_by_its_letters(text: str, expected: str) -> None:
+def test_the_language_of_a_question_is_told_by_the_letters_of_its_words_not_its_names(text: str, expected: str) -> None:
     assert language.detect(text) == expected
 
 
