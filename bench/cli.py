@@ -45,7 +45,7 @@ def cli() -> None:
 @click.option("--keep-retrieval", is_flag=True,
               help="Keep the model's recorded chunking, stems, fusion and re-scoring; refit what comes after.")
 @click.option("--keep-quote", is_flag=True,
-              help="Keep the model's recorded key quote weighting, margin and answer-type rule too (windows are refitted).")
+              help="Keep the model's recorded key quote weighting and margin too (windows and the answer-type rule are refitted).")
 @click.option("--cache", type=click.Path(dir_okay=False, path_type=Path),
               help="A file (.npz) keeping the passages' vectors between runs (delete it when encoding changes).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),

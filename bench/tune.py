@@ -55,8 +55,9 @@ QUOTE_WINDOWS = [(0.0, 0.0), *itertools.product([0.2, 0.3, 0.5], [-0.01, -0.005,
 sentences and two-sentence windows is quoted (the margin is then unused)."""
 RERANK = [(0, 0.0), (3, 0.3), (3, 0.5), (5, 0.3), (5, 0.5), (5, 0.7)]
 """(depth, weight) of re-scoring the best passages by their closest sentence."""
-ANSWER_TYPES = [(False, 1.0), (True, 0.02), (True, 0.05), (True, 1.0)]
-"""Answer-type rule off, or on with the number / date allowed this far under the best sentence's score."""
+ANSWER_TYPES = [(False, 1.0), (True, 0.02), (True, 0.05), (True, 0.08), (True, 0.12), (True, 1.0)]
+"""Answer-type rule off, or on with the number / date allowed this far under the best sentence's score (1.0:
+anywhere in the passage; the rule then declines only a passage that gives none)."""
 XQUAD_TUNING_ARTICLES = 12
 MAX_DECLINED = 0.005
 """At most this share of a tuning set's answerable questions (but one at least) may fall under each of
@@ -286,7 +287,7 @@ def fit_answers(settings: Fitted, retrievers: dict[str, tuple[Retriever, list[Qu
                 keep_weighting: bool = False) -> Fitted:
     """The key quote's weighting and margin, the answer-type rule and the two-sentence windows with the most right
     answers (quotes holding the answer, unanswerable questions declined) on the tuning sets; with `keep_weighting`,
-    only the windows, the rest as `settings` has them. `tune` leaves the half-indexed set out: declining its
+    only the windows and the answer-type rule, the weighting and margin as `settings` has them. `tune` leaves the half-indexed set out: declining its
     questions about absent articles is the no-answer rule's job, and scoring them here moved the quote weight
     0.85 -> 0.3 and lost held-out XQuAD-ru quotes (0.843 -> 0.728)."""
     best, goodness = settings, None
@@ -297,11 +298,10 @@ def fit_answers(settings: Fitted, retrievers: dict[str, tuple[Retriever, list[Qu
         searched[name] = [(query, retriever.search(query, 5)) for query in queries]
     if keep_weighting:
         weights, margins = [settings.quote_dense_weight], [settings.quote_margin]
-        types = [(settings.answer_types, settings.type_margin)]
     else:
-        weights, margins, types = QUOTE_DENSE_WEIGHTS, QUOTE_MARGINS, ANSWER_TYPES
+        weights, margins = QUOTE_DENSE_WEIGHTS, QUOTE_MARGINS
     for quote_weight, margin, (typed, type_margin), (window, single) in itertools.product(
-            weights, margins, types, QUOTE_WINDOWS):
+            weights, margins, ANSWER_TYPES, QUOTE_WINDOWS):
         if window and margin != margins[0]:
             continue  # the margin is unused with windows
         candidate = replace(settings, quote_dense_weight=quote_weight, quote_margin=margin, answer_types=typed,
@@ -385,8 +385,9 @@ def recorded_retrieval(name: str) -> Fitted:
                   dense_weight=kept.dense_weight, rerank_depth=kept.rerank_depth, rerank_weight=kept.rerank_weight)
 
 
-QUOTE_FIELDS = ("quote_dense_weight", "quote_margin", "answer_types", "type_margin")
-"""The key quote's weighting, which `tune(keep_quote=True)` keeps as recorded (its windows are fitted on it)."""
+QUOTE_FIELDS = ("quote_dense_weight", "quote_margin")
+"""The key quote's weighting, which `tune(keep_quote=True)` keeps as recorded (its windows and answer-type rule are
+fitted on it)."""
 ANSWERS_SECTION = "## Answers: right, wrong and declined"
 HALF = "xquad-ru-half"
 """The tuning set of XQuAD with every other article indexed: it tunes the no-answer thresholds and rule only."""
@@ -423,7 +424,7 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], se
     `seed_article` and on XQuAD, and print the tuning and held-out results; with `keep_retrieval`, only what
     comes after ranking (thresholds, key quote, no-answer rule), the recorded chunking, stems, fusion and
     re-scoring kept (a full refit can prefer settings the held-out halves reject); with `keep_quote`, the
-    recorded key quote weighting too (`QUOTE_FIELDS`), the windows refitted on it. `cache`: a file keeping the
+    recorded key quote weighting too (`QUOTE_FIELDS`), the windows and answer-type rule refitted on it. `cache`: a file keeping the
     passages' vectors between runs; `out`: a Markdown file to write the confusion table per set and the rule's signals into (its "answers"
     section)."""
     embedder = _Remembered(shared_model(model))
