@@ -3,6 +3,7 @@ on 127.0.0.1 (bench.news_site), extracted by the real trafilatura, indexed with 
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,43 @@ def test_every_redirect_hop_is_checked(site: NewsSite, library) -> None:
     refused."""
     _refused(site.redirect("/to-metadata", "http://169.254.169.254/latest/meta-data/"), library, "169.254.169.254")
     _refused(site.redirect("/to-file", "file:///etc/passwd"), library, "only http:// and https://")
+
+
+def _resolver(monkeypatch: pytest.MonkeyPatch, name: str, answers: list[str]) -> list[str]:
+    """Make `name` resolve to `answers[0]`, then to `answers[1]` for every later lookup (as a DNS server under an
+    attacker's control can); returns the log of lookups of `name`."""
+    real, asked = socket.getaddrinfo, []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != name:
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[min(len(asked), len(answers)) - 1], port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+def test_a_name_that_rebinds_to_a_local_address_after_the_check_does_not_reach_it(site: NewsSite, library,
+                                                                                   monkeypatch) -> None:
+    """DNS rebinding: the name answers a public address to the check and the local site's to the connection; the
+    fetch connects to the address it checked (which does not answer here), so the local site sees no request."""
+    monkeypatch.delenv("RAG_FETCH_ALLOW_PRIVATE")
+    port = site.server.server_address[1]
+    site.route("/inside", article_html(*story(3)))
+    asked = _resolver(monkeypatch, "rebind.test", ["8.8.8.8", "127.0.0.1"])
+    _refused(f"http://rebind.test:{port}/inside", library, "did not answer|could not be fetched", timeout=1.0)
+    assert asked == ["rebind.test"] and "/inside" not in [path for path, _, _ in site.requests]
+
+
+def test_a_page_by_name_is_fetched_from_the_address_checked_with_its_name_as_host(site: NewsSite, library,
+                                                                                    monkeypatch) -> None:
+    port = site.server.server_address[1]
+    site.route("/named", article_html(*story(30)))
+    _resolver(monkeypatch, "news.test", ["127.0.0.1"])
+    added = rag.add_url(f"http://news.test:{port}/named", library[0], index=library[1])
+    assert story(30)[0] in added.path.read_text(encoding="utf-8")
+    assert [h.get("Host") for path, _, h in site.requests if path == "/named"] == [f"news.test:{port}"]
 
 
 def test_cli_adds_a_link_and_refuses_a_hostile_one_in_one_line(site: NewsSite, library) -> None:

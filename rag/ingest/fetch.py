@@ -1,4 +1,5 @@
-"""Getting one page from the web within bounds: every redirect hop checked by `guard`, at most 5 of them, a
+"""Getting one page from the web within bounds: every redirect hop checked by `guard` and connected to the address it
+checked (`PinnedTransport`), at most 5 of them, a
 time limit, a size cap applied while the body streams in, only the content types asked for, and the text
 decoded by the header's charset, else the page's `<meta charset>`, else detection.
 """
@@ -14,7 +15,7 @@ from urllib.parse import urljoin
 import httpx
 from charset_normalizer import from_bytes
 
-from rag.ingest.guard import FetchRefused, check_url
+from rag.ingest.guard import FetchRefused, address, check_link
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024
 """Largest body read (5 MiB): a news page is a few hundred KiB; the stream stops at the cap."""
@@ -33,6 +34,18 @@ def default_timeout() -> float:
         return max(0.1, float(os.environ.get("RAG_FETCH_TIMEOUT", "20")))
     except ValueError:
         return 20.0
+
+
+class PinnedTransport(httpx.HTTPTransport):
+    """Sends each request to the address `guard.address` checked for its link, not to whatever the name resolves
+    to when the connection opens (DNS rebinding: a public answer to the check, a private one to the connection);
+    the Host header and TLS (SNI and the certificate's name) keep the link's name, as safehttpx does for async."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        name = request.url.host
+        request.url = request.url.copy_with(host=address(str(request.url)))
+        request.extensions = {**request.extensions, "sni_hostname": name}
+        return super().handle_request(request)
 
 
 @dataclass(frozen=True)
@@ -54,10 +67,9 @@ class Fetched:
 
 
 def fetch(url: str, *, types: tuple[str, ...] = HTML_TYPES, timeout: float | None = None,
-          etag: str | None = None, last_modified: str | None = None, client: httpx.Client | None = None,
-          max_bytes: int = MAX_PAGE_BYTES) -> Fetched:
-    """GET `url` with its redirects followed by hand (each hop checked), refusing with FetchRefused a link
-    `guard` refuses, an error status, a body over `max_bytes`, a content type not in `types`, or a fetch
+          etag: str | None = None, last_modified: str | None = None, max_bytes: int = MAX_PAGE_BYTES) -> Fetched:
+    """GET `url` with its redirects followed by hand (each hop checked, and connected to the address checked),
+    refusing with FetchRefused a link `guard` refuses, an error status, a body over `max_bytes`, a content type not in `types`, or a fetch
     taking over `timeout` seconds. `etag`/`last_modified` make the request conditional (a 304 comes back
     with no body)."""
     timeout = default_timeout() if timeout is None else timeout
@@ -67,11 +79,9 @@ def fetch(url: str, *, types: tuple[str, ...] = HTML_TYPES, timeout: float | Non
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    own = client is None
-    client = client or httpx.Client(follow_redirects=False, trust_env=False)
-    try:
+    with httpx.Client(transport=PinnedTransport(trust_env=False), follow_redirects=False, trust_env=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            check_url(url)
+            check_link(url)  # its addresses are checked by the transport, which connects to the one checked
             try:
                 with client.stream("GET", url, headers=headers, timeout=httpx.Timeout(timeout)) as response:
                     if response.is_redirect and "location" in response.headers:
@@ -85,9 +95,6 @@ def fetch(url: str, *, types: tuple[str, ...] = HTML_TYPES, timeout: float | Non
                                    russian=f"страница «{url[:200]}» не загружается ({exc})") from None
         raise FetchRefused(f"{url[:200]} redirects more than {MAX_REDIRECTS} times",
                            russian=f"страница перенаправляет больше {MAX_REDIRECTS} раз")
-    finally:
-        if own:
-            client.close()
 
 
 def _timed_out(url: str, timeout: float) -> FetchRefused:

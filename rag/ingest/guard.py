@@ -2,8 +2,10 @@
 
 A link typed by an outsider must not reach the loopback, a private network, a link-local address or a cloud
 metadata service (169.254.169.254): every name is resolved and every address it gives is checked, at every
-redirect hop. `RAG_FETCH_ALLOW_PRIVATE=1` lets loopback and private addresses through (tests serve pages from
-127.0.0.1); link-local ones, the metadata service's among them, stay refused.
+redirect hop, and the connection is made to the address checked (`address`, `rag.ingest.fetch.PinnedTransport`),
+never by resolving the name again: a name that answers a public address to the check and a private one to the
+connection (DNS rebinding) cannot lead inside. `RAG_FETCH_ALLOW_PRIVATE=1` lets loopback and private addresses
+through (tests serve pages from 127.0.0.1); link-local ones, the metadata service's among them, stay refused.
 """
 
 from __future__ import annotations
@@ -41,9 +43,14 @@ def _refused(address: str) -> bool:
 
 
 def check_url(url: str) -> str:
-    """`url` itself when the server may fetch it, else FetchRefused: an http(s) link with a host, whose every
-    resolved address is public (or private with `allow_private`). The connection resolves the name again: a
-    name that changes its answer between the two (DNS rebinding) is not caught here."""
+    """`url` itself when the server may fetch it, else FetchRefused (`address`)."""
+    address(url)
+    return url
+
+
+def check_link(url: str) -> tuple[str, int | None, bool]:
+    """The host and port of `url` and whether it is https, when it is an http(s) link with a host of at most
+    `MAX_URL` characters (its addresses not checked yet: `address`); else FetchRefused."""
     shown = url[:200]
     if len(url) > MAX_URL:
         raise FetchRefused(f"the link is longer than {MAX_URL} characters",
@@ -56,8 +63,17 @@ def check_url(url: str) -> str:
     if parts.scheme.lower() not in SCHEMES or not host:
         raise FetchRefused(f"only http:// and https:// links can be fetched, not {shown!r}",
                            russian=f"загрузить можно только ссылку http:// или https://, а не «{shown}»")
+    return host, port, parts.scheme.lower() == "https"
+
+
+def address(url: str) -> str:
+    """The address to connect to for `url` (the first its host resolves to), when the server may fetch it: a link
+    `check_link` takes, whose every resolved address is public (or private with `allow_private`); else
+    FetchRefused."""
+    shown = url[:200]
+    host, port, https = check_link(url)
     try:
-        infos = socket.getaddrinfo(host, port or (443 if parts.scheme.lower() == "https" else 80),
+        infos = socket.getaddrinfo(host, port or (443 if https else 80),
                                    type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise FetchRefused(f"the host {host!r} of {shown!r} is not found",
@@ -66,4 +82,4 @@ def check_url(url: str) -> str:
     if private:
         raise FetchRefused(f"{shown!r} leads to a private or local address ({private[0]}): refused",
                            russian=f"ссылка «{shown}» ведёт на внутренний адрес ({private[0]}): не загружаю")
-    return url
+    return infos[0][4][0]
