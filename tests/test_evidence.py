@@ -84,6 +84,26 @@ def test_a_quote_takes_its_neighbour_only_when_it_cannot_stand_alone(tmp_path: P
     assert longest.answer is not None and longest.answer.startswith("Длина моста")  # «Он стал…» needs its subject
 
 
+FORT = """---
+title: Подкрепление для крепости
+date: 2026-05-02
+---
+В мае подкрепление в крепость привёл полковник, ветеран двух кампаний, которого солдаты очень уважали. \
+Его звали Андрей Волков. Крепость с тех пор ни разу не сдавалась, хотя осада длилась ещё полгода.
+"""
+
+
+def test_a_who_question_s_quote_takes_the_neighbour_that_names_someone(tmp_path: Path) -> None:
+    """The sentence holding every word of the question names no one; the next one, of the same paragraph, does."""
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "fort.md").write_text(FORT, encoding="utf-8")
+    rag.build_index(tmp_path / "corpus", tmp_path / "index")
+    who = rag.answer("Кто был полковником, который привёл подкрепление в крепость?", index=tmp_path / "index")
+    assert who.answer is not None and who.answer.endswith("Его звали Андрей Волков.")
+    which = rag.answer("Какой полковник привёл подкрепление в крепость?", index=tmp_path / "index")
+    assert which.answer == "В мае подкрепление в крепость привёл полковник, ветеран двух кампаний, которого солдаты очень уважали."
+
+
 def test_a_question_s_rare_words_count_for_the_article_that_holds_them(corpus: Path, tmp_path: Path) -> None:
     """A question about an article that is not indexed lands on a neighbouring one, which lacks its rare words."""
     (corpus / "bridge.md").write_text(BRIDGE, encoding="utf-8")

@@ -67,6 +67,10 @@ _PRONOUN = re.compile(r"(Он|Она|Оно|Они|Его|Её|Ее|Их|Ему|
 """How a sentence opens whose subject is in the one before it ("Он стал…"): a quote opening so takes that one
 (a sentence after the quote opening so is about the same subject, but says something else)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NAME = re.compile(r"(?<=[\w,;:»\")] )[A-ZА-ЯЁ][\w-]+")
+"""A capitalised word inside a sentence (not its first): a name, in Russian as in English."""
+NAMED = frozenset({question.PERSON, question.ORGANISATION, question.PLACE})
+"""What a «кто» / «где» question asks for: someone or somewhere, named."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,9 @@ class Reading:
     whole: np.ndarray
     windows: np.ndarray
     """Each two sentences i, i + 1 scored as one quote (`window_scores`; -inf across a line break)."""
+    named: np.ndarray | None = None
+    """For a question asking who or where (`NAMED`): which sentences name someone or somewhere the question does
+    not (`new_names`); None for other questions."""
 
 
 def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None:
@@ -176,7 +183,18 @@ def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None
     alone = query.same_language and len(content) >= MIN_WHOLE
     whole = typed & np.array([alone and content <= words for words in sentences.terms], dtype=bool)
     windows = window_scores(passage, sentences, query, share, w)
-    return Reading(scores, typed, typed & (scores >= scores.max() - fitted.type_margin), whole, windows)
+    named = new_names(retriever, passage, sentences, asked) if question.analyse(query.text).kinds & NAMED else None
+    return Reading(scores, typed, typed & (scores >= scores.max() - fitted.type_margin), whole, windows, named)
+
+
+def new_names(retriever: Retriever, passage: Passage, sentences: Sentences, asked: set[str]) -> np.ndarray:
+    """Which sentences hold a capitalised word inside them (a name) whose search terms are not all among the
+    question's `asked` ones: those that can say who or where."""
+    def names(span: tuple[int, int]) -> bool:
+        text = passage.text[span[0] - passage.start:span[1] - passage.start]
+        return any(not set(retriever.words.terms(m.group())) <= asked for m in _NAME.finditer(text))
+
+    return np.array([names(span) for span in sentences.spans], dtype=bool)
 
 
 def window_scores(passage: Passage, sentences: Sentences, query: Query, share: Callable[[set[str]], float],
@@ -267,9 +285,10 @@ def quote_span(retriever: Retriever, passage: Passage, reading: Reading) -> tupl
     """Article offsets of the key quote: the best sentence that `reading` fits, with a neighbour
     (`best_with_neighbour`), or the best sentence or window of two holding a sentence it fits (`best_window`,
     with `Fitted.quote_window`); the next one of the paragraph joins when the quote is too short to stand
-    alone; a sentence that points back to the one before it ("Об этом заявил…") goes with that one, and a
-    quote that opens with a pronoun ("Он стал…") takes the sentence it refers to; a quotation mark the
-    quote does not close (or open) is left out (`sentences.balanced`).
+    alone, and for a question asking who or where, a neighbour of the paragraph that names someone (the next one
+    first) when the quote names no one the question does not; a sentence that points back to the one before it
+    ("Об этом заявил…") goes with that one, and a quote that opens with a pronoun ("Он стал…") takes the sentence
+    it refers to; a quotation mark the quote does not close (or open) is left out (`sentences.balanced`).
     """
     spans = retriever.sentences(passage).spans
     first, last = (best_window if retriever.fitted.quote_window else best_with_neighbour)(retriever.fitted, reading)
@@ -286,6 +305,10 @@ def quote_span(retriever: Retriever, passage: Passage, reading: Reading) -> tupl
 
     first -= leans_back(first, _POINTS_BACK) or leans_back(first, _PRONOUN)
     last += leans_back(last + 1, _POINTS_BACK)
+    if reading.named is not None and not reading.named[first:last + 1].any():  # who / where, and no name said
+        nearby = [i for i, edge in ((last + 1, last), (first - 1, first - 1)) if 0 <= i < len(spans)
+                  and reading.named[i] and same_paragraph(edge, edge + 1)]
+        first, last = (min(first, nearby[0]), max(last, nearby[0])) if nearby else (first, last)
     start, end = balanced(passage.text, spans[first][0] - passage.start, spans[last][1] - passage.start)
     return passage.start + start, passage.start + end
 
