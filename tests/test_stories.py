@@ -131,3 +131,26 @@ def test_a_story_is_every_copy_linked_by_shared_keys_whatever_the_order_they_cam
     expected = {s: ("a.md", "b.md", "c.md") for s in ("a.md", "b.md", "c.md")}
     assert grouped(["a.md", "b.md", "c.md", "d.md", "e.md"]) == expected
     assert grouped(["e.md", "c.md", "d.md", "a.md", "b.md"]) == expected  # c came before the copy linking it to a
+
+
+def test_stories_are_those_of_a_plain_pairwise_reference_on_random_archives() -> None:
+    """`groups` sorts the keys once and looks only at those held twice; the reference compares every pair."""
+    import random
+
+    from rag.index.stories import encode, groups, stored_groups
+
+    def reference(sources: list[str], keys: list[set[int]]) -> dict[str, tuple[str, ...]]:
+        story = {s: {s} for s in sources}
+        for i, j in ((i, j) for i in range(len(sources)) for j in range(i) if keys[i] & keys[j]):
+            joined = story[sources[i]] | story[sources[j]]
+            for s in joined:
+                story[s] = joined
+        return {s: tuple(sorted(g)) for s, g in story.items() if len(g) > 1}
+
+    rng = random.Random(7)
+    for _ in range(300):
+        sources = [f"{n:02d}.md" for n in range(rng.randint(0, 25))]
+        keys = [{rng.randint(0, 40) for _ in range(rng.randint(0, 3))} for _ in sources]
+        arrays = [np.array(sorted(k), dtype=np.uint64) for k in keys]
+        assert groups(sources, arrays) == reference(sources, keys)
+        assert stored_groups(sources, [encode(k) if len(k) else None for k in arrays]) == reference(sources, keys)

@@ -165,7 +165,7 @@ class Retriever:
         """The articles of every story more than one article tells, by each of their sources: the live articles
         linked by shared band keys (`rag.index.stories.groups`; read once per index version)."""
         rows = list(self.stored.manifest.articles.columns("source", "bands"))
-        return stories.groups([source for source, _ in rows], [stories.decode(bands) for _, bands in rows])
+        return stories.stored_groups([source for source, _ in rows], [bands for _, bands in rows])
 
     def dense_weight(self, query: Query) -> float:
         """The dense score's share for this question: all of it when the question is in another language."""
