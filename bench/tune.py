@@ -287,9 +287,9 @@ def fit_answers(settings: Fitted, retrievers: dict[str, tuple[Retriever, list[Qu
                 keep_weighting: bool = False) -> Fitted:
     """The key quote's weighting and margin, the answer-type rule and the two-sentence windows with the most right
     answers (quotes holding the answer, unanswerable questions declined) on the tuning sets; with `keep_weighting`,
-    only the windows and the answer-type rule, the weighting and margin as `settings` has them. `tune` leaves the half-indexed set out: declining its
-    questions about absent articles is the no-answer rule's job, and scoring them here moved the quote weight
-    0.85 -> 0.3 and lost held-out XQuAD-ru quotes (0.843 -> 0.728)."""
+    only the windows and the answer-type rule, the weighting and margin as `settings` has them. `tune` leaves the
+    half-indexed set out: declining its questions about absent articles is the no-answer rule's job, and scoring
+    them here moved the quote weight 0.85 -> 0.3 and lost held-out XQuAD-ru quotes (0.843 -> 0.728)."""
     best, goodness = settings, None
     searched = {}
     for name, (retriever, questions) in retrievers.items():
@@ -424,8 +424,8 @@ def tune(xquad_ru: Path | None, xquad_en: Path | None, questions: list[Path], se
     `seed_article` and on XQuAD, and print the tuning and held-out results; with `keep_retrieval`, only what
     comes after ranking (thresholds, key quote, no-answer rule), the recorded chunking, stems, fusion and
     re-scoring kept (a full refit can prefer settings the held-out halves reject); with `keep_quote`, the
-    recorded key quote weighting too (`QUOTE_FIELDS`), the windows and answer-type rule refitted on it. `cache`: a file keeping the
-    passages' vectors between runs; `out`: a Markdown file to write the confusion table per set and the rule's signals into (its "answers"
+    recorded key quote weighting too (`QUOTE_FIELDS`), the windows and answer-type rule refitted on it. `cache`: a
+    file keeping the passages' vectors between runs; `out`: a Markdown file to write the confusion table per set and the rule's signals into (its "answers"
     section)."""
     embedder = _Remembered(shared_model(model))
     kept = recorded_retrieval(embedder.name) if keep_retrieval else None

@@ -1,7 +1,7 @@
-"""Getting one page from the web within bounds: every redirect hop checked by `guard` and connected to the address it
-checked (`PinnedTransport`), at most 5 of them, a
-time limit, a size cap applied while the body streams in, only the content types asked for, and the text
-decoded by the header's charset, else the page's `<meta charset>`, else detection.
+"""Getting one page from the web within bounds: every redirect hop checked by `guard` and connected to the address
+it checked (`PinnedTransport`), at most 5 of them, a time limit, a size cap applied while the body streams in,
+only the content types asked for, and the text decoded by the header's charset, else the page's
+`<meta charset>`, else detection.
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ class Fetched:
 def fetch(url: str, *, types: tuple[str, ...] = HTML_TYPES, timeout: float | None = None,
           etag: str | None = None, last_modified: str | None = None, max_bytes: int = MAX_PAGE_BYTES) -> Fetched:
     """GET `url` with its redirects followed by hand (each hop checked, and connected to the address checked),
-    refusing with FetchRefused a link `guard` refuses, an error status, a body over `max_bytes`, a content type not in `types`, or a fetch
-    taking over `timeout` seconds. `etag`/`last_modified` make the request conditional (a 304 comes back
+    refusing with FetchRefused a link `guard` refuses, an error status, a body over `max_bytes`, a content type
+    not in `types`, or a fetch taking over `timeout` seconds. `etag`/`last_modified` make the request conditional (a 304 comes back
     with no body)."""
     timeout = default_timeout() if timeout is None else timeout
     deadline = time.monotonic() + timeout
