@@ -127,12 +127,13 @@ def run(seed_article: Path, questions_file: Path, threads: int, per_thread: int,
 
 @contextlib.contextmanager
 def _server(corpus: Path, index: Path) -> Iterator[str]:
-    """`rag serve` on a free loopback port in a child process; yields its URL once it answers."""
+    """`rag serve` on a free loopback port in a child process, without the limit on questions per address (every
+    client here is 127.0.0.1); yields its URL once it answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     command = [sys.executable, "-c", "from rag.cli import main; main()", "serve", "--corpus", str(corpus),
-               "--index", str(index), "--port", str(port)]
+               "--index", str(index), "--port", str(port), "--questions-per-minute", "0"]  # one address, many clients
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     try:

@@ -22,7 +22,7 @@ import click
 from rag.errors import RagError
 from rag.index import store
 from rag.index.manifest import Manifest
-from rag.settings import DEFAULT_K, MAX_K, default_corpus, default_index
+from rag.settings import DEFAULT_K, MAX_K, QUESTIONS_PER_MINUTE, default_corpus, default_index
 
 EXIT_SKIPPED = 3
 """`rag index` exit status when the index was updated but some corpus files were skipped."""
@@ -440,8 +440,11 @@ def check_port(host: str, port: int) -> None:
 @click.option("--read-only", is_flag=True, help="Questions only: no adding articles.")
 @click.option("--follow", type=click.FloatRange(1), default=None, metavar="MINUTES",
               help="Update the feeds (rag feeds update) every MINUTES while the chat runs.")
+@click.option("--questions-per-minute", type=click.IntRange(0), default=QUESTIONS_PER_MINUTE, show_default=True,
+              help="Questions one client address may ask the chat a minute (0: no limit, for load tests).")
 def serve_command(corpus: Path | None, index: Path | None, host: str, port: int, share: bool,
-                  logins: tuple[str, ...], auth_file: Path | None, read_only: bool, follow: float | None) -> None:
+                  logins: tuple[str, ...], auth_file: Path | None, read_only: bool, follow: float | None,
+                  questions_per_minute: int) -> None:
     """Open the web chat; articles added there are saved into the corpus folder.
 
     Beyond loopback (a --host other than 127.0.0.0/8, ::1 or localhost, or --share) it needs --auth,
@@ -491,7 +494,7 @@ def serve_command(corpus: Path | None, index: Path | None, host: str, port: int,
         follow_feeds(corpus or default_corpus(), index or default_index(), follow, threading.Event(),
                      on_update=lambda report: report.index and open_index(index or default_index()))
     serve(index=index or default_index(), corpus=corpus or default_corpus(), host=host, port=port, share=share,
-          read_only=read_only, auth=accounts or None)
+          read_only=read_only, auth=accounts or None, questions_per_minute=questions_per_minute)
 
 
 main = cli

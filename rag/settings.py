@@ -22,6 +22,10 @@ DEFAULT_K = 3
 MAX_K = 50
 """Most passages one question may return (API, CLI, endpoint): a reply never carries the archive."""
 
+QUESTIONS_PER_MINUTE = 120
+"""Questions one client address may ask the chat (its box and Gradio's `/ask`) a minute: a person asks far fewer,
+a script flooding the chat's queue is told to wait (`rag serve --questions-per-minute`; 0: no limit)."""
+
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
 """Articles larger than this are skipped: a news article is never this long."""
 

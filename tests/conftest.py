@@ -151,7 +151,7 @@ def serve(corpus: Path, index: Path) -> Iterator[Server]:
     """Start the chat app over `corpus` and `index` on a free port, yield it, and close it."""
     from ui.app import start
 
-    app, url = start(index, corpus)
+    app, url = start(index, corpus, questions_per_minute=0)  # tests ask faster than people; the limit's own test
     yield Server(url, corpus, index, app)
     app.close()
 

@@ -88,3 +88,31 @@ def test_the_ask_api_takes_the_earlier_questions(client) -> None:
     assert "Понял вопрос как: «Когда ООН разрешила Казахстану разместить контингент под своим флагом?»." in reply
     assert "<mark>А в 2024 году" in reply
     assert "Понял вопрос как" not in client.predict("А когда?", api_name="/ask")  # no history: nothing to complete
+
+
+@pytest.mark.slow
+def test_a_question_over_the_address_s_limit_stays_in_the_box_with_a_notice(seed_article, seed_index, tmp_path) -> None:
+    """A chat allowing one question a minute: the second is not asked, the box keeps it, the notice says why."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import indexed_copy
+    from tests.helpers import ARGS, QUESTION, TIMEOUT
+    from ui.app import start
+
+    app, url = start(*reversed(indexed_copy(seed_article, seed_index, tmp_path)), questions_per_minute=1)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            page = browser.new_page(locale="ru-RU")
+            page.set_default_timeout(TIMEOUT)
+            page.goto(url)
+            ask(page, QUESTION)
+            page.locator("#question textarea").fill("А когда?")
+            page.locator("#question textarea").press("Enter")
+            expect(page.locator("#question-count")).to_contain_text(
+                "Слишком много вопросов с вашего адреса: не больше 1 в минуту. Спросите снова через", timeout=TIMEOUT)
+            assert page.locator("#question textarea").input_value() == "А когда?"
+            assert page.locator("#chat .message-row.bot-row").count() == 1
+            browser.close()
+    finally:
+        app.close()

@@ -46,6 +46,23 @@ def test_only_the_ask_endpoint_is_documented(client: Client) -> None:
     assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {"/ask"}
 
 
+def test_an_address_over_its_question_limit_is_told_to_wait_and_others_are_still_answered(
+        seed_article: Path, seed_index: Path, tmp_path: Path) -> None:
+    """Through a local proxy (X-Forwarded-For from 127.0.0.1) each address has its own count of questions."""
+    corpus, index = indexed_copy(seed_article, seed_index, tmp_path)
+    app, url = ui_app.start(index, corpus, questions_per_minute=2)
+    try:
+        flooding = Client(url, verbose=False, headers={"x-forwarded-for": "203.0.113.7"})
+        answered = [flooding.predict(QUESTION, api_name="/ask") for _ in range(2)]
+        refused = flooding.predict(QUESTION, api_name="/ask")
+        other = Client(url, verbose=False, headers={"x-forwarded-for": "203.0.113.8"}).predict(QUESTION, api_name="/ask")
+    finally:
+        app.close()
+    assert all("186 государствами" in reply for reply in answered) and other == answered[0]
+    assert "Слишком много вопросов с вашего адреса: не больше 2 в минуту. Спросите снова через" in refused
+    assert "186 государствами" not in refused
+
+
 def test_a_chat_over_no_article_says_so_and_answers_from_the_first_one_added(tmp_path: Path) -> None:
     """`make run` without ../shared opens the chat over an empty corpus: a question gets a Russian line saying
     what to do, and the article added in the chat answers the next one."""

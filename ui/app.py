@@ -28,9 +28,9 @@ import rag
 from rag.articles import MAX_ADD_BYTES
 from rag.index import store
 from rag.index.update import load_encoder
-from rag.settings import DEFAULT_K
+from rag.settings import DEFAULT_K, QUESTIONS_PER_MINUTE
 from ui import adding, api, article_page, asking, managing
-from ui.limits import ADD_LIMIT, BodyLimit
+from ui.limits import ADD_LIMIT, BodyLimit, RateLimit
 from ui.writes import Writes
 
 # ADD_LIMIT and DEFAULT_K are read here by the tests and bench/load.py.
@@ -86,12 +86,13 @@ def reconcile(index: Path, corpus: Path) -> None:
     log.info("%s", report.summary())
 
 
-def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False) -> gr.Blocks:
+def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False,
+              questions_per_minute: int = QUESTIONS_PER_MINUTE) -> gr.Blocks:
     """The chat app over `index`, adding articles to `corpus`; the index is brought up to date with the corpus
     (`reconcile`) and warmed here.
 
     With `read_only` there are no add, replace and remove actions nor their endpoints: only questions (with
-    filters and 👍/👎) and the article list.
+    filters and 👍/👎) and the article list. `questions_per_minute`: what one client address may ask (0: any).
     """
     index, corpus = Path(index), Path(corpus)
     reconcile(index, corpus)
@@ -104,7 +105,8 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
         gr.HTML("<a href='#articles-panel'>Статьи и добавление статьи ↓</a>", elem_id="to-articles")
         with gr.Row():
             with gr.Column(scale=3):
-                publisher = asking.panel(index, read_only=read_only)
+                asked = RateLimit(questions_per_minute, 60.0) if questions_per_minute else None
+                publisher = asking.panel(index, read_only=read_only, limit=asked)
             with gr.Column(scale=2):
                 table, articles = managing.article_list(app, index)
                 if read_only:
@@ -119,29 +121,33 @@ def build_app(index: str | Path, corpus: str | Path, *, read_only: bool = False)
 
 
 def start(index: str | Path, corpus: str | Path, host: str = "127.0.0.1", port: int = 0, *, read_only: bool = False,
-          auth: Sequence[tuple[str, str]] | None = None) -> tuple[gr.Blocks, str]:
+          auth: Sequence[tuple[str, str]] | None = None,
+          questions_per_minute: int = QUESTIONS_PER_MINUTE) -> tuple[gr.Blocks, str]:
     """Build and launch the app in background threads (port 0: a free one); returns it and its URL.
 
-    `auth`: (user, password) pairs that must log in first (API clients too); `read_only`: no adding articles.
+    `auth`: (user, password) pairs that must log in first (API clients too); `read_only`: no adding articles;
+    `questions_per_minute` as in `build_app`.
     """
     if not port:
         with socket.socket() as sock:
             sock.bind((host, 0))
             port = sock.getsockname()[1]
-    app = build_app(index, corpus, read_only=read_only)
+    app = build_app(index, corpus, read_only=read_only, questions_per_minute=questions_per_minute)
     _, url, _ = app.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
                            auth=list(auth) if auth else None, **launch_options(index))
     return app, url
 
 
 def serve(index: Path, corpus: Path, host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
-          read_only: bool = False, auth: Sequence[tuple[str, str]] | None = None) -> None:
+          read_only: bool = False, auth: Sequence[tuple[str, str]] | None = None,
+          questions_per_minute: int = QUESTIONS_PER_MINUTE) -> None:
     """Serve the chat at http://host:port until interrupted (a public share link only if `share`), printing one
     line with the address to open (Gradio's own lines, the share hint among them, are left out).
 
-    `auth` and `read_only` as in `start`; `rag serve` insists on one of them beyond loopback.
+    `auth`, `read_only` and `questions_per_minute` as in `start`; `rag serve` insists on a login or read-only beyond
+    loopback.
     """
-    app = build_app(index, corpus, read_only=read_only)
+    app = build_app(index, corpus, read_only=read_only, questions_per_minute=questions_per_minute)
     _, url, public = app.launch(server_name=host, server_port=port, share=share, auth=list(auth) if auth else None,
                                 quiet=True, prevent_thread_lock=True, **launch_options(index))
     print(f"The chat is ready: open {url} in a browser{f' (public link: {public})' if public else ''}; "

@@ -3,6 +3,7 @@ named endpoint `/ask` that answers with the same HTML. The answers are `rag.answ
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from rag.search.answer import NO_ARTICLES, Answer
 from rag.search.followup import MAX_HISTORY
 from rag.settings import DEFAULT_K, MAX_QUESTION
 from ui import feedback, filters, format
+from ui.limits import RateLimit, client_address
 
 EXAMPLES = [
     "Со сколькими государствами у Казахстана дипломатические отношения?",
@@ -65,22 +67,34 @@ def replier(index: Path, *, read_only: bool) -> Callable[..., tuple[str, Answer 
     return replied
 
 
-def panel(index: Path, *, read_only: bool) -> gr.Dropdown:
+def too_many(limit: RateLimit | None, request: gr.Request | None) -> str | None:
+    """The notice for a question over its address's `limit` (None: it may be asked, and is counted)."""
+    if limit is None or request is None or not (wait := limit.wait(client_address(request))):
+        return None
+    return (f"Слишком много вопросов с вашего адреса: не больше {limit.limit} в минуту. "
+            f"Спросите снова через {math.ceil(wait)} с.")
+
+
+def panel(index: Path, *, read_only: bool, limit: RateLimit | None = None) -> gr.Dropdown:
     """Build the chat column inside the current layout, wire it, and add the `/ask` endpoint; returns the
-    publisher filter, whose choices follow the article list."""
+    publisher filter, whose choices follow the article list. `limit`: questions per client address (None: any)."""
     replied = replier(index, read_only=read_only)
 
     def ask(question: str, k: int = DEFAULT_K, since: str = "", until: str = "", publisher: str = "",
-            history: list[str] | None = None) -> str:
+            history: list[str] | None = None, request: gr.Request = None) -> str:
         """Answer a question about the articles: the key quote with its source (a link to the article view at
         the quote) and passages, as HTML; `since`/`until` (YYYY-MM-DD) and `publisher` restrict the articles;
         `history`: the earlier questions of the conversation, oldest first, for follow-ups («А когда?»)."""
+        if notice := too_many(limit, request):
+            return format.problem(notice)
         return replied(question, k, since, until, publisher, history or [])[0]
 
     def chat(question: str, messages: list, k: float, since: str, until: str, publisher: str, answers: dict,
-             asked: list[str] | None) -> tuple:
+             asked: list[str] | None, request: gr.Request) -> tuple:
         if not question.strip():  # the hint goes where the counter is, under the box; the chat stays as it was
             return question, messages, answers, asked or [], format.problem(EMPTY_MESSAGE)
+        if notice := too_many(limit, request):  # the question stays in the box, to be sent again
+            return question, messages, answers, asked or [], format.problem(notice)
         shown, reply = replied(question, int(k), since, until, publisher, asked or [])
         asked = [*(asked or []), question[:MAX_QUESTION]][-MAX_HISTORY:]  # all a follow-up may need, bounded
         messages = [*messages, {"role": "user", "content": format.question(question)},

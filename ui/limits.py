@@ -1,5 +1,5 @@
-"""What keeps an outsider from overloading the chat server: the size of a request, the rate of adds (and of
-JSON API requests) per client address, uploaded files left in Gradio's cache, and who is logged in."""
+"""What keeps an outsider from overloading the chat server: the size of a request, the rate of adds, questions and
+JSON API requests per client address, uploaded files left in Gradio's cache, and who is logged in."""
 
 from __future__ import annotations
 
