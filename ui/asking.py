@@ -81,7 +81,7 @@ def panel(index: Path, *, read_only: bool, limit: RateLimit | None = None) -> gr
     replied = replier(index, read_only=read_only)
 
     def ask(question: str, k: int = DEFAULT_K, since: str = "", until: str = "", publisher: str = "",
-            history: list[str] | None = None, request: gr.Request = None) -> str:
+            history: list[str] | None = None, request: gr.Request | None = None) -> str:
         """Answer a question about the articles: the key quote with its source (a link to the article view at
         the quote) and passages, as HTML; `since`/`until` (YYYY-MM-DD) and `publisher` restrict the articles;
         `history`: the earlier questions of the conversation, oldest first, for follow-ups («А когда?»)."""

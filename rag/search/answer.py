@@ -67,8 +67,6 @@ _PRONOUN = re.compile(r"(Он|Она|Оно|Они|Его|Её|Ее|Их|Ему|
 """How a sentence opens whose subject is in the one before it ("Он стал…"): a quote opening so takes that one
 (a sentence after the quote opening so is about the same subject, but says something else)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_NAME = re.compile(r"(?<=[\w,;:»\")] )[A-ZА-ЯЁ][\w-]+")
-"""A capitalised word inside a sentence (not its first): a name, in Russian as in English."""
 NAMED = frozenset({question.PERSON, question.ORGANISATION, question.PLACE})
 """What a «кто» / «где» question asks for: someone or somewhere, named."""
 
@@ -188,11 +186,11 @@ def read(retriever: Retriever, query: Query, passage: Passage) -> Reading | None
 
 
 def new_names(retriever: Retriever, passage: Passage, sentences: Sentences, asked: set[str]) -> np.ndarray:
-    """Which sentences hold a capitalised word inside them (a name) whose search terms are not all among the
-    question's `asked` ones: those that can say who or where."""
+    """Which sentences hold a name (`question.capitalised`: not their first word) whose search terms are not all
+    among the question's `asked` ones: those that can say who or where."""
     def names(span: tuple[int, int]) -> bool:
         text = passage.text[span[0] - passage.start:span[1] - passage.start]
-        return any(not set(retriever.words.terms(m.group())) <= asked for m in _NAME.finditer(text))
+        return any(not set(retriever.words.terms(name)) <= asked for name in question.capitalised(text))
 
     return np.array([names(span) for span in sentences.spans], dtype=bool)
 

@@ -93,4 +93,10 @@ def analyse(question: str) -> Asked:
         return Asked(kinds, thing, tuple(dict.fromkeys(t for _, t in named)),
                      tuple(dict.fromkeys(t for k, t in named if k == PERSON)))
     kinds = frozenset({answer_type.NUMBER}) if _HOW_MANY.search(question) else kinds
-    return Asked(kinds, None, tuple(dict.fromkeys(m.group() for m in _NAME.finditer(question) if m.start() > 0)))
+    return Asked(kinds, None, tuple(dict.fromkeys(capitalised(question))))
+
+
+def capitalised(text: str) -> list[str]:
+    """The capitalised words after the first of `text` (runs of them together, «Elon Musk»): its names, as far as
+    capitals tell, in any language."""
+    return [m.group() for m in _NAME.finditer(text) if m.start() > 0]
